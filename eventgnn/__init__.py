@@ -1,0 +1,29 @@
+"""eventgnn: pretrained graph networks for collider event classification.
+
+Public API (flat): :func:`read_events`, :func:`to_graph`, :func:`build_batch`,
+:class:`GraphTensors`, :class:`EventGNN`; CKA in :mod:`eventgnn.analysis.cka`.
+"""
+
+from .events.io import convert, read_events
+from .events.parquet import write_events
+from .graphs.batch import GraphTensors, build_batch, to_graph
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GraphTensors",
+    "build_batch",
+    "convert",
+    "read_events",
+    "to_graph",
+    "write_events",
+]
+
+
+def __getattr__(name):
+    # the model pulls in torch_geometric's nn stack; import it only when asked for
+    if name == "EventGNN":
+        from .model.eventgnn import EventGNN
+
+        return EventGNN
+    raise AttributeError(name)

@@ -1,0 +1,163 @@
+"""The ``eventgnn`` command: the only module that reads ``argv``.
+
+Each subcommand parses its arguments here and calls the library with plain values or config
+dataclasses; nothing below this module sees an argparse namespace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def _add_common_training(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", help="folder of Parquet shards (default: the built-in dataset)")
+    p.add_argument("--epochs", type=int, help="maximum number of epochs (early stopping may end sooner)")
+    p.add_argument("--seed", type=int, help="random seed")
+    p.add_argument("--out", help="run directory to write")
+    p.add_argument("--config", help="YAML config file")
+    p.add_argument("overrides", nargs="*", metavar="key.sub=value", help="dotted config overrides")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="eventgnn",
+        description="Graph-network event classification: pretrain, finetune, evaluate, compare.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on error")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("convert", help="convert Delphes / NanoAOD / ntuple / Parquet files to Parquet shards")
+    p.add_argument("inputs", nargs="+", metavar="INPUT")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--format", default="auto", choices=["auto", "delphes", "nanoaod", "ntuple", "parquet"])
+    p.add_argument("--branch-map", help="YAML branch map (flat ntuples)")
+    p.add_argument("--process", help="process name stored in the record (default: the file name)")
+    p.add_argument("--btag-branch", help="NanoAOD b-tag discriminant branch")
+    p.add_argument("--btag-threshold", type=float, help="NanoAOD b-tag threshold")
+    p.set_defaults(handler=cmd_convert)
+
+    p = sub.add_parser("generate", help="generate events with Pythia 8 + fastjet + detector model")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--process", help="process name(s), comma-separated")
+    g.add_argument("--catalog", help="catalog name (for example pretrain12)")
+    p.add_argument("--lhe", help="MadGraph LHE file (plain or .gz) to shower; needs --process")
+    p.add_argument("--events", type=int, default=1000, help="events per process")
+    p.add_argument("--seed", type=int, default=1, help="base random seed")
+    p.add_argument("--jobs", type=int, default=1, help="parallel worker processes")
+    p.add_argument("--shard", help="run part I of N of the request (I/N, 0-based), for array jobs")
+    p.add_argument("--shard-events", type=int, help="events per shard")
+    p.add_argument("--no-mpi", action="store_true", help="switch off multiparton interactions")
+    p.add_argument("--out", default="data", help="output folder")
+    p.set_defaults(handler=cmd_generate)
+
+    p = sub.add_parser("pretrain", help="pretrain on many processes (multiclass or multilabel)")
+    p.add_argument("--task", default="multiclass", choices=["multiclass", "multilabel"])
+    _add_common_training(p)
+    p.set_defaults(handler=cmd_pretrain)
+
+    p = sub.add_parser("finetune", help="finetune a pretrained run (or train from scratch) on a binary task")
+    p.add_argument("--task", required=True, help="task name from the catalog (for example wh_vs_zh)")
+    p.add_argument("--from", dest="from_run", help="pretrained run directory (omit to train from scratch)")
+    p.add_argument("--mode", default="full", choices=["full", "frozen", "frozen-decoder"])
+    p.add_argument("--train-size", type=int, help="training events (per class)")
+    _add_common_training(p)
+    p.set_defaults(handler=cmd_finetune)
+
+    p = sub.add_parser("evaluate", help="evaluate a run on a dataset")
+    p.add_argument("--model", required=True, help="run directory")
+    p.add_argument("--data", help="folder of Parquet shards (default: the run's test data)")
+    p.add_argument("--out", help="output folder for metrics and plots")
+    p.set_defaults(handler=cmd_evaluate)
+
+    p = sub.add_parser("info", help="describe a run: config, parameters, metrics")
+    p.add_argument("run")
+    p.set_defaults(handler=cmd_info)
+
+    p = sub.add_parser("scan", help="accuracy versus training size for several setups and seeds")
+    p.add_argument("--task", required=True)
+    p.add_argument("--sizes", required=True, help="comma-separated training sizes")
+    p.add_argument("--seeds", type=int, default=5, help="ensemble size")
+    p.add_argument("--setups", default="scratch,multiclass,multilabel")
+    p.add_argument("--data", help="folder of Parquet shards (default: the built-in dataset)")
+    p.add_argument("--pretrained", nargs="*", default=[], metavar="SETUP=RUN",
+                   help="pretrained run for each setup (default: pretrain on the built-in data)")
+    p.add_argument("--epochs", type=int, help="maximum epochs per run")
+    p.add_argument("--out", default="scan", help="output folder")
+    p.add_argument("overrides", nargs="*", metavar="key.sub=value")
+    p.set_defaults(handler=cmd_scan)
+
+    p = sub.add_parser("cka", help="CKA similarity of latent representations between runs")
+    p.add_argument("runs", nargs="+", metavar="RUN")
+    p.add_argument("--vs", nargs="+", required=True, metavar="RUN")
+    p.add_argument("--data", help="events to compare on (default: the runs' test data)")
+    p.add_argument("--kernel", default="linear", choices=["linear", "rbf"])
+    p.add_argument("--events", type=int, default=5000, help="number of events used")
+    p.add_argument("--out", help="folder for the CKA table and heatmap")
+    p.set_defaults(handler=cmd_cka)
+    return parser
+
+
+def cmd_convert(args) -> None:
+    from .events.io import convert
+
+    options = {}
+    if args.branch_map:
+        options["branch_map"] = args.branch_map
+    if args.process:
+        options["process"] = args.process
+    if args.btag_branch:
+        options["btag_branch"] = args.btag_branch
+    if args.btag_threshold is not None:
+        options["btag_threshold"] = args.btag_threshold
+    written = convert(args.inputs, args.out, format=args.format, **options)
+    print(f"wrote {len(written)} shard(s) to {args.out}")
+
+
+def cmd_generate(args) -> None:
+    raise NotImplementedError("generate: not built yet")
+
+
+def cmd_pretrain(args) -> None:
+    raise NotImplementedError("pretrain: not built yet")
+
+
+def cmd_finetune(args) -> None:
+    raise NotImplementedError("finetune: not built yet")
+
+
+def cmd_evaluate(args) -> None:
+    raise NotImplementedError("evaluate: not built yet")
+
+
+def cmd_info(args) -> None:
+    raise NotImplementedError("info: not built yet")
+
+
+def cmd_scan(args) -> None:
+    raise NotImplementedError("scan: not built yet")
+
+
+def cmd_cka(args) -> None:
+    raise NotImplementedError("cka: not built yet")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.handler(args)
+    except KeyboardInterrupt:
+        print("eventgnn: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # one line for the user; --debug shows the traceback
+        if args.debug:
+            raise
+        print(f"eventgnn {args.command}: error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

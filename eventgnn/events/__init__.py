@@ -1,0 +1,1 @@
+"""The event record: schema, selection, Parquet I/O and readers of external formats."""

@@ -1,0 +1,132 @@
+"""One entry point for every input format: :func:`read_events` and :func:`convert`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import awkward as ak
+
+from .parquet import SHARD_SUFFIX, read_shard, shard_paths, write_events
+
+FORMATS = ("auto", "parquet", "delphes", "nanoaod", "ntuple")
+
+
+class InputError(ValueError):
+    """An input file cannot be read as asked; the message names the file and the problem."""
+
+
+def _expand(paths) -> list[Path]:
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if not p.exists():
+            raise FileNotFoundError(f"{p}: no such file or directory")
+        if p.is_dir():
+            found = sorted(
+                q for q in p.rglob("*")
+                if q.suffix in (SHARD_SUFFIX, ".root") and not q.name.startswith(".")
+            )
+            if not found:
+                raise InputError(f"{p}: folder holds no .parquet or .root files")
+            out += found
+        else:
+            out.append(p)
+    return out
+
+
+def detect_format(path: str | os.PathLike) -> str:
+    """Recognise a file: Parquet by suffix, ROOT files by their trees and branches."""
+    path = Path(path)
+    if path.suffix == SHARD_SUFFIX:
+        return "parquet"
+    if path.suffix != ".root":
+        raise InputError(f"{path}: unknown file type (expected .parquet or .root)")
+    import uproot
+
+    try:
+        with uproot.open(path) as f:
+            names = {k.split(";")[0] for k in f.keys(recursive=False)}
+            if "Delphes" in names:
+                return "delphes"
+            if "Events" in names and "nJet" in f["Events"].keys():
+                return "nanoaod"
+    except (OSError, ValueError) as err:
+        raise InputError(f"{path}: not a readable ROOT file ({err})") from err
+    return "ntuple"
+
+
+def read_file(path: str | os.PathLike, format: str = "auto", **options) -> ak.Array:
+    """Read one file into the event record. ``options`` go to the format's reader."""
+    path = Path(path)
+    fmt = detect_format(path) if format == "auto" else format
+    if fmt == "parquet":
+        return read_shard(path)
+    if fmt == "delphes":
+        from .delphes import read_delphes
+
+        return read_delphes(path, **options)
+    if fmt == "nanoaod":
+        from .nanoaod import read_nanoaod
+
+        return read_nanoaod(path, **options)
+    if fmt == "ntuple":
+        from .ntuple import read_ntuple
+
+        if options.get("branch_map") is None:
+            raise InputError(
+                f"{path}: not a Delphes or NanoAOD file; reading it as a flat ntuple needs a "
+                "branch map (--branch-map YAML)"
+            )
+        return read_ntuple(path, **options)
+    raise InputError(f"{path}: unknown format '{fmt}' (expected one of {', '.join(FORMATS)})")
+
+
+def iter_events(paths, format: str = "auto", **options) -> Iterator[tuple[Path, ak.Array]]:
+    """Yield ``(file, events)`` for each input file (folders expand to their files)."""
+    for path in _expand(paths):
+        yield path, read_file(path, format, **options)
+
+
+def read_events(paths, format: str = "auto", **options) -> ak.Array:
+    """Read files or folders of any supported format into one event-record array.
+
+    ``format``: ``auto`` (recognise each file), ``parquet``, ``delphes``, ``nanoaod`` or
+    ``ntuple``. Reader options: ``process`` (name stored in the record; default the file stem),
+    ``branch_map`` (YAML path or dict, ntuples), ``btag_branch``/``btag_threshold`` (NanoAOD).
+    """
+    arrays = [events for _, events in iter_events(paths, format, **options)]
+    if len(arrays) == 1:
+        return arrays[0]
+    return ak.concatenate(arrays, axis=0)
+
+
+def convert(
+    inputs: Iterable[str | os.PathLike],
+    out: str | os.PathLike,
+    format: str = "auto",
+    progress: bool = True,
+    **options,
+) -> list[Path]:
+    """Convert input files to Parquet shards in ``out`` (one shard per input file).
+
+    Finished shards are skipped on a rerun (each is written atomically).
+    """
+    from tqdm.auto import tqdm
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = _expand(inputs)
+    written = []
+    bar = tqdm(files, desc="convert", unit="file", disable=not progress)
+    for i, path in enumerate(bar):
+        target = out / f"{i:05d}_{path.stem}{SHARD_SUFFIX}"
+        if not target.exists():
+            write_events(read_file(path, format, **options), target)
+        written.append(target)
+    return written
+
+
+__all__ = ["read_events", "read_file", "iter_events", "convert", "detect_format", "shard_paths"]

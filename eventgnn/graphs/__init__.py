@@ -1,0 +1,1 @@
+"""Events -> fully connected PyG graphs (features, vectorised batches, datasets)."""

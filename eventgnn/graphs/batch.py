@@ -1,0 +1,131 @@
+"""Events -> PyTorch Geometric graphs, one at a time or many at once.
+
+:class:`GraphTensors` keeps a whole dataset as flat tensors (node features of all events one after
+another, plus per-event counts and labels) and builds a :class:`~torch_geometric.data.Batch` for
+any list of event indices with array operations only: no Python loop over events or edges. The
+result equals ``Batch.from_data_list([to_graph(e) for e in events])``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import awkward as ak
+import numpy as np
+import torch
+from torch_geometric.data import Batch, Data
+
+from .features import edge_features, fully_connected_edges, node_features
+
+LABEL_KEYS = ("label", "targets", "weight")
+
+
+@dataclass
+class GraphTensors:
+    """A dataset of events as flat tensors.
+
+    Shapes: ``x [N_total, 7]`` (all events' node features, concatenated), ``counts [B]`` (nodes
+    per event), ``ptr [B + 1]`` (``x[ptr[b]:ptr[b+1]]`` are event ``b``'s nodes), and per-event
+    ``labels``: ``label [B]`` int64, ``targets [B, 41]`` float32, ``weight [B]`` float32.
+    """
+
+    x: torch.Tensor
+    counts: torch.Tensor
+    labels: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.ptr = torch.cat([self.counts.new_zeros(1), torch.cumsum(self.counts, 0)])
+
+    @classmethod
+    def from_events(cls, events: ak.Array) -> GraphTensors:
+        x, counts = node_features(events)
+        labels = {
+            "label": torch.from_numpy(ak.to_numpy(events.label).astype(np.int64)),
+            "targets": torch.from_numpy(ak.to_numpy(events.targets).astype(np.float32)),
+            "weight": torch.from_numpy(ak.to_numpy(events.weight).astype(np.float32)),
+        }
+        return cls(torch.from_numpy(x), torch.from_numpy(counts), labels)
+
+    def __len__(self) -> int:
+        return len(self.counts)
+
+    def to(self, device) -> GraphTensors:
+        return GraphTensors(
+            self.x.to(device), self.counts.to(device), {k: v.to(device) for k, v in self.labels.items()}
+        )
+
+    def subset(self, idx) -> GraphTensors:
+        """A new dataset with the events ``idx`` (copies the data)."""
+        idx = torch.as_tensor(idx, dtype=torch.int64, device=self.counts.device)
+        node_idx, counts = self._node_index(idx)
+        return GraphTensors(self.x[node_idx], counts, {k: v[idx] for k, v in self.labels.items()})
+
+    def _node_index(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        counts = self.counts[idx]
+        starts = self.ptr[idx]
+        offsets = torch.cumsum(counts, 0) - counts
+        total = int(counts.sum())  # host sync: sizes the output
+        node_idx = torch.arange(total, device=counts.device) + torch.repeat_interleave(
+            starts - offsets, counts, output_size=total
+        )
+        return node_idx, counts
+
+    def batch(self, idx=None, target: str | None = "label") -> Batch:
+        """A PyG ``Batch`` of the events ``idx`` (all if None) with ``y = labels[target]``."""
+        if idx is None:
+            idx = torch.arange(len(self), device=self.counts.device)
+        idx = torch.as_tensor(idx, dtype=torch.int64, device=self.counts.device)
+        node_idx, counts = self._node_index(idx)
+        y = self.labels[target][idx] if target is not None else None
+        return make_batch(self.x[node_idx], counts, y)
+
+
+def make_batch(x: torch.Tensor, counts: torch.Tensor, y: torch.Tensor | None = None) -> Batch:
+    """Assemble a ``Batch`` from the concatenated node features of several events."""
+    n_graphs = len(counts)
+    edge_index, edge_counts = fully_connected_edges(counts)
+    edge_attr = edge_features(x, edge_index)
+    batch_vec = torch.repeat_interleave(
+        torch.arange(n_graphs, device=x.device), counts, output_size=x.shape[0]
+    )
+    ptr = torch.cat([counts.new_zeros(1), torch.cumsum(counts, 0)])
+    out = Batch(
+        x=x,
+        edge_index=edge_index,
+        edge_attr=edge_attr,
+        u=counts.to(x.dtype).unsqueeze(1),
+        batch=batch_vec,
+        ptr=ptr,
+    )
+    if y is not None:
+        out.y = y
+    # bookkeeping that lets Batch.get_example / to_data_list undo the batching
+    edge_ptr = torch.cat([edge_counts.new_zeros(1), torch.cumsum(edge_counts, 0)])
+    graph_ptr = torch.arange(n_graphs + 1, device=x.device)
+    out._slice_dict = {
+        "x": ptr, "edge_index": edge_ptr, "edge_attr": edge_ptr, "u": graph_ptr, "y": graph_ptr
+    }
+    zeros = torch.zeros(n_graphs, dtype=torch.int64, device=x.device)
+    out._inc_dict = {"x": zeros, "edge_index": ptr[:-1], "edge_attr": zeros, "u": zeros, "y": zeros}
+    out._num_graphs = n_graphs
+    return out
+
+
+def to_graph(event: ak.Record | ak.Array, target: str = "label") -> Data:
+    """One event of the event record as a fully connected ``Data`` object.
+
+    ``x [n, 7]``, ``edge_index [2, n(n-1)]``, ``edge_attr [n(n-1), 3]``, ``u [1, 1]`` (= n) and
+    ``y`` (``label [1]`` or ``targets [1, 41]``). An event with one object has no edges.
+    """
+    if isinstance(event, ak.Record):
+        event = ak.Array([event])
+    if len(event) != 1:
+        raise ValueError(f"to_graph takes one event, got {len(event)}; use build_batch")
+    b = GraphTensors.from_events(event).batch(target=target)
+    return Data(x=b.x, edge_index=b.edge_index, edge_attr=b.edge_attr, u=b.u, y=b.y)
+
+
+def build_batch(events: ak.Array, target: str = "label") -> Batch:
+    """Many events -> one ``Batch`` (vectorised), equal to ``Batch.from_data_list`` of
+    :func:`to_graph` of each."""
+    return GraphTensors.from_events(events).batch(target=target)
