@@ -1,0 +1,148 @@
+"""Shared plumbing of the ROOT readers (Delphes, NanoAOD, flat ntuples).
+
+Opening a file, finding its tree and reading a set of branches, with every failure turned into an
+:class:`~eventgnn.events.io.InputError` that names the file, the branch and what was expected.
+Nothing here loops over events: branches come back as whole (jagged) awkward arrays.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+
+from .io import InputError
+from .schema import make_events
+from .selection import DEFAULT_CUTS, SelectionCuts, build_objects, drop_empty
+
+
+@contextmanager
+def open_tree(path: str | os.PathLike, tree: str, kind: str) -> Iterator:
+    """Open ``path`` and yield its TTree ``tree``; ``kind`` ("Delphes", "NanoAOD"...) goes into
+    error messages so the user learns which format was expected."""
+    import uproot
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    try:
+        f = uproot.open(path)
+    except Exception as err:  # uproot raises ValueError/OSError/struct errors on corrupt files
+        raise InputError(f"{path}: not a readable ROOT file ({type(err).__name__}: {err})") from err
+    try:
+        names = sorted({k.split(";")[0] for k in f.keys(recursive=False)})
+        if tree not in names:
+            raise InputError(
+                f"{path}: no tree '{tree}' (expected a {kind} file; the file holds "
+                f"{', '.join(names) or 'nothing'})"
+            )
+        try:
+            t = f[tree]
+        except Exception as err:
+            raise InputError(f"{path}: cannot read tree '{tree}' ({err})") from err
+        if not hasattr(t, "arrays"):
+            raise InputError(f"{path}: '{tree}' is a {type(t).__name__}, expected a TTree")
+        yield t
+    finally:
+        f.close()
+
+
+def has_branch(tree, name: str) -> bool:
+    """True if ``tree`` has a branch called ``name`` at any depth (Delphes nests ``Jet/Jet.PT``)."""
+    try:
+        tree[name]
+    except Exception:
+        return False
+    return True
+
+
+def read_branches(tree, path, branches: Mapping[str, str], kind: str) -> dict[str, ak.Array]:
+    """Read ``{key: branch name}`` from ``tree``; a missing branch is an :class:`InputError`.
+
+    ``key`` is what the reader calls the quantity (``jet pT``), so the message says both which
+    branch was looked for and what it should have held.
+    """
+    missing = [(key, b) for key, b in branches.items() if not has_branch(tree, b)]
+    if missing:
+        key, b = missing[0]
+        more = f" (and {len(missing) - 1} more missing)" if len(missing) > 1 else ""
+        raise InputError(
+            f"{path}: branch '{b}' not found in tree '{tree.name}' (expected the {kind} branch "
+            f"holding {key}){more}"
+        )
+    try:
+        # one call reads every basket once; unique names so aliases ("pt" and "met" on the same
+        # branch in a branch map) are not read twice
+        names = sorted(set(branches.values()))
+        arrays = {n: tree[n].array(library="ak") for n in names}
+    except Exception as err:
+        raise InputError(f"{path}: cannot read branches of tree '{tree.name}' ({err})") from err
+    return {key: arrays[b] for key, b in branches.items()}
+
+
+def one_per_event(values: ak.Array, path, branch: str) -> np.ndarray:
+    """A per-event scalar from a branch that may be a scalar or a length-1 list (Delphes writes
+    ``MissingET.MET`` and ``Event.Weight`` as one-element collections)."""
+    if values.ndim == 1:
+        return ak.to_numpy(values)
+    n = ak.to_numpy(ak.num(values, axis=1))
+    bad = np.nonzero(n != 1)[0]
+    if len(bad):
+        raise InputError(
+            f"{path}: branch '{branch}' has {n[bad[0]]} entries in entry {bad[0]}, "
+            "expected exactly one per event"
+        )
+    return ak.to_numpy(ak.flatten(values, axis=1))
+
+
+def collection(**fields: ak.Array) -> ak.Array:
+    """Zip per-object jagged branches of one collection into a record list per event."""
+    return ak.zip(fields)
+
+
+def empty_collection(n_events: int, names: tuple[str, ...]) -> ak.Array:
+    """A collection with no objects in any of ``n_events`` events (a source without it)."""
+    empty = ak.unflatten(np.zeros(0, np.float32), np.zeros(n_events, np.int64))
+    return ak.zip({k: empty for k in names})
+
+
+def sources(path, n_events: int) -> np.ndarray:
+    """``"file:entry"`` for every entry (vectorised string concatenation)."""
+    return np.char.add(f"{path}:", np.arange(n_events).astype(str)).astype(object)
+
+
+def finish(
+    path: Path,
+    *,
+    jets: ak.Array,
+    electrons: ak.Array,
+    muons: ak.Array,
+    photons: ak.Array,
+    met: ak.Array | None,
+    weight,
+    targets,
+    process: str | None,
+    cuts: SelectionCuts = DEFAULT_CUTS,
+) -> ak.Array:
+    """Selection, event record, then removal (counted, warned) of events with no object.
+
+    ``source`` records the tree entry before any event is dropped, so it always points back to
+    the right entry of the input file.
+    """
+    n = len(jets)
+    objects = build_objects(
+        jets=jets, electrons=electrons, muons=muons, photons=photons, met=met, cuts=cuts
+    )
+    events = make_events(
+        {k: objects[k] for k in ak.fields(objects)},
+        process=path.stem if process is None else process,
+        weight=weight,
+        targets=targets,
+        source=sources(path, n),
+    )
+    kept, _ = drop_empty(events, str(path))
+    return kept

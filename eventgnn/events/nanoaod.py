@@ -1,0 +1,150 @@
+"""CMS NanoAOD -> the event record (uproot + awkward, vectorised over events).
+
+NanoAOD stores one flat TTree, ``Events``; a collection ``Jet`` is a counter ``nJet`` and jagged
+branches ``Jet_pt``, ``Jet_eta``...; per-event quantities are scalars (``MET_pt``, ``genWeight``).
+
+Branches read:
+
+=================  ==========================================================  ===============
+collection         branches                                                    notes
+=================  ==========================================================  ===============
+jets               ``Jet_pt``, ``Jet_eta``, ``Jet_phi``, b-tag discriminant    see below
+electrons          ``Electron_pt``, ``_eta``, ``_phi``, ``_charge``
+muons              ``Muon_pt``, ``_eta``, ``_phi``, ``_charge``
+photons            ``Photon_pt``, ``_eta``, ``_phi``
+MET                ``MET_pt``, ``MET_phi``                                     scalars
+weight             ``genWeight`` (optional; 1 when absent)                     scalar
+truth              ``GenPart_pdgId``, ``_genPartIdxMother``, ``_statusFlags``,  optional
+                   ``_pt``, ``_eta``, ``_phi``
+=================  ==========================================================  ===============
+
+b-tagging: a jet is b-tagged when its discriminant is above the threshold (CMS working points are
+"discriminant > cut"). The default is DeepJet (``Jet_btagDeepFlavB``) at 0.2783, the medium
+working point of the Run-2 2018 ultra-legacy calibration (about 1% light-jet mistag rate); pass
+``btag_branch``/``btag_threshold`` for another tagger, era or working point.
+
+Truth: ``GenPart_statusFlags`` bit 13 is ``isLastCopy``; ``GenPart_genPartIdxMother`` indexes the
+mother within the event's GenPart list (-1 for none). NanoAOD prunes the generator record, but keeps
+the last copies of H, t, W, Z and their decay products, which is what the targets need.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import awkward as ak
+
+from ._uproot import collection, finish, has_branch, one_per_event, open_tree, read_branches
+from .selection import DEFAULT_CUTS, SelectionCuts
+from .truth import targets_from_particles
+
+KIND = "NanoAOD"
+
+DEFAULT_BTAG_BRANCH = "Jet_btagDeepFlavB"
+DEFAULT_BTAG_THRESHOLD = 0.2783
+"""DeepJet medium working point, Run-2 2018 ultra-legacy (UL18)."""
+
+IS_LAST_COPY_BIT = 13
+
+BRANCHES: dict[str, str] = {
+    "jet pT": "Jet_pt",
+    "jet eta": "Jet_eta",
+    "jet phi": "Jet_phi",
+    "electron pT": "Electron_pt",
+    "electron eta": "Electron_eta",
+    "electron phi": "Electron_phi",
+    "electron charge": "Electron_charge",
+    "muon pT": "Muon_pt",
+    "muon eta": "Muon_eta",
+    "muon phi": "Muon_phi",
+    "muon charge": "Muon_charge",
+    "photon pT": "Photon_pt",
+    "photon eta": "Photon_eta",
+    "photon phi": "Photon_phi",
+    "missing ET": "MET_pt",
+    "missing ET phi": "MET_phi",
+}
+"""Required branches: what each holds -> its NanoAOD name (plus the b-tag branch)."""
+
+WEIGHT_BRANCH = "genWeight"
+
+GENPART_BRANCHES: dict[str, str] = {
+    "pid": "GenPart_pdgId",
+    "mother": "GenPart_genPartIdxMother",
+    "flags": "GenPart_statusFlags",
+    "pt": "GenPart_pt",
+    "eta": "GenPart_eta",
+    "phi": "GenPart_phi",
+}
+
+
+def read_nanoaod(
+    path: str | os.PathLike,
+    *,
+    process: str | None = None,
+    btag_branch: str = DEFAULT_BTAG_BRANCH,
+    btag_threshold: float = DEFAULT_BTAG_THRESHOLD,
+    cuts: SelectionCuts = DEFAULT_CUTS,
+    tree: str = "Events",
+) -> ak.Array:
+    """Read a CMS NanoAOD file into the event record.
+
+    Objects pass the shared selection and overlap removal; events left without any object are
+    excluded with an :class:`~eventgnn.events.selection.EmptyEventsWarning` giving the count.
+    ``process`` defaults to the file stem; ``source`` is ``"file:entry"``. Targets come from
+    ``GenPart`` when present (simulation), else they are NaN (collision data).
+
+    Raises :class:`~eventgnn.events.io.InputError` for an unreadable file, a missing tree or a
+    missing branch (the message names the file and the branch).
+    """
+    path = Path(path)
+    wanted = dict(BRANCHES)
+    wanted["jet b-tag discriminant"] = btag_branch
+    with open_tree(path, tree, KIND) as t:
+        b = read_branches(t, path, wanted, KIND)
+        weight = None
+        if has_branch(t, WEIGHT_BRANCH):
+            w = read_branches(t, path, {"generator weight": WEIGHT_BRANCH}, KIND)
+            weight = one_per_event(w["generator weight"], path, WEIGHT_BRANCH)
+        gen = None
+        if has_branch(t, "GenPart_pdgId"):
+            gen = read_branches(t, path, GENPART_BRANCHES, KIND)
+
+    btag = b["jet b-tag discriminant"] > btag_threshold
+    jets = collection(pt=b["jet pT"], eta=b["jet eta"], phi=b["jet phi"], btag=btag)
+    electrons = collection(
+        pt=b["electron pT"], eta=b["electron eta"], phi=b["electron phi"],
+        charge=b["electron charge"],
+    )  # fmt: skip
+    muons = collection(
+        pt=b["muon pT"], eta=b["muon eta"], phi=b["muon phi"], charge=b["muon charge"]
+    )
+    photons = collection(pt=b["photon pT"], eta=b["photon eta"], phi=b["photon phi"])
+    met = ak.zip(
+        {
+            "pt": one_per_event(b["missing ET"], path, "MET_pt"),
+            "phi": one_per_event(b["missing ET phi"], path, "MET_phi"),
+        }
+    )
+    targets = None
+    if gen is not None:
+        last = ((gen["flags"] >> IS_LAST_COPY_BIT) & 1) == 1
+        targets = targets_from_particles(
+            gen["pid"], gen["mother"], last, gen["pt"], gen["eta"], gen["phi"]
+        )
+    return finish(
+        path,
+        jets=jets,
+        electrons=electrons,
+        muons=muons,
+        photons=photons,
+        met=met,
+        weight=weight,
+        targets=targets,
+        process=process,
+        cuts=cuts,
+    )
+
+
+__all__ = ["read_nanoaod", "BRANCHES", "GENPART_BRANCHES", "DEFAULT_BTAG_THRESHOLD"]
