@@ -9,11 +9,11 @@ Two questions, both answered from the per-epoch history every run writes:
    than training each from scratch? The smallest integer ``n`` with
    ``pretrain + n * finetune < n * scratch``: :func:`break_even_tasks`.
 
-Conventions: the accuracy column is the validation accuracy when the history has one (the model
-selection metric), else the first column named like an accuracy; the time column is the wall time
-in seconds. A wall-time column that is the duration of each epoch is accumulated; one that already
-counts from the start (non-decreasing, named ``*elapsed*`` / ``*cumulative*`` / ``wall_time``
-when non-decreasing) is used as is. Either can be named explicitly.
+Conventions: the accuracy column is the validation accuracy (``val_acc`` in the engine's
+history; the test split is scored only once, after training), else the first column named like an
+accuracy; the time column is the wall time in seconds from the start of training (``elapsed_s``).
+A column holding the duration of each epoch (``wall_s``, ``epoch_time``) is accumulated; other time
+columns are used as they are when non-decreasing. Either column can be named explicitly.
 """
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-ACCURACY_COLUMNS = ("val_accuracy", "valid_accuracy", "val_acc", "accuracy", "train_accuracy")
-TIME_COLUMNS = ("elapsed", "wall_time", "elapsed_s", "wall_time_s", "time", "epoch_time", "seconds")
+ACCURACY_COLUMNS = ("val_acc", "val_accuracy", "valid_accuracy", "accuracy", "train_accuracy")
+# the engine writes ``elapsed_s`` (cumulative) and ``wall_s`` (this epoch); others for foreign files
+TIME_COLUMNS = ("elapsed_s", "elapsed", "wall_time", "wall_time_s", "time", "wall_s", "epoch_time")
 # names that mean "duration of this epoch", never cumulative
-PER_EPOCH_TIME = ("epoch_time", "epoch_seconds", "epoch_wall_time", "seconds")
+PER_EPOCH_TIME = ("wall_s", "epoch_time", "epoch_seconds", "epoch_wall_time", "seconds")
 
 __all__ = [
     "History",

@@ -50,6 +50,18 @@ def test_time_to_reach(runs):
     assert time_to_reach(ft, 0.9) is None
 
 
+def test_engine_history_columns(tmp_path):
+    # the layout eventgnn.train.engine writes: per-epoch wall_s and cumulative elapsed_s
+    (tmp_path / "history.csv").write_text(
+        "epoch,train_loss,val_loss,val_acc,lr_all,wall_s,elapsed_s\n"
+        "1,0.7,0.69,0.55,1e-4,3.0,3.0\n2,0.6,0.6,0.65,9.9e-5,2.0,5.0\n3,0.5,0.5,0.7,9.8e-5,2.5,7.5\n"
+    )
+    h = read_history(tmp_path)
+    assert list(h.elapsed()) == [3.0, 5.0, 7.5]
+    assert list(h.elapsed("wall_s")) == [3.0, 5.0, 7.5]
+    assert time_to_reach(h, 0.6) == 5.0
+
+
 def test_time_to_fraction(runs):
     base, ft = runs
     r = time_to_fraction(ft, base, fraction=0.99)
