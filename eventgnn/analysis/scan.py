@@ -1,0 +1,319 @@
+"""Training-size scans: accuracy and AUC versus training size, for several setups and seeds.
+
+A scan trains every ``(size, setup, seed)``:
+
+- ``scratch``: a model trained from random initialisation on the task;
+- ``multiclass`` / ``multilabel`` (any other name): finetuned from a pretrained run of that name,
+  given explicitly, or pretrained once by the scan on the pretraining data.
+
+Each seed draws its own random training subset of ``size`` events per class (and its own
+initialisation); every run of the scan is scored on one shared held-out test set (the test split
+depends only on the data and ``train.split_seed``, see :mod:`eventgnn.graphs.dataset`). A run whose
+directory already holds ``metrics.json`` is finished and is not trained again, so an interrupted
+scan resumes where it stopped.
+
+Layout of the output folder::
+
+    OUT/pretrained/SETUP/         pretraining runs made by the scan (when not given)
+    OUT/runs/SETUP/nSIZE/seedK/   one run directory per (setup, size, seed)
+    OUT/results.csv               one row per run (accuracy, AUC, training time, ...)
+    OUT/summary.csv               one row per (size, setup): mean, spread, gain over scratch
+    OUT/summary.md                the same as Markdown tables
+    OUT/accuracy.png, auc.png     mean versus training size with error bars
+
+Statistics: the spread of an ensemble is the sample standard deviation over seeds (``ddof=1``;
+0 for a single seed); the gain of a pretrained setup is the difference of the means, with the
+error ``sqrt(std_setup^2 + std_scratch^2)`` (the reference study's propagation).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..fileio import write_text_atomic
+
+BASELINE = "scratch"
+METRICS = ("accuracy", "auc")
+RESULT_FIELDS = (
+    "setup", "size", "seed", "accuracy", "auc", "train_time_s", "epochs_run", "best_epoch", "run",
+)  # fmt: skip
+
+__all__ = [
+    "ScanConfig",
+    "collect_results",
+    "markdown_tables",
+    "run_dir",
+    "run_scan",
+    "summarize",
+    "write_tables",
+]
+
+
+@dataclass(frozen=True)
+class ScanConfig:
+    """What a scan runs.
+
+    ``sizes``: training events per class; ``seeds``: ensemble size (seeds ``0..seeds-1`` shifted by
+    ``first_seed``); ``pretrained``: ``setup -> run directory`` for the pretrained setups (missing
+    ones are pretrained by the scan on ``pretrain_data`` with ``pretrain_overrides``);
+    ``overrides``: dotted config overrides for every scan run (for example ``train.patience=20``).
+    """
+
+    task: str
+    sizes: tuple[int, ...]
+    seeds: int = 5
+    setups: tuple[str, ...] = ("scratch", "multiclass", "multilabel")
+    out: str = "scan"
+    data: str | None = None
+    pretrained: Mapping[str, str] = field(default_factory=dict)
+    epochs: int | None = None
+    overrides: tuple[str, ...] = ()
+    first_seed: int = 0
+    pretrain_data: str | None = None
+    pretrain_epochs: int | None = None
+    pretrain_overrides: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if not self.sizes or any(int(n) < 1 for n in self.sizes):
+            raise ValueError(f"sizes must be positive integers, got {self.sizes}")
+        if self.seeds < 1:
+            raise ValueError(f"seeds must be at least 1, got {self.seeds}")
+        if not self.setups:
+            raise ValueError("no setups given")
+        unknown = set(self.pretrained) - set(self.setups)
+        if unknown:
+            raise ValueError(
+                f"pretrained run(s) given for setup(s) {sorted(unknown)} not in --setups "
+                f"{list(self.setups)}"
+            )
+
+
+def run_dir(out: str | Path, setup: str, size: int, seed: int) -> Path:
+    """The run directory of one scan point."""
+    return Path(out) / "runs" / setup / f"n{size}" / f"seed{seed}"
+
+
+def _finished(path: Path) -> bool:
+    return (path / "metrics.json").is_file()
+
+
+def _record(path: Path, setup: str, size: int, seed: int) -> dict:
+    try:
+        m = json.loads((path / "metrics.json").read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path / 'metrics.json'}: unreadable ({err})") from err
+    if "accuracy" not in m:
+        raise ValueError(f"{path / 'metrics.json'}: no 'accuracy' (was the test split empty?)")
+    return {
+        "setup": setup,
+        "size": int(size),
+        "seed": int(seed),
+        "accuracy": float(m["accuracy"]),
+        "auc": float(m.get("auc", math.nan)),
+        "train_time_s": float(m.get("train_time_s", math.nan)),
+        "epochs_run": m.get("epochs_run"),
+        "best_epoch": m.get("best_epoch"),
+        "run": str(path),
+    }
+
+
+def collect_results(out: str | Path) -> list[dict]:
+    """Records of every finished run under ``OUT/runs`` (setup/nSIZE/seedK layout)."""
+    records = []
+    for metrics in sorted(Path(out).glob("runs/*/n*/seed*/metrics.json")):
+        path = metrics.parent
+        setup, size, seed = path.parent.parent.name, path.parent.name[1:], path.name[4:]
+        if size.isdigit() and seed.isdigit():
+            records.append(_record(path, setup, int(size), int(seed)))
+    return records
+
+
+def _mean_std(values: Sequence[float]) -> tuple[float, float]:
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return math.nan, math.nan
+    return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0
+
+
+def summarize(records: Sequence[Mapping], baseline: str = BASELINE) -> list[dict]:
+    """One row per ``(size, setup)``: ``n`` seeds, ``{metric}_mean``, ``{metric}_std`` and, for
+    setups other than ``baseline``, ``{metric}_gain`` and ``{metric}_gain_err`` (NaN when the
+    baseline is missing at that size)."""
+    groups: dict[tuple[int, str], list[Mapping]] = {}
+    setups = list(dict.fromkeys(r["setup"] for r in records))
+    if baseline in setups:  # baseline first
+        setups.remove(baseline)
+        setups.insert(0, baseline)
+    for r in records:
+        groups.setdefault((int(r["size"]), r["setup"]), []).append(r)
+    rows = []
+    for size in sorted({k[0] for k in groups}):
+        base = groups.get((size, baseline))
+        for setup in setups:
+            group = groups.get((size, setup))
+            if not group:
+                continue
+            row: dict = {"size": size, "setup": setup, "n": len(group)}
+            for m in METRICS:
+                mean, std = _mean_std([r[m] for r in group])
+                row[f"{m}_mean"], row[f"{m}_std"] = mean, std
+                if setup != baseline:
+                    if base:
+                        bm, bs = _mean_std([r[m] for r in base])
+                        row[f"{m}_gain"] = mean - bm
+                        row[f"{m}_gain_err"] = math.hypot(std, bs)
+                    else:
+                        row[f"{m}_gain"] = row[f"{m}_gain_err"] = math.nan
+            rows.append(row)
+    return rows
+
+
+def _csv_text(rows: Sequence[Mapping], fields: Sequence[str]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(fields), extrasaction="ignore")
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def _pm(mean: float, err: float, scale: float, digits: int, sign: bool = False) -> str:
+    if not math.isfinite(mean):
+        return "n/a"
+    fmt = f"{{:{'+' if sign else ''}.{digits}f}}"
+    return f"{fmt.format(mean * scale)} ± {err * scale:.{digits}f}"
+
+
+def markdown_tables(summary: Sequence[Mapping], baseline: str = BASELINE, title: str = "") -> str:
+    """Markdown: per metric, one row per size with the baseline's mean ± spread and each other
+    setup's gain ± propagated error (accuracy in percent, AUC x 100)."""
+    setups = list(dict.fromkeys(r["setup"] for r in summary))
+    others = [s for s in setups if s != baseline]
+    sizes = sorted({r["size"] for r in summary})
+    by = {(r["size"], r["setup"]): r for r in summary}
+    parts = [f"## {title}\n" if title else ""]
+    for m, label in (("accuracy", "accuracy [%]"), ("auc", "AUC x 100")):
+        head = ["training events / class", "seeds", f"{baseline} {label}"]
+        head += [f"{s} gain" for s in others]
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for n in sizes:
+            b = by.get((n, baseline))
+            cells = [f"{n:,}", str(b["n"]) if b else "0"]
+            cells.append(_pm(b[f"{m}_mean"], b[f"{m}_std"], 100, 2) if b else "n/a")
+            for s in others:
+                r = by.get((n, s))
+                cells.append(
+                    _pm(r[f"{m}_gain"], r[f"{m}_gain_err"], 100, 2, sign=True) if r else "n/a"
+                )
+            lines.append("| " + " | ".join(cells) + " |")
+        parts.append(f"**{m}**\n\n" + "\n".join(lines) + "\n")
+    return "\n".join(p for p in parts if p)
+
+
+def write_tables(
+    out: str | Path, records: Sequence[Mapping], title: str = "", plots: bool = True
+) -> list[dict]:
+    """Write ``results.csv``, ``summary.csv``, ``summary.md`` (and the plots) into ``out``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    records = sorted(
+        records, key=lambda r: (r["setup"] != BASELINE, r["setup"], r["size"], r["seed"])
+    )
+    summary = summarize(records)
+    write_text_atomic(out / "results.csv", _csv_text(records, RESULT_FIELDS))
+    fields = ["size", "setup", "n"]
+    for m in METRICS:
+        fields += [f"{m}_mean", f"{m}_std", f"{m}_gain", f"{m}_gain_err"]
+    write_text_atomic(out / "summary.csv", _csv_text(summary, fields))
+    write_text_atomic(out / "summary.md", markdown_tables(summary, title=title))
+    if plots and summary:
+        from .plots import plot_scaling
+
+        for m in METRICS:
+            plot_scaling(summary, metric=m, out=out / f"{m}.png", title=title or None)
+    return summary
+
+
+# ----------------------------------------------------------------------------- running a scan
+
+TrainFn = Callable[..., Mapping]
+
+
+def run_scan(
+    config: ScanConfig,
+    finetune: TrainFn | None = None,
+    pretrain: TrainFn | None = None,
+    log: Callable[[str], None] = print,
+) -> list[dict]:
+    """Run (or resume) every ``(size, setup, seed)`` of ``config`` and write the tables.
+
+    ``finetune(task=, out=, seed=, train_size=, pretrained=, data=, epochs=, overrides=)`` trains
+    one run (``pretrained`` None: from scratch) and ``pretrain(kind=, out=, data=, epochs=,
+    overrides=)`` one pretraining run; the defaults call :mod:`eventgnn.train`. Returns the
+    summary rows.
+    """
+    finetune = finetune or _default_finetune
+    pretrain = pretrain or _default_pretrain
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    pretrained = dict(config.pretrained)
+    for setup in config.setups:
+        if setup == BASELINE or setup in pretrained:
+            continue
+        path = out / "pretrained" / setup
+        if not _finished(path):
+            log(f"scan: pretraining '{setup}' -> {path}")
+            t0 = time.perf_counter()
+            pretrain(
+                kind=setup,
+                out=str(path),
+                data=config.pretrain_data,
+                epochs=config.pretrain_epochs,
+                overrides=tuple(config.pretrain_overrides),
+            )
+            log(f"scan: pretraining '{setup}' took {time.perf_counter() - t0:.0f} s")
+        pretrained[setup] = str(path)
+    for setup in config.setups:
+        if setup != BASELINE and not _finished(Path(pretrained[setup])):
+            raise FileNotFoundError(
+                f"pretrained run for '{setup}' ({pretrained[setup]}) has no metrics.json: "
+                "it is not a finished run"
+            )
+
+    points = [(n, s, config.first_seed + k) for n in config.sizes for s in config.setups
+              for k in range(config.seeds)]  # fmt: skip
+    records = []
+    for i, (size, setup, seed) in enumerate(points, 1):
+        path = run_dir(out, setup, size, seed)
+        if _finished(path):
+            log(f"scan [{i}/{len(points)}] {setup} n={size} seed={seed}: done already")
+        else:
+            log(f"scan [{i}/{len(points)}] {setup} n={size} seed={seed} -> {path}")
+            finetune(
+                task=config.task, out=str(path), seed=seed, train_size=int(size),
+                pretrained=None if setup == BASELINE else pretrained[setup],
+                data=config.data, epochs=config.epochs, overrides=tuple(config.overrides),
+            )  # fmt: skip
+        records.append(_record(path, setup, size, seed))
+        # tables after every run: a long scan can be read while it runs
+        write_tables(out, records, title=config.task, plots=False)
+    summary = write_tables(out, records, title=config.task)
+    log(f"scan: wrote {out / 'summary.md'}")
+    return summary
+
+
+def _default_finetune(**kwargs) -> Mapping:
+    raise NotImplementedError("training entry point not wired yet")
+
+
+def _default_pretrain(**kwargs) -> Mapping:
+    raise NotImplementedError("training entry point not wired yet")

@@ -1,0 +1,115 @@
+"""Scan tables and orchestration (resume, layout, statistics)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import pytest
+
+from eventgnn.analysis.scan import (
+    ScanConfig,
+    collect_results,
+    markdown_tables,
+    run_dir,
+    run_scan,
+    summarize,
+)
+
+
+def _records():
+    acc = {"scratch": [0.70, 0.72, 0.74], "multiclass": [0.75, 0.76, 0.77]}
+    return [
+        {"setup": s, "size": 1000, "seed": k, "accuracy": a, "auc": a + 0.1}
+        for s, v in acc.items()
+        for k, a in enumerate(v)
+    ] + [{"setup": "scratch", "size": 10000, "seed": 0, "accuracy": 0.8, "auc": 0.9}]
+
+
+def test_summarize_statistics():
+    rows = summarize(_records())
+    by = {(r["size"], r["setup"]): r for r in rows}
+    s, m = by[(1000, "scratch")], by[(1000, "multiclass")]
+    assert s["n"] == 3 and s["accuracy_mean"] == pytest.approx(0.72)
+    assert s["accuracy_std"] == pytest.approx(0.02)  # sample std, ddof=1
+    assert m["accuracy_gain"] == pytest.approx(0.04)
+    assert m["accuracy_gain_err"] == pytest.approx(math.sqrt(0.02**2 + 0.01**2))
+    assert m["auc_gain"] == pytest.approx(0.04)
+    assert by[(10000, "scratch")]["accuracy_std"] == 0.0  # one seed
+    assert "accuracy_gain" not in s
+    assert [r["setup"] for r in rows[:2]] == ["scratch", "multiclass"]
+
+
+def test_markdown_table():
+    md = markdown_tables(summarize(_records()), title="wh_vs_zh")
+    assert "| 1,000 | 3 | 72.00 ± 2.00 | +4.00 ± 2.24 |" in md
+    assert "| 10,000 | 1 | 80.00 ± 0.00 | n/a |" in md
+    assert "AUC x 100" in md
+
+
+def _stub_trainer(calls):
+    """Stands in for training in this orchestration test: writes what a finished run writes."""
+
+    def finetune(task, out, seed, train_size, pretrained, data, epochs, overrides):
+        calls.append((out, seed, train_size, pretrained))
+        from pathlib import Path
+
+        p = Path(out)
+        p.mkdir(parents=True)
+        gain = 0.03 if pretrained else 0.0
+        acc = 0.6 + 0.01 * seed + gain + (0.05 if train_size > 50 else 0)
+        (p / "metrics.json").write_text(json.dumps({"accuracy": acc, "auc": acc + 0.1}))
+
+    def pretrain(kind, out, data, epochs, overrides):
+        calls.append(("pretrain", kind))
+        from pathlib import Path
+
+        Path(out).mkdir(parents=True)
+        (Path(out) / "metrics.json").write_text("{}")
+
+    return finetune, pretrain
+
+
+def test_run_scan_layout_resume_and_tables(tmp_path):
+    calls = []
+    ft, pt = _stub_trainer(calls)
+    cfg = ScanConfig(task="t", sizes=(10, 100), seeds=2, setups=("scratch", "multiclass"),
+                     out=str(tmp_path / "scan"))  # fmt: skip
+    summary = run_scan(cfg, finetune=ft, pretrain=pt, log=lambda s: None)
+    assert ("pretrain", "multiclass") in calls
+    assert len([c for c in calls if c[0] != "pretrain"]) == 2 * 2 * 2
+    assert all(c[3] == str(tmp_path / "scan" / "pretrained" / "multiclass")
+               for c in calls if c[0] != "pretrain" and "multiclass" in c[0])  # fmt: skip
+    assert (run_dir(tmp_path / "scan", "scratch", 10, 1) / "metrics.json").exists()
+    by = {(r["size"], r["setup"]): r for r in summary}
+    assert by[(10, "multiclass")]["accuracy_gain"] == pytest.approx(0.03)
+    for name in ("results.csv", "summary.csv", "summary.md", "accuracy.png", "auc.png"):
+        assert (tmp_path / "scan" / name).exists()
+    with open(tmp_path / "scan" / "results.csv") as f:
+        assert len(list(csv.DictReader(f))) == 8
+    # resume: nothing is trained again; a new seed trains only the new runs
+    calls.clear()
+    run_scan(cfg, finetune=ft, pretrain=pt, log=lambda s: None)
+    assert calls == []
+    cfg3 = ScanConfig(task="t", sizes=(10, 100), seeds=3, setups=("scratch", "multiclass"),
+                      out=str(tmp_path / "scan"))  # fmt: skip
+    run_scan(cfg3, finetune=ft, pretrain=pt, log=lambda s: None)
+    assert sorted(c[1] for c in calls) == [2, 2, 2, 2]
+    assert len(collect_results(tmp_path / "scan")) == 12
+
+
+def test_given_pretrained_run_is_used(tmp_path):
+    calls = []
+    ft, pt = _stub_trainer(calls)
+    pre = tmp_path / "pre"
+    with pytest.raises(ValueError, match="not in --setups"):
+        ScanConfig(task="t", sizes=(10,), setups=("scratch",), pretrained={"multiclass": "x"})
+    cfg = ScanConfig(task="t", sizes=(10,), seeds=1, setups=("multiclass",),
+                     pretrained={"multiclass": str(pre)}, out=str(tmp_path / "s"))  # fmt: skip
+    with pytest.raises(FileNotFoundError, match="not a finished run"):
+        run_scan(cfg, finetune=ft, pretrain=pt, log=lambda s: None)
+    pre.mkdir()
+    (pre / "metrics.json").write_text("{}")
+    run_scan(cfg, finetune=ft, pretrain=pt, log=lambda s: None)
+    assert calls == [(str(run_dir(tmp_path / "s", "multiclass", 10, 0)), 0, 10, str(pre))]
