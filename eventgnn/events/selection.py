@@ -4,6 +4,12 @@ Every cut is inclusive at its threshold (``pT >= 25`` keeps 25 GeV); the calorim
 ``1.37 < |eta| < 1.52`` is open, so 1.37 and 1.52 themselves are kept; overlap removal drops jets
 with ``Delta R < 0.4`` (strictly) to a selected photon or lepton.
 
+Kinematics are cast to float32 (the precision of the event record and of Delphes/NanoAOD
+branches) and compared with float32 thresholds: a cut at ``2.47`` means the float32 nearest 2.47,
+so an object stored at eta = 2.47 is kept whatever the input precision and numpy's promotion rules
+(compared in float64, float32(2.47) = 2.4700000286 > 2.47 would drop it, and
+float32(1.52) = 1.5199999809 < 1.52 would put it inside the crack).
+
 All functions take jagged awkward records with at least ``pt, eta, phi`` per object and work on
 whole arrays of events at once.
 """
@@ -39,15 +45,30 @@ class SelectionCuts:
 DEFAULT_CUTS = SelectionCuts()
 
 
+def _f32(value: float) -> np.float32:
+    """A threshold at the record's precision (see the module docstring)."""
+    return np.float32(value)
+
+
 def _outside_crack(eta, crack):
     aeta = abs(eta)
-    return (aeta <= crack[0]) | (aeta >= crack[1])
+    return (aeta <= _f32(crack[0])) | (aeta >= _f32(crack[1]))
+
+
+def _as_float32(coll: ak.Array) -> ak.Array:
+    """Kinematic fields in float32 (inputs may be float64); other fields untouched."""
+    return ak.zip(
+        {
+            k: ak.values_astype(coll[k], np.float32) if k in ("pt", "eta", "phi") else coll[k]
+            for k in ak.fields(coll)
+        }
+    )
 
 
 def select_photons(photons: ak.Array, cuts: SelectionCuts = DEFAULT_CUTS) -> ak.Array:
     keep = (
-        (photons.pt >= cuts.photon_pt)
-        & (abs(photons.eta) <= cuts.photon_eta)
+        (photons.pt >= _f32(cuts.photon_pt))
+        & (abs(photons.eta) <= _f32(cuts.photon_eta))
         & _outside_crack(photons.eta, cuts.crack)
     )
     return photons[keep]
@@ -55,19 +76,19 @@ def select_photons(photons: ak.Array, cuts: SelectionCuts = DEFAULT_CUTS) -> ak.
 
 def select_electrons(electrons: ak.Array, cuts: SelectionCuts = DEFAULT_CUTS) -> ak.Array:
     keep = (
-        (electrons.pt >= cuts.electron_pt)
-        & (abs(electrons.eta) <= cuts.electron_eta)
+        (electrons.pt >= _f32(cuts.electron_pt))
+        & (abs(electrons.eta) <= _f32(cuts.electron_eta))
         & _outside_crack(electrons.eta, cuts.crack)
     )
     return electrons[keep]
 
 
 def select_muons(muons: ak.Array, cuts: SelectionCuts = DEFAULT_CUTS) -> ak.Array:
-    return muons[(muons.pt >= cuts.muon_pt) & (abs(muons.eta) <= cuts.muon_eta)]
+    return muons[(muons.pt >= _f32(cuts.muon_pt)) & (abs(muons.eta) <= _f32(cuts.muon_eta))]
 
 
 def select_jets(jets: ak.Array, cuts: SelectionCuts = DEFAULT_CUTS) -> ak.Array:
-    return jets[(jets.pt >= cuts.jet_pt) & (abs(jets.eta) <= cuts.jet_eta)]
+    return jets[(jets.pt >= _f32(cuts.jet_pt)) & (abs(jets.eta) <= _f32(cuts.jet_eta))]
 
 
 def remove_overlaps(jets: ak.Array, others: ak.Array, dr: float = 0.4) -> ak.Array:
@@ -89,7 +110,9 @@ def _as_objects(coll: ak.Array, obj_type: ObjectType) -> ak.Array:
             "pt": ak.values_astype(coll.pt, np.float32),
             "eta": ak.values_astype(eta, np.float32),
             "phi": ak.values_astype(coll.phi, np.float32),
-            "energy": ak.values_astype(coll.pt if is_met else massless_energy(coll.pt, eta), np.float32),
+            "energy": ak.values_astype(
+                coll.pt if is_met else massless_energy(coll.pt, eta), np.float32
+            ),
             "type": zeros + np.int8(obj_type),
             "btag": ak.values_astype(coll.btag, np.int8) if "btag" in fields else zeros,
             "charge": ak.values_astype(coll.charge, np.int8) if "charge" in fields else zeros,
@@ -112,10 +135,10 @@ def build_objects(
     event with ``pt`` and ``phi`` (or None when the source has no MET). Objects are ordered jets,
     electrons, muons, photons, MET, each by decreasing pT.
     """
-    el = select_electrons(electrons, cuts)
-    mu = select_muons(muons, cuts)
-    ph = select_photons(photons, cuts)
-    j = select_jets(jets, cuts)
+    el = select_electrons(_as_float32(electrons), cuts)
+    mu = select_muons(_as_float32(muons), cuts)
+    ph = select_photons(_as_float32(photons), cuts)
+    j = select_jets(_as_float32(jets), cuts)
     leptons_photons = ak.concatenate(
         [el[["eta", "phi"]], mu[["eta", "phi"]], ph[["eta", "phi"]]], axis=1
     )
@@ -138,7 +161,7 @@ def _by_pt(coll: ak.Array) -> ak.Array:
 
 
 def drop_empty(events: ak.Array, where: str) -> tuple[ak.Array, int]:
-    """Remove events with no selected object, warn with the count, and return ``(kept, n_dropped)``."""
+    """Remove events with no selected object, warn with the count; return ``(kept, n_dropped)``."""
     keep = ak.num(events.objects, axis=1) > 0
     n_dropped = int(len(keep) - ak.sum(keep))
     if n_dropped:

@@ -68,9 +68,7 @@ def write_delphes(path, *, jets, electrons, muons, photons, met, weight=None, pa
             particles, ["PID", "M1", "D1", "D2", "PT", "Eta", "Phi"], [I4, I4, I4, I4, F4, F4, F4]
         )
     data = _drop(data, drop)
-    return write_tree(
-        Path(path), tree, data, lambda o, i: f"{o}.{i}", lambda c: f"{c}_size"
-    )
+    return write_tree(Path(path), tree, data, lambda o, i: f"{o}.{i}", lambda c: f"{c}_size")
 
 
 def write_nanoaod(path, *, jets, electrons, muons, photons, met, weight=None, genpart=None,
