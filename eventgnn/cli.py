@@ -43,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--process", help="process name(s), comma-separated")
     g.add_argument("--catalog", help="catalog name (for example pretrain12)")
     p.add_argument("--lhe", help="MadGraph LHE file (plain or .gz) to shower; needs --process")
-    p.add_argument("--events", type=int, default=1000, help="events per process")
+    p.add_argument("--events", type=int,
+                   help="events per process (default 1000; with --lhe: every event of the file)")
     p.add_argument("--seed", type=int, default=1, help="base random seed")
     p.add_argument("--jobs", type=int, default=1, help="parallel worker processes")
     p.add_argument("--shard", help="run part I of N of the request (I/N, 0-based), for array jobs")
@@ -116,7 +117,37 @@ def cmd_convert(args) -> None:
 
 
 def cmd_generate(args) -> None:
-    raise NotImplementedError("generate: not built yet")
+    from pathlib import Path
+
+    from .generate.catalog import get_catalog
+    from .generate.run import generate, parse_shard
+
+    if args.catalog:
+        processes = list(get_catalog(args.catalog))
+    else:
+        processes = [p.strip() for p in args.process.split(",") if p.strip()]
+    lhe = Path(args.lhe) if args.lhe else None
+    if lhe is not None and (args.catalog or len(processes) != 1):
+        raise ValueError("--lhe FILE needs exactly one --process NAME")
+    events = args.events
+    if events is None:
+        events = 1000
+        if lhe is not None:
+            from .generate.pythia import count_lhe_events
+
+            events = count_lhe_events(lhe)
+    paths = generate(
+        processes,
+        Path(args.out),
+        events,
+        seed=args.seed,
+        jobs=args.jobs,
+        shard=parse_shard(args.shard) if args.shard else None,
+        mpi=not args.no_mpi,
+        shard_events=args.shard_events,
+        lhe=lhe,
+    )
+    print(f"{len(paths)} shard(s) in {args.out}")
 
 
 def cmd_pretrain(args) -> None:

@@ -1,0 +1,96 @@
+"""The default dataset: generated on first use into a cache folder, reused afterwards.
+
+- role ``"pretrain"``: the ``pretrain12`` catalog, ``EVENTGNN_DEFAULT_PRETRAIN_EVENTS`` events per
+  process (default :data:`DEFAULT_PRETRAIN_EVENTS`), seeds from :data:`PRETRAIN_SEED`.
+- role ``"downstream"``: the given processes (default: every process of the built-in downstream
+  tasks), ``EVENTGNN_DEFAULT_DOWNSTREAM_EVENTS`` events per process (default
+  :data:`DEFAULT_DOWNSTREAM_EVENTS`), seeds from :data:`DOWNSTREAM_SEED`, so downstream events
+  never repeat a pretraining event (WH and ZH are in both).
+
+Folder: ``$EVENTGNN_CACHE`` (default ``~/.cache/eventgnn``) ``/default/<role>/``. Shards are
+named by process, seed and size, so a second call only generates what is missing (for example
+after raising the event count, or after an interrupted first run). Multiparton interactions are
+on; all cores are used.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from .catalog import get_catalog, get_task, list_tasks
+from .pythia import cpu_count
+from .run import generate
+
+DEFAULT_PRETRAIN_EVENTS = 2000
+"""Pretraining events per process (12 processes) unless ``EVENTGNN_DEFAULT_PRETRAIN_EVENTS``."""
+
+DEFAULT_DOWNSTREAM_EVENTS = 4000
+"""Downstream events per process unless ``EVENTGNN_DEFAULT_DOWNSTREAM_EVENTS``."""
+
+PRETRAIN_SEED = 1
+DOWNSTREAM_SEED = 100_000_001
+"""Far from the pretraining seeds (shard k uses seed + k), so the two never share a Pythia seed."""
+
+SHARD_EVENTS = 1000
+"""Small shards, so all cores share even a single-process request."""
+
+ROLES = ("pretrain", "downstream")
+
+
+def cache_dir() -> Path:
+    """``$EVENTGNN_CACHE``, else ``~/.cache/eventgnn``."""
+    env = os.environ.get("EVENTGNN_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "eventgnn"
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        n = int(value)
+    except ValueError:
+        raise ValueError(
+            f"environment variable {name}: expected an integer, got '{value}'"
+        ) from None
+    if n <= 0:
+        raise ValueError(f"environment variable {name}: expected a positive integer, got {n}")
+    return n
+
+
+def builtin_downstream_processes() -> tuple[str, ...]:
+    """Every process of the built-in downstream tasks, in task order, without repeats."""
+    seen: dict[str, None] = {}
+    for name in list_tasks():
+        task = get_task(name)
+        if task.builtin:
+            seen.update(dict.fromkeys(task.processes))
+    return tuple(seen)
+
+
+def ensure_default_data(role: str = "pretrain", processes: Sequence[str] | None = None) -> Path:
+    """Return the default dataset folder for ``role``, generating whatever is missing first."""
+    if role not in ROLES:
+        raise ValueError(f"unknown default-data role '{role}'; expected one of {ROLES}")
+    if role == "pretrain":
+        procs = tuple(processes) if processes is not None else get_catalog("pretrain12")
+        events = _env_int("EVENTGNN_DEFAULT_PRETRAIN_EVENTS", DEFAULT_PRETRAIN_EVENTS)
+        seed = PRETRAIN_SEED
+    else:
+        procs = tuple(processes) if processes is not None else builtin_downstream_processes()
+        events = _env_int("EVENTGNN_DEFAULT_DOWNSTREAM_EVENTS", DEFAULT_DOWNSTREAM_EVENTS)
+        seed = DOWNSTREAM_SEED
+    out = cache_dir() / "default" / role
+    generate(
+        procs,
+        out,
+        events,
+        seed=seed,
+        jobs=cpu_count(),
+        mpi=True,
+        shard_events=SHARD_EVENTS,
+        progress=True,
+    )
+    return out

@@ -1,0 +1,285 @@
+"""Parallel generation: one Parquet shard per (process, seed), resumable, with a progress bar.
+
+A request (processes x events) is cut into shards of at most ``shard_events`` events. Shard ``k``
+of a process uses seed ``seed + k`` (Pythia's ``Random:seed`` and the detector's numpy generator),
+so a shard is the same whatever the number of workers or the order they run in, and is named
+``<out>/<process>/<process>_seed<S>_n<N>.parquet``. A finished shard (its file exists: writes are
+atomic) is skipped on a rerun, so a killed generation resumes where it stopped. Beside each shard
+a ``.json`` file records what Pythia reported (cross-section, counts) and the timing.
+
+``shard=(i, n)`` keeps every n-th work item starting at i of the full, ordered work list: the
+``n`` array jobs of a cluster together make exactly the full request.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import time
+import warnings
+import zlib
+from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+
+from ..events.parquet import write_events
+from ..events.selection import EmptyEventsWarning, drop_empty
+from ..fileio import write_text_atomic
+from .catalog import get_process
+from .extract import events_from_particles
+from .pythia import (
+    count_lhe_events,
+    make_pythia,
+    next_batches,
+    run_info,
+    split_events,
+    to_particles,
+)
+
+DEFAULT_SHARD_EVENTS = 5000
+"""Events per shard unless ``shard_events`` is given."""
+
+CHUNK = 250
+"""Events per Pythia ``nextBatch`` call and detector pass (bounds memory, keeps progress live)."""
+
+
+@dataclass(frozen=True)
+class ShardSpec:
+    """One unit of work: ``events`` events of ``process`` with seed ``seed``, into ``path``."""
+
+    process: str
+    seed: int
+    events: int
+    path: str
+    mpi: bool = True
+    lhe: str | None = None
+
+
+def shard_path(out: Path, process: str, seed: int, events: int, lhe: Path | None = None) -> Path:
+    name = f"{process}_seed{seed}_n{events}"
+    if lhe is not None:
+        stem = Path(lhe).name.split(".")[0]
+        name = f"{process}_lhe-{stem}_seed{seed}"
+    return Path(out) / process / f"{name}.parquet"
+
+
+def work_list(
+    processes: Sequence[str],
+    out: Path,
+    events: int,
+    seed: int = 1,
+    mpi: bool = True,
+    shard_events: int | None = None,
+    lhe: Path | None = None,
+) -> list[ShardSpec]:
+    """The full, ordered list of shards of a request (before ``--shard`` and skipping)."""
+    if events <= 0:
+        raise ValueError(f"events must be positive, got {events}")
+    per = shard_events or DEFAULT_SHARD_EVENTS
+    if per <= 0:
+        raise ValueError(f"shard_events must be positive, got {per}")
+    specs = []
+    for proc in processes:
+        get_process(proc)  # fail early on an unknown name
+        if lhe is not None:
+            # an LHE file is one shard: its events are read in order, none twice
+            path = shard_path(out, proc, seed, events, lhe)
+            specs.append(ShardSpec(proc, seed, events, str(path), mpi, str(lhe)))
+            continue
+        n_shards = -(-events // per)
+        for k in range(n_shards):
+            n = min(per, events - k * per)
+            path = shard_path(out, proc, seed + k, n)
+            specs.append(ShardSpec(proc, seed + k, n, str(path), mpi))
+    return specs
+
+
+def detector_rng(process: str, seed: int) -> np.random.Generator:
+    """The detector's random numbers for one shard: fixed by (process, seed)."""
+    return np.random.default_rng([seed, zlib.crc32(process.encode())])
+
+
+_progress_queue = None
+
+
+def _init_worker(queue) -> None:
+    global _progress_queue
+    _progress_queue = queue
+
+
+def run_shard(spec: ShardSpec, progress=None) -> dict:
+    """Generate one shard, write it atomically with its ``.json`` report; return the report."""
+    progress = progress or _progress_queue
+    start = time.perf_counter()
+    process = get_process(spec.process)
+    rng = detector_rng(spec.process, spec.seed)
+    lhe = Path(spec.lhe) if spec.lhe else None
+    source = f"pythia8:{spec.process}:seed{spec.seed}"
+    if lhe is not None:
+        source = f"pythia8:{spec.process}:lhe:{lhe.name}:seed{spec.seed}"
+    chunks, infos = [], []
+    pythia_seconds = 0.0
+    n_pythia = 0
+    variants = [0] if lhe is not None else range(len(process.variants))
+    counts = [spec.events] if lhe is not None else split_events(spec.events, len(process.variants))
+    for variant, n in zip(variants, counts, strict=True):
+        if n == 0:
+            continue
+        pythia = make_pythia(process, spec.seed, mpi=spec.mpi, variant=variant, lhe=lhe)
+        batches = next_batches(pythia, n, CHUNK)
+        while True:
+            t0 = time.perf_counter()
+            batch = next(batches, None)
+            pythia_seconds += time.perf_counter() - t0
+            if batch is None:
+                break
+            particles = to_particles(batch["prt"])
+            weight = None
+            if lhe is not None:
+                # keep the sign of LHE event weights (NLO samples have negative weights)
+                w0 = ak.fill_none(ak.firsts(batch["info"]["weights"]), 1.0)
+                weight = np.where(ak.to_numpy(w0) < 0, -1.0, 1.0).astype(np.float32)
+            chunks.append(
+                events_from_particles(
+                    particles, process=spec.process, source=source, rng=rng, weight=weight
+                )
+            )
+            n_pythia += len(particles)
+            if progress is not None:
+                progress.put(len(particles))
+        infos.append(run_info(pythia))
+    events = ak.concatenate(chunks) if chunks else None
+    if events is None:
+        raise RuntimeError(f"{spec.path}: Pythia produced no events")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EmptyEventsWarning)
+        events, n_dropped = drop_empty(events, spec.path)
+    report = {
+        **asdict(spec),
+        "pythia_events": n_pythia,
+        "events_written": len(events),
+        "dropped_no_object": n_dropped,
+        "sigma_gen_pb": float(np.mean([i.sigma_gen_mb for i in infos]) * 1e9),
+        "sigma_err_pb": float(
+            np.sqrt(np.sum([i.sigma_err_mb**2 for i in infos])) / len(infos) * 1e9
+        ),
+        "n_tried": sum(i.n_tried for i in infos),
+        "n_accepted": sum(i.n_accepted for i in infos),
+        "pythia_seconds": pythia_seconds,
+        "seconds": time.perf_counter() - start,
+    }
+    if lhe is not None:
+        report["lhe_events"] = count_lhe_events(lhe)
+    path = Path(spec.path)
+    write_text_atomic(path.with_suffix(".json"), json.dumps(report, indent=1) + "\n")
+    write_events(events, path)  # last: its existence marks the shard finished
+    return report
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"I/N"`` -> ``(I, N)`` with ``0 <= I < N``."""
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard: expected I/N (for example 0/4), got '{text}'") from None
+    if not 0 <= i < n:
+        raise ValueError(f"--shard: need 0 <= I < N, got {i}/{n}")
+    return i, n
+
+
+def generate(
+    processes: Sequence[str],
+    out: Path,
+    events: int,
+    seed: int = 1,
+    jobs: int = 1,
+    shard: tuple[int, int] | None = None,
+    mpi: bool = True,
+    shard_events: int | None = None,
+    lhe: Path | None = None,
+    progress: bool = True,
+) -> list[Path]:
+    """Generate ``events`` events of each process into Parquet shards under ``out``.
+
+    Returns the paths of every shard of the (``shard``-selected) request, including shards that
+    already existed and were skipped. ``jobs`` worker processes run shards in parallel; with
+    ``lhe`` the file is showered once per process name (give one process) and ``events`` is the
+    maximum number of LHE events read.
+    """
+    out = Path(out)
+    if lhe is not None and len(processes) != 1:
+        raise ValueError("--lhe needs exactly one --process name")
+    specs = work_list(processes, out, events, seed, mpi, shard_events, lhe)
+    if shard is not None:
+        i, n = shard
+        specs = specs[i::n]
+    todo = [s for s in specs if not Path(s.path).exists()]
+    total = sum(s.events for s in todo)
+    bar = _progress_bar(total, len(specs) - len(todo), progress)
+    try:
+        if jobs <= 1 or len(todo) <= 1:
+            for spec in todo:
+                report = run_shard(spec, _BarQueue(bar))
+                _fix_bar(bar, spec, report)
+        else:
+            _run_parallel(todo, jobs, bar)
+    finally:
+        bar.close()
+    return [Path(s.path) for s in specs]
+
+
+def _run_parallel(todo: list[ShardSpec], jobs: int, bar) -> None:
+    ctx = multiprocessing.get_context("spawn")  # Pythia and fastjet are not fork-safe to share
+    queue = ctx.Queue()
+    with ProcessPoolExecutor(
+        max_workers=min(jobs, len(todo)),
+        mp_context=ctx,
+        initializer=_init_worker,
+        initargs=(queue,),
+    ) as pool:
+        futures = {pool.submit(run_shard, spec): spec for spec in todo}
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            _drain(queue, bar)
+            for fut in done:
+                report = fut.result()  # re-raises a worker's error here
+                _fix_bar(bar, futures[fut], report)
+        _drain(queue, bar)
+
+
+def _drain(queue, bar) -> None:
+    while True:
+        try:
+            bar.update(queue.get_nowait())
+        except Exception:  # queue.Empty; nothing else is raised by get_nowait
+            return
+
+
+def _fix_bar(bar, spec: ShardSpec, report: dict) -> None:
+    # an LHE file may hold fewer events than requested: shrink the total accordingly
+    missing = spec.events - report["pythia_events"]
+    if missing > 0 and bar.total:
+        bar.total -= missing
+        bar.refresh()
+
+
+class _BarQueue:
+    """The queue interface of the worker progress reports, for in-process runs."""
+
+    def __init__(self, bar):
+        self.bar = bar
+
+    def put(self, n: int) -> None:
+        self.bar.update(n)
+
+
+def _progress_bar(total: int, skipped: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    desc = "generate" + (f" ({skipped} shard(s) done before)" if skipped else "")
+    return tqdm(total=total, unit="ev", desc=desc, disable=not enabled, smoothing=0.1)
