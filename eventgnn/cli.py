@@ -86,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pretrained run for each setup (default: pretrain on the built-in data)")
     p.add_argument("--epochs", type=int, help="maximum epochs per run")
     p.add_argument("--out", default="scan", help="output folder")
+    p.add_argument("--first-seed", type=int, default=0, help="seeds are FIRST..FIRST+K-1")
+    p.add_argument("--pretrain-data", help="data for pretraining runs the scan makes itself")
+    p.add_argument("--pretrain-epochs", type=int, help="maximum epochs of those pretraining runs")
+    p.add_argument("--pretrain-set", nargs="*", default=[], metavar="key.sub=value",
+                   help="config overrides for those pretraining runs")
     p.add_argument("overrides", nargs="*", metavar="key.sub=value")
     p.set_defaults(handler=cmd_scan)
 
@@ -96,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kernel", default="linear", choices=["linear", "rbf"])
     p.add_argument("--events", type=int, default=5000, help="number of events used")
     p.add_argument("--out", help="folder for the CKA table and heatmap")
+    p.add_argument("--threshold", type=float, default=0.5,
+                   help="RBF width as a fraction of the median pairwise distance")
+    p.add_argument("--layers", action="store_true",
+                   help="also a layer-by-layer CKA heatmap: first RUN vs first --vs run")
     p.set_defaults(handler=cmd_cka)
     return parser
 
@@ -167,11 +176,50 @@ def cmd_info(args) -> None:
 
 
 def cmd_scan(args) -> None:
-    raise NotImplementedError("scan: not built yet")
+    from .analysis.scan import ScanConfig, run_scan
+
+    pretrained = {}
+    for item in args.pretrained:
+        setup, sep, run = item.partition("=")
+        if not sep or not setup or not run:
+            raise ValueError(f"--pretrained expects SETUP=RUN, got '{item}'")
+        pretrained[setup] = run
+    try:
+        sizes = tuple(int(n) for n in args.sizes.split(",") if n.strip())
+    except ValueError:
+        raise ValueError(f"--sizes expects comma-separated integers, got '{args.sizes}'") from None
+    config = ScanConfig(
+        task=args.task,
+        sizes=sizes,
+        seeds=args.seeds,
+        setups=tuple(s.strip() for s in args.setups.split(",") if s.strip()),
+        out=args.out,
+        data=args.data,
+        pretrained=pretrained,
+        epochs=args.epochs,
+        overrides=tuple(args.overrides),
+        first_seed=args.first_seed,
+        pretrain_data=args.pretrain_data,
+        pretrain_epochs=args.pretrain_epochs,
+        pretrain_overrides=tuple(args.pretrain_set),
+    )
+    run_scan(config)
 
 
 def cmd_cka(args) -> None:
-    raise NotImplementedError("cka: not built yet")
+    from .analysis.compare import compare_runs, write_cka
+
+    result = compare_runs(
+        args.runs, args.vs, data=args.data, kernel=args.kernel, n_events=args.events,
+        threshold=args.threshold,
+    )  # fmt: skip
+    print(
+        f"{args.kernel} CKA over {result.n_events} events, {len(result.runs_a)} x "
+        f"{len(result.runs_b)} runs: {result.mean:.4f} +- {result.std:.4f}"
+    )
+    if args.out:
+        write_cka(args.out, result, layers=args.layers, data=args.data, n_events=args.events)
+        print(f"wrote {args.out}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -311,9 +311,64 @@ def run_scan(
     return summary
 
 
-def _default_finetune(**kwargs) -> Mapping:
-    raise NotImplementedError("training entry point not wired yet")
+def _run_config(overrides: Sequence[str], **fields):
+    from dataclasses import replace
+
+    from ..config import RunConfig, apply_overrides, set_key
+
+    config = apply_overrides(RunConfig(), list(overrides))
+    epochs = fields.pop("epochs", None)
+    seed = fields.pop("seed", None)
+    train_size = fields.pop("train_size", None)
+    config = replace(config, **fields)
+    if epochs is not None:
+        config = set_key(config, "train.epochs", int(epochs))
+    if seed is not None:
+        config = set_key(config, "train.seed", int(seed))
+    if train_size is not None:
+        config = set_key(config, "finetune.train_size", int(train_size))
+    return config
 
 
-def _default_pretrain(**kwargs) -> Mapping:
-    raise NotImplementedError("training entry point not wired yet")
+def _default_finetune(
+    task: str,
+    out: str,
+    seed: int,
+    train_size: int,
+    pretrained: str | None,
+    data: str | None,
+    epochs: int | None,
+    overrides: Sequence[str],
+) -> None:
+    """One scan point through :func:`eventgnn.train.finetune.finetune` (scratch when no
+    ``pretrained``); ``overrides`` apply first, the scan's own values win."""
+    from ..train.finetune import finetune
+
+    config = _run_config(
+        overrides, command="finetune", task=task, data=data, out=out, pretrained=pretrained,
+        epochs=epochs, seed=seed, train_size=train_size,
+    )  # fmt: skip
+    finetune(config, log=_quiet)
+
+
+def _default_pretrain(
+    kind: str, out: str, data: str | None, epochs: int | None, overrides: Sequence[str]
+) -> None:
+    """One pretraining run through :func:`eventgnn.train.runs.pretrain`."""
+    from ..train.runs import pretrain
+
+    if kind not in ("multiclass", "multilabel"):
+        raise ValueError(
+            f"setup '{kind}' has no pretrained run: give one with --pretrained {kind}=RUN "
+            "(only multiclass and multilabel are pretrained by the scan)"
+        )
+    config = _run_config(
+        overrides, command="pretrain", task=kind, data=data, out=out, epochs=epochs
+    )
+    pretrain(config, log=_quiet)
+
+
+def _quiet(line: str) -> None:
+    # per-epoch lines of dozens of runs drown the scan's progress; keep the run summaries
+    if line.startswith(("test accuracy", "finetune", "pretrain", "resuming")):
+        print("    " + line)
