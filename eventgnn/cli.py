@@ -159,20 +159,54 @@ def cmd_generate(args) -> None:
     print(f"{len(paths)} shard(s) in {args.out}")
 
 
+def _run_config(args, command: str):
+    """YAML config (if any) -> dotted overrides -> explicit flags, as a validated RunConfig."""
+    from dataclasses import replace
+
+    from .config import RunConfig, apply_overrides, load_yaml, set_key, validate
+
+    config = load_yaml(args.config) if args.config else RunConfig()
+    config = apply_overrides(config, args.overrides)
+    config = replace(config, command=command, task=args.task)
+    if args.data is not None:
+        config = replace(config, data=args.data)
+    if args.out is not None:
+        config = replace(config, out=args.out)
+    if args.epochs is not None:
+        config = set_key(config, "train.epochs", args.epochs)
+    if args.seed is not None:
+        config = set_key(config, "train.seed", args.seed)
+    if command == "finetune":
+        if args.from_run is not None:
+            config = replace(config, pretrained=args.from_run)
+        config = set_key(config, "finetune.mode", args.mode)
+        if args.train_size is not None:
+            config = set_key(config, "finetune.train_size", args.train_size)
+    return validate(config)
+
+
 def cmd_pretrain(args) -> None:
-    raise NotImplementedError("pretrain: not built yet")
+    from .train.runs import pretrain
+
+    pretrain(_run_config(args, "pretrain"))
 
 
 def cmd_finetune(args) -> None:
-    raise NotImplementedError("finetune: not built yet")
+    from .train.finetune import finetune
+
+    finetune(_run_config(args, "finetune"))
 
 
 def cmd_evaluate(args) -> None:
-    raise NotImplementedError("evaluate: not built yet")
+    from .train.runs import evaluate_run
+
+    evaluate_run(args.model, data=args.data, out=args.out)
 
 
 def cmd_info(args) -> None:
-    raise NotImplementedError("info: not built yet")
+    from .train.runs import run_info
+
+    print(run_info(args.run))
 
 
 def cmd_scan(args) -> None:

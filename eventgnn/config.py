@@ -1,0 +1,243 @@
+"""Run configuration: frozen dataclasses, YAML load/dump, dotted command-line overrides.
+
+YAML -> :class:`RunConfig` -> constructor arguments. Overrides such as ``model.hidden=128`` or
+``train.lr=3e-4`` are parsed as YAML scalars and type-checked against the dataclass fields, so a
+typo or a wrong type fails with a message naming the key, instead of being silently ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A config file or override names an unknown key or gives a value of the wrong type."""
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of :class:`eventgnn.model.EventGNN` (paper, section III.B).
+
+    ``hidden``: width of every MLP layer and of the node/edge/global embeddings; ``latent``: width
+    of the decoder output (the representation CKA reads); ``mlp_layers``: Linear+ReLU layers per
+    MLP; ``iterations``: processor steps; ``shared_weights``: one graph-network block reused at
+    every step (True) or one block per step; ``layer_norm``: LayerNorm after every MLP.
+    """
+
+    hidden: int = 64
+    latent: int = 64
+    mlp_layers: int = 4
+    iterations: int = 4
+    shared_weights: bool = True
+    layer_norm: bool = True
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation, early stopping, data splits and hardware.
+
+    The test split depends only on ``split_seed`` (not on ``seed``), so every run of a task on the
+    same data is scored on the same test events. ``patience`` counts epochs without a validation
+    loss improvement larger than ``min_delta``; the best weights are restored at the end.
+    ``device``: ``auto`` (CUDA when present), ``cpu`` or ``cuda[:i]``; ``amp``: mixed precision on
+    CUDA (ignored on CPU).
+    """
+
+    lr: float = 1e-4
+    lr_decay: float = 0.99
+    batch_size: int = 128
+    eval_batch_size: int = 1024
+    epochs: int = 50
+    patience: int = 10
+    min_delta: float = 0.0
+    seed: int = 0
+    split_seed: int = 2024
+    val_fraction: float = 0.2
+    test_fraction: float = 0.2
+    max_events: int | None = None
+    device: str = "auto"
+    amp: bool = True
+    num_threads: int | None = None
+    plots: bool = True
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """Finetuning (paper, sections III.C-III.E).
+
+    ``mode``: ``full`` (every layer trains; new head at ``head_lr``, pretrained layers at
+    ``backbone_lr``), ``frozen`` (pretrained layers frozen, new head), ``frozen-decoder``
+    (encoder and processor frozen, new decoder and head). ``train_size``: training events per
+    class, drawn by the seed from the training pool (None: all).
+    """
+
+    head_lr: float = 1e-4
+    backbone_lr: float = 1e-5
+    mode: str = "full"
+    train_size: int | None = None
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a run needs; stored resolved as ``config.yaml`` and inside ``model.pt``."""
+
+    command: str = "pretrain"
+    task: str = "multiclass"
+    data: str | None = None
+    out: str | None = None
+    pretrained: str | None = None
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+
+
+FINETUNE_MODES = ("full", "frozen", "frozen-decoder")
+
+
+def to_dict(config) -> dict[str, Any]:
+    """A dataclass config as nested plain dicts (YAML- and ``torch.save``-safe)."""
+    return dataclasses.asdict(config)
+
+
+def dump_yaml(config, path: str | Path | None = None) -> str:
+    """YAML text of a config; also written (atomically) to ``path`` when given."""
+    text = yaml.safe_dump(to_dict(config), sort_keys=False)
+    if path is not None:
+        from .fileio import write_text_atomic
+
+        write_text_atomic(path, text)
+    return text
+
+
+def _hints(cls) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _check_value(value: Any, tp: Any, key: str) -> Any:
+    """Return ``value`` converted to type ``tp`` or raise :class:`ConfigError`."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _check_value(value, arg, key)
+            except ConfigError as err:
+                errors.append(str(err))
+        raise ConfigError(errors[0] if errors else f"{key}: bad value {value!r}")
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    elif dataclasses.is_dataclass(tp):
+        if isinstance(value, tp):
+            return value
+        if isinstance(value, dict):
+            return from_dict(tp, value, prefix=f"{key}.")
+    name = getattr(tp, "__name__", str(tp))
+    raise ConfigError(f"{key}: expected {name}, got {value!r} ({type(value).__name__})")
+
+
+def from_dict(cls, data: dict[str, Any] | None, prefix: str = ""):
+    """Build config dataclass ``cls`` from a (possibly partial) nested dict, type-checked."""
+    data = data or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{prefix or 'config'}: expected a mapping, got {data!r}")
+    hints = _hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        raise ConfigError(
+            f"unknown config key '{prefix}{unknown[0]}' (known under '{prefix or '.'}': "
+            f"{', '.join(names)})"
+        )
+    kwargs = {k: _check_value(v, hints[k], prefix + k) for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def load_yaml(path: str | Path) -> RunConfig:
+    """Read a (possibly partial) YAML config; missing keys take their defaults."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML ({err})") from err
+    try:
+        return from_dict(RunConfig, data)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from err
+
+
+def apply_overrides(config, overrides: list[str] | tuple[str, ...]):
+    """Apply ``key.sub=value`` strings (values parsed as YAML scalars) to a config, type-checked."""
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override '{item}' is not of the form key.sub=value")
+        key, raw = item.split("=", 1)
+        try:
+            value = yaml.safe_load(raw) if raw != "" else None
+        except yaml.YAMLError:
+            value = raw
+        config = set_key(config, key.strip(), value)
+    return config
+
+
+def set_key(config, key: str, value: Any):
+    """Return a copy of ``config`` with dotted ``key`` set to ``value`` (type-checked)."""
+    head, _, rest = key.partition(".")
+    names = {f.name for f in dataclasses.fields(config)}
+    if head not in names:
+        raise ConfigError(f"unknown config key '{key}' (known: {', '.join(sorted(names))})")
+    tp = _hints(type(config))[head]
+    current = getattr(config, head)
+    if rest:
+        if not dataclasses.is_dataclass(current):
+            raise ConfigError(f"config key '{head}' has no sub-keys (got '{key}')")
+        return dataclasses.replace(config, **{head: set_key(current, rest, value)})
+    if dataclasses.is_dataclass(current):
+        raise ConfigError(f"config key '{key}' is a section; set one of its keys ({key}.NAME=...)")
+    return dataclasses.replace(config, **{head: _check_value(value, tp, key)})
+
+
+def validate(config: RunConfig) -> RunConfig:
+    """Check value ranges that types alone do not catch."""
+    t, f = config.train, config.finetune
+    if f.mode not in FINETUNE_MODES:
+        raise ConfigError(
+            f"finetune.mode: expected one of {', '.join(FINETUNE_MODES)}, got {f.mode!r}"
+        )
+    if not 0 <= t.val_fraction < 1 or not 0 <= t.test_fraction < 1:
+        raise ConfigError("train.val_fraction and train.test_fraction must lie in [0, 1)")
+    if t.val_fraction + t.test_fraction >= 1:
+        raise ConfigError("train.val_fraction + train.test_fraction must be below 1")
+    for key in ("batch_size", "eval_batch_size", "epochs"):
+        if getattr(t, key) < 1:
+            raise ConfigError(f"train.{key} must be at least 1")
+    m = config.model
+    for key in ("hidden", "latent", "mlp_layers", "iterations"):
+        if getattr(m, key) < 1:
+            raise ConfigError(f"model.{key} must be at least 1")
+    if f.train_size is not None and f.train_size < 1:
+        raise ConfigError("finetune.train_size must be at least 1")
+    return config

@@ -1,0 +1,122 @@
+"""The graph-network block (Battaglia et al. 2018, arXiv:1806.01261): edge, node, global updates."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .mlp import MLP
+
+try:  # torch-scatter's fused kernels when installed; PyG's pure-torch scatter otherwise
+    from torch_scatter import scatter_add as _scatter_add
+
+    def scatter_sum(src: torch.Tensor, index: torch.Tensor, dim_size: int) -> torch.Tensor:
+        return _scatter_add(src, index, dim=0, dim_size=dim_size)
+
+except ImportError:  # pragma: no cover - depends on the environment
+    from torch_geometric.utils import scatter as _pyg_scatter
+
+    def scatter_sum(src: torch.Tensor, index: torch.Tensor, dim_size: int) -> torch.Tensor:
+        """Sum rows of ``src [M, F]`` into ``dim_size`` bins by ``index [M]`` -> ``[dim_size, F]``."""
+        return _pyg_scatter(src, index, dim=0, dim_size=dim_size, reduce="sum")
+
+
+class GNBlock(nn.Module):
+    """One full graph-network block with sum aggregation.
+
+    Updates, in order (``i -> j`` is an edge from source ``i`` to target ``j``; ``b(.)`` the event
+    of a node or edge):
+
+    - edge: ``e'_ij = MLP_e([x_i, x_j, e_ij, u_b])``
+    - node: ``x'_j = MLP_x([x_j, sum_i e'_ij, u_b])`` (messages summed at the target)
+    - global: ``u'_b = MLP_u([sum_j x'_j, sum_ij e'_ij, u_b])``
+
+    Args:
+        node_in, edge_in, global_in: input widths of ``x``, ``e``, ``u``.
+        hidden: width of every MLP (and of the outputs).
+        layers: Linear layers per MLP.
+        layer_norm: LayerNorm after each MLP.
+        split_first: compute the first Linear layer of the edge and node MLPs as a sum of
+            per-part products (``W_src x_i + W_dst x_j + W_e e_ij + W_u u_b``), so the node and
+            global parts are multiplied once per node / event and then gathered per edge, instead
+            of multiplying an ``[E, 2 F_x + F_e + F_u]`` concatenation. Mathematically identical to
+            the concatenation (tested); about ``n`` times fewer FLOPs for those parts.
+
+    Shapes:
+        ``x [N, node_in]``, ``edge_index [2, E]``, ``e [E, edge_in]``, ``u [B, global_in]``,
+        ``batch [N]`` (event of each node) -> ``(x' [N, hidden], e' [E, hidden], u' [B, hidden])``.
+    """
+
+    def __init__(
+        self,
+        node_in: int,
+        edge_in: int,
+        global_in: int,
+        hidden: int = 64,
+        layers: int = 4,
+        layer_norm: bool = True,
+        split_first: bool = True,
+    ):
+        super().__init__()
+        self.node_in, self.edge_in, self.global_in, self.hidden = (
+            node_in,
+            edge_in,
+            global_in,
+            hidden,
+        )
+        self.split_first = split_first
+        self.edge_mlp = MLP(2 * node_in + edge_in + global_in, hidden, layers, layer_norm)
+        self.node_mlp = MLP(node_in + hidden + global_in, hidden, layers, layer_norm)
+        self.global_mlp = MLP(2 * hidden + global_in, hidden, layers, layer_norm)
+
+    def reset_parameters(self) -> None:
+        for mlp in (self.edge_mlp, self.node_mlp, self.global_mlp):
+            mlp.reset_parameters()
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        edge_index: torch.Tensor,
+        e: torch.Tensor,
+        u: torch.Tensor,
+        batch: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        src, dst = edge_index[0], edge_index[1]
+        n_nodes, n_graphs = x.shape[0], u.shape[0]
+        edge_batch = batch[src]  # [E]
+        fx, fe, fu = self.node_in, self.edge_in, self.global_in
+
+        # edge update
+        if self.split_first:
+            lin = self.edge_mlp.first
+            w_src, w_dst, w_e, w_u = lin.weight.split([fx, fx, fe, fu], dim=1)
+            x_sd = F.linear(x, torch.cat([w_src, w_dst], 0))  # [N, 2H]: both node parts at once
+            h_src, h_dst = x_sd.split(self.hidden, dim=1)
+            h = (
+                F.linear(e, w_e, lin.bias)  # [E, H]
+                + h_src.index_select(0, src)
+                + h_dst.index_select(0, dst)
+                + F.linear(u, w_u).index_select(0, edge_batch)
+            )
+            e_new = self.edge_mlp.forward_after_first(h)
+        else:
+            e_new = self.edge_mlp(torch.cat([x[src], x[dst], e, u[edge_batch]], dim=1))
+
+        # node update: messages summed at their target node
+        agg = scatter_sum(e_new, dst, n_nodes)  # [N, H]
+        if self.split_first:
+            lin = self.node_mlp.first
+            w_xa, w_u = lin.weight.split([fx + self.hidden, fu], dim=1)
+            h = F.linear(torch.cat([x, agg], 1), w_xa, lin.bias) + F.linear(u, w_u).index_select(
+                0, batch
+            )
+            x_new = self.node_mlp.forward_after_first(h)
+        else:
+            x_new = self.node_mlp(torch.cat([x, agg, u[batch]], dim=1))
+
+        # global update
+        x_sum = scatter_sum(x_new, batch, n_graphs)  # [B, H]
+        e_sum = scatter_sum(e_new, edge_batch, n_graphs)  # [B, H]
+        u_new = self.global_mlp(torch.cat([x_sum, e_sum, u], dim=1))
+        return x_new, e_new, u_new

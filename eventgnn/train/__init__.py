@@ -1,0 +1,1 @@
+"""Training: tasks (losses and metrics), the engine (fit / evaluate / checkpoints), finetuning."""
