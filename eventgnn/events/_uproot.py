@@ -20,6 +20,11 @@ from .schema import make_events
 from .selection import DEFAULT_CUTS, SelectionCuts, build_objects, drop_empty
 
 
+def _why(err: BaseException) -> str:
+    """An exception as one line (uproot's messages span several; the CLI prints one line)."""
+    return " ".join(f"{type(err).__name__}: {err}".split())
+
+
 @contextmanager
 def open_tree(path: str | os.PathLike, tree: str, kind: str) -> Iterator:
     """Open ``path`` and yield its TTree ``tree``; ``kind`` ("Delphes", "NanoAOD"...) goes into
@@ -32,7 +37,7 @@ def open_tree(path: str | os.PathLike, tree: str, kind: str) -> Iterator:
     try:
         f = uproot.open(path)
     except Exception as err:  # uproot raises ValueError/OSError/struct errors on corrupt files
-        raise InputError(f"{path}: not a readable ROOT file ({type(err).__name__}: {err})") from err
+        raise InputError(f"{path}: not a readable ROOT file ({_why(err)})") from err
     try:
         names = sorted({k.split(";")[0] for k in f.keys(recursive=False)})
         if tree not in names:
@@ -43,7 +48,9 @@ def open_tree(path: str | os.PathLike, tree: str, kind: str) -> Iterator:
         try:
             t = f[tree]
         except Exception as err:
-            raise InputError(f"{path}: cannot read tree '{tree}' ({err})") from err
+            raise InputError(
+                f"{path}: cannot read tree '{tree}'; truncated or corrupt file? ({_why(err)})"
+            ) from err
         if not hasattr(t, "arrays"):
             raise InputError(f"{path}: '{tree}' is a {type(t).__name__}, expected a TTree")
         yield t
@@ -80,7 +87,10 @@ def read_branches(tree, path, branches: Mapping[str, str], kind: str) -> dict[st
         names = sorted(set(branches.values()))
         arrays = {n: tree[n].array(library="ak") for n in names}
     except Exception as err:
-        raise InputError(f"{path}: cannot read branches of tree '{tree.name}' ({err})") from err
+        raise InputError(
+            f"{path}: cannot read branches of tree '{tree.name}'; truncated or corrupt file? "
+            f"({_why(err)})"
+        ) from err
     return {key: arrays[b] for key, b in branches.items()}
 
 

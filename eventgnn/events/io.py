@@ -53,8 +53,9 @@ def detect_format(path: str | os.PathLike) -> str:
                 return "delphes"
             if "Events" in names and "nJet" in f["Events"].keys():
                 return "nanoaod"
-    except (OSError, ValueError) as err:
-        raise InputError(f"{path}: not a readable ROOT file ({err})") from err
+    except Exception as err:  # uproot raises ValueError, OSError or struct errors on bad files
+        why = " ".join(str(err).split())  # one line: uproot's messages span several
+        raise InputError(f"{path}: not a readable ROOT file ({why})") from err
     return "ntuple"
 
 
@@ -63,14 +64,19 @@ def read_file(path: str | os.PathLike, format: str = "auto", **options) -> ak.Ar
     path = Path(path)
     fmt = detect_format(path) if format == "auto" else format
     if fmt == "parquet":
+        _check_options(path, fmt, options, ())
         return read_shard(path)
     if fmt == "delphes":
         from .delphes import read_delphes
 
+        _check_options(path, fmt, options, ("process", "cuts", "tree", "btag_bit"))
         return read_delphes(path, **options)
     if fmt == "nanoaod":
         from .nanoaod import read_nanoaod
 
+        _check_options(
+            path, fmt, options, ("process", "cuts", "tree", "btag_branch", "btag_threshold")
+        )
         return read_nanoaod(path, **options)
     if fmt == "ntuple":
         from .ntuple import read_ntuple
@@ -80,8 +86,20 @@ def read_file(path: str | os.PathLike, format: str = "auto", **options) -> ak.Ar
                 f"{path}: not a Delphes or NanoAOD file; reading it as a flat ntuple needs a "
                 "branch map (--branch-map YAML)"
             )
+        _check_options(path, fmt, options, ("process", "cuts", "branch_map"))
         return read_ntuple(path, **options)
     raise InputError(f"{path}: unknown format '{fmt}' (expected one of {', '.join(FORMATS)})")
+
+
+def _check_options(path: Path, fmt: str, options: dict, accepted: tuple[str, ...]) -> None:
+    """An option the format cannot use is an error, not silently ignored (a ``--branch-map``
+    given for what turns out to be a Delphes file would otherwise do nothing)."""
+    unused = sorted(k for k, v in options.items() if v is not None and k not in accepted)
+    if unused:
+        raise InputError(
+            f"{path}: option '{unused[0]}' does not apply to {fmt} files "
+            f"(they take {', '.join(accepted) or 'no options'})"
+        )
 
 
 def iter_events(paths, format: str = "auto", **options) -> Iterator[tuple[Path, ak.Array]]:

@@ -68,7 +68,8 @@ def load_branch_map(branch_map: str | os.PathLike | Mapping, where: str = "") ->
             with open(branch_map) as fh:
                 bm = yaml.safe_load(fh)
         except OSError as err:
-            raise InputError(f"{where}: cannot read branch map {name} ({err})") from err
+            prefix = f"{where}: " if where else ""
+            raise InputError(f"{prefix}cannot read branch map {name} ({err})") from err
         except yaml.YAMLError as err:
             raise InputError(f"{name}: not valid YAML ({err})") from err
     prefix = f"{where}: branch map" if where else name

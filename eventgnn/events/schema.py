@@ -9,7 +9,7 @@ objects.pt             float32 list    transverse momentum [GeV]
 objects.eta            float32 list    pseudorapidity (0 for MET)
 objects.phi            float32 list    azimuth in [-pi, pi)
 objects.energy         float32 list    energy, massless: ``E = pT cosh(eta)`` (``pT`` for MET)
-objects.type           int8 list       :class:`ObjectType`: 0 jet, 1 electron, 2 muon, 3 photon, 4 MET
+objects.type           int8 list       ``ObjectType``: 0 jet, 1 e, 2 mu, 3 photon, 4 MET
 objects.btag           int8 list       1 for a b-tagged jet, else 0
 objects.charge         int8 list       lepton charge, else 0
 process                string          process name from the catalog (``wh``, ``ttbar``...)

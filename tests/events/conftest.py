@@ -1,112 +1,77 @@
-"""Writers of small ROOT files in the real branch layouts, used by the reader tests.
-
-uproot writes a record of jagged arrays as one counter branch plus one jagged branch per field; its
-``field_name``/``counter_name`` hooks give the real names:
-
-- Delphes: ``Jet.PT``, ``Jet.Eta``... with the counter ``Jet_size`` (as Delphes writes them; real
-  Delphes files nest the fields under a ``Jet`` TClonesArray branch, ``Jet/Jet.PT``, which uproot
-  resolves from the same short name ``Jet.PT``).
-- NanoAOD: ``Jet_pt``... with the counter ``nJet``, scalars ``MET_pt``, ``genWeight``.
-"""
+"""Hand-built generator records with hand-computed targets, shared by the truth and reader tests."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import awkward as ak
 import numpy as np
-import uproot
+import pytest
+
+from eventgnn.events.schema import TARGET_NAMES
+
+# A Pythia-like ttH record: H -> gamma gamma, t -> W+ b with W+ -> e+ nu, tbar -> W- bbar with
+# W- -> d ubar. The top has a first copy (recoil) with a larger pT than its last copy: the targets
+# must use the last copy only. Columns: pid, mother, d1, d2, pt, eta, phi.
+TTH = [
+    (21, -1, 2, 4, 0.0, 0.0, 0.0),  # 0 incoming gluon
+    (21, -1, 2, 4, 0.0, 0.0, 0.0),  # 1 incoming gluon
+    (6, 0, 5, 5, 400.0, 0.1, 0.1),  # 2 top, first copy
+    (-6, 0, 8, 9, 25.0, 1.5, 2.0),  # 3 anti-top (last copy)
+    (25, 0, 10, 11, 150.0, 0.7, -2.0),  # 4 Higgs (last copy)
+    (6, 2, 6, 7, 320.0, -1.6, 0.3),  # 5 top, last copy
+    (24, 5, 12, 13, 200.0, -1.0, 0.5),  # 6 W+
+    (5, 5, -1, -1, 90.0, -2.0, 0.0),  # 7 b from t
+    (-24, 3, 14, 15, 20.0, 1.0, 2.5),  # 8 W-
+    (-5, 3, -1, -1, 10.0, 2.0, 1.5),  # 9 bbar from tbar
+    (22, 4, -1, -1, 80.0, 0.5, -2.1),  # 10 photon from H
+    (22, 4, -1, -1, 70.0, 0.9, -1.9),  # 11 photon from H
+    (-11, 6, -1, -1, 60.0, -0.5, 0.6),  # 12 e+ from W+
+    (12, 6, -1, -1, 140.0, -1.2, 0.4),  # 13 nu_e (not a counted lepton)
+    (1, 8, -1, -1, 12.0, 1.1, 2.4),  # 14 d from W-
+    (-2, 8, -1, -1, 9.0, 0.8, 2.7),  # 15 ubar from W-
+]
+# Z -> b bbar with one recoil copy of the Z; no Higgs and no top.
+ZBB = [
+    (23, -1, 1, 1, 50.0, 0.0, 0.0),  # 0 Z, first copy
+    (23, 0, 2, 3, 55.0, 0.2, 0.3),  # 1 Z, last copy
+    (5, 1, -1, -1, 30.0, 0.1, 0.2),  # 2 b
+    (-5, 1, -1, -1, 28.0, 0.3, 0.4),  # 3 bbar
+]
 
 
-def jagged(rows, dtype) -> ak.Array:
-    """Lists of values per event -> a jagged awkward array of ``dtype``."""
-    counts = [len(r) for r in rows]
-    flat = np.array([v for r in rows for v in r], dtype=dtype)
-    return ak.unflatten(flat, counts)
-
-
-def coll(events, names, dtypes) -> ak.Array:
-    """Per-event lists of tuples -> a jagged record array with fields ``names``."""
-    return ak.zip(
-        {n: jagged([[o[k] for o in ev] for ev in events], dt)
-         for k, (n, dt) in enumerate(zip(names, dtypes, strict=True))}
-    )  # fmt: skip
-
-
-def write_tree(path: Path, tree: str, data: dict, field_name, counter_name) -> Path:
-    with uproot.recreate(path) as f:
-        f.mktree(
-            tree,
-            {k: v.type.content if isinstance(v, ak.Array) else v.dtype for k, v in data.items()},
-            field_name=field_name,
-            counter_name=counter_name,
-        )
-        f[tree].extend(data)
-    return path
-
-
-F4, I4, U4 = np.float32, np.int32, np.uint32
-
-
-def write_delphes(path, *, jets, electrons, muons, photons, met, weight=None, particles=None,
-                  tree="Delphes", drop=()):  # fmt: skip
-    """Write a Delphes-layout tree. Collections are per-event lists of tuples:
-    jets ``(PT, Eta, Phi, BTag)``, electrons/muons ``(PT, Eta, Phi, Charge)``, photons
-    ``(PT, Eta, Phi)``, met ``(MET, Phi)`` per event, particles
-    ``(PID, M1, D1, D2, PT, Eta, Phi)``. ``drop`` names branches to leave out."""
-    data = {
-        "Jet": coll(jets, ["PT", "Eta", "Phi", "BTag"], [F4, F4, F4, U4]),
-        "Electron": coll(electrons, ["PT", "Eta", "Phi", "Charge"], [F4, F4, F4, I4]),
-        "Muon": coll(muons, ["PT", "Eta", "Phi", "Charge"], [F4, F4, F4, I4]),
-        "Photon": coll(photons, ["PT", "Eta", "Phi"], [F4, F4, F4]),
-        "MissingET": coll([[m] for m in met], ["MET", "Phi"], [F4, F4]),
-    }
-    if weight is not None:
-        data["Event"] = coll([[(w,)] for w in weight], ["Weight"], [F4])
-    if particles is not None:
-        data["Particle"] = coll(
-            particles, ["PID", "M1", "D1", "D2", "PT", "Eta", "Phi"], [I4, I4, I4, I4, F4, F4, F4]
-        )
-    data = _drop(data, drop)
-    return write_tree(Path(path), tree, data, lambda o, i: f"{o}.{i}", lambda c: f"{c}_size")
-
-
-def write_nanoaod(path, *, jets, electrons, muons, photons, met, weight=None, genpart=None,
-                  btag_branch="btagDeepFlavB", tree="Events", drop=()):  # fmt: skip
-    """Write a NanoAOD-layout tree: jets ``(pt, eta, phi, btag discriminant)``, electrons/muons
-    ``(pt, eta, phi, charge)``, photons ``(pt, eta, phi)``, met ``(pt, phi)`` per event,
-    genpart ``(pdgId, genPartIdxMother, statusFlags, pt, eta, phi)``."""
-    data = {
-        "Jet": coll(jets, ["pt", "eta", "phi", btag_branch], [F4, F4, F4, F4]),
-        "Electron": coll(electrons, ["pt", "eta", "phi", "charge"], [F4, F4, F4, I4]),
-        "Muon": coll(muons, ["pt", "eta", "phi", "charge"], [F4, F4, F4, I4]),
-        "Photon": coll(photons, ["pt", "eta", "phi"], [F4, F4, F4]),
-        "MET_pt": np.array([m[0] for m in met], F4),
-        "MET_phi": np.array([m[1] for m in met], F4),
-    }
-    if weight is not None:
-        data["genWeight"] = np.array(weight, F4)
-    if genpart is not None:
-        data["GenPart"] = coll(
-            genpart,
-            ["pdgId", "genPartIdxMother", "statusFlags", "pt", "eta", "phi"],
-            [I4, np.int16, np.int32, F4, F4, F4],
-        )
-    data = _drop(data, drop)
-    return write_tree(
-        Path(path), tree, data,
-        lambda o, i: i if o == "" else f"{o}_{i}", lambda c: f"n{c}",
-    )  # fmt: skip
-
-
-def _drop(data: dict, drop) -> dict:
-    """Remove whole collections (``"Photon"``) or single fields (``"Jet.BTag"``)."""
-    out = {}
-    for k, v in data.items():
-        if k in drop:
-            continue
-        if isinstance(v, ak.Array) and v.fields:
-            kept = [f for f in v.fields if f"{k}.{f}" not in drop]
-            v = v[kept]
-        out[k] = v
+def _expected(values: dict[str, float]) -> np.ndarray:
+    out = np.zeros(len(TARGET_NAMES), np.float32)
+    for k, v in values.items():
+        out[TARGET_NAMES.index(k)] = v
     return out
+
+
+@pytest.fixture
+def tth_record():
+    """ttH with H -> gamma gamma, t -> W b, W+ -> e+ nu (rows: pid, M1, D1, D2, pT, eta, phi)."""
+    return TTH
+
+
+@pytest.fixture
+def zbb_record():
+    return ZBB
+
+
+@pytest.fixture
+def tth_targets() -> np.ndarray:
+    """The 41 targets of :data:`TTH`, worked out by hand."""
+    return _expected(
+        {
+            "n_higgs": 1, "n_top": 2, "n_V": 2, "n_W": 2, "n_Z": 0,
+            "n_b": 2, "n_lepton": 1, "n_photon": 2,
+            # leading Higgs: pT 150 in (30, 200); eta 0.7 in (0, 1.5); phi -2.0 in (-pi, -pi/2)
+            "higgs1_pt1": 1, "higgs1_eta2": 1, "higgs1_phi0": 1,
+            # leading top = last copy (320, -1.6, 0.3): pT > 300; eta < -1.5; phi in (0, pi/2)
+            "top1_pt2": 1, "top1_eta0": 1, "top1_phi2": 1,
+            # subleading top (25, 1.5, 2.0): pT < 30; eta at the 1.5 edge -> upper bin; phi > pi/2
+            "top2_pt0": 1, "top2_eta3": 1, "top2_phi3": 1,
+        }
+    )  # fmt: skip
+
+
+@pytest.fixture
+def zbb_targets() -> np.ndarray:
+    return _expected({"n_V": 1, "n_Z": 1, "n_b": 2})

@@ -1,0 +1,114 @@
+"""Writers of small ROOT files in the real branch layouts, used by the reader and CLI tests.
+
+uproot writes a record of jagged arrays as one counter branch plus one jagged branch per field; its
+``field_name``/``counter_name`` hooks give the real names:
+
+- Delphes: ``Jet.PT``, ``Jet.Eta``... with the counter ``Jet_size`` (as Delphes writes them; real
+  Delphes files nest the fields under a ``Jet`` TClonesArray branch, ``Jet/Jet.PT``, which uproot
+  resolves from the same short name ``Jet.PT``).
+- NanoAOD: ``Jet_pt``... with the counter ``nJet``, scalars ``MET_pt``, ``genWeight``.
+
+(A plain module, not ``conftest.py``: test modules in other folders import it by name.)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+import uproot
+
+
+def jagged(rows, dtype) -> ak.Array:
+    """Lists of values per event -> a jagged awkward array of ``dtype``."""
+    counts = [len(r) for r in rows]
+    flat = np.array([v for r in rows for v in r], dtype=dtype)
+    return ak.unflatten(flat, counts)
+
+
+def coll(events, names, dtypes) -> ak.Array:
+    """Per-event lists of tuples -> a jagged record array with fields ``names``."""
+    return ak.zip(
+        {n: jagged([[o[k] for o in ev] for ev in events], dt)
+         for k, (n, dt) in enumerate(zip(names, dtypes, strict=True))}
+    )  # fmt: skip
+
+
+def write_tree(path: Path, tree: str, data: dict, field_name, counter_name) -> Path:
+    with uproot.recreate(path) as f:
+        f.mktree(
+            tree,
+            {k: v.type.content if isinstance(v, ak.Array) else v.dtype for k, v in data.items()},
+            field_name=field_name,
+            counter_name=counter_name,
+        )
+        f[tree].extend(data)
+    return path
+
+
+F4, I4, U4 = np.float32, np.int32, np.uint32
+
+
+def write_delphes(path, *, jets, electrons, muons, photons, met, weight=None, particles=None,
+                  tree="Delphes", drop=()):  # fmt: skip
+    """Write a Delphes-layout tree. Collections are per-event lists of tuples:
+    jets ``(PT, Eta, Phi, BTag)``, electrons/muons ``(PT, Eta, Phi, Charge)``, photons
+    ``(PT, Eta, Phi)``, met ``(MET, Phi)`` per event, particles
+    ``(PID, M1, D1, D2, PT, Eta, Phi)``. ``drop`` names branches to leave out."""
+    data = {
+        "Jet": coll(jets, ["PT", "Eta", "Phi", "BTag"], [F4, F4, F4, U4]),
+        "Electron": coll(electrons, ["PT", "Eta", "Phi", "Charge"], [F4, F4, F4, I4]),
+        "Muon": coll(muons, ["PT", "Eta", "Phi", "Charge"], [F4, F4, F4, I4]),
+        "Photon": coll(photons, ["PT", "Eta", "Phi"], [F4, F4, F4]),
+        "MissingET": coll([[m] for m in met], ["MET", "Phi"], [F4, F4]),
+    }
+    if weight is not None:
+        data["Event"] = coll([[(w,)] for w in weight], ["Weight"], [F4])
+    if particles is not None:
+        data["Particle"] = coll(
+            particles, ["PID", "M1", "D1", "D2", "PT", "Eta", "Phi"], [I4, I4, I4, I4, F4, F4, F4]
+        )
+    data = _drop(data, drop)
+    return write_tree(Path(path), tree, data, lambda o, i: f"{o}.{i}", lambda c: f"{c}_size")
+
+
+def write_nanoaod(path, *, jets, electrons, muons, photons, met, weight=None, genpart=None,
+                  btag_branch="btagDeepFlavB", tree="Events", drop=()):  # fmt: skip
+    """Write a NanoAOD-layout tree: jets ``(pt, eta, phi, btag discriminant)``, electrons/muons
+    ``(pt, eta, phi, charge)``, photons ``(pt, eta, phi)``, met ``(pt, phi)`` per event,
+    genpart ``(pdgId, genPartIdxMother, statusFlags, pt, eta, phi)``."""
+    data = {
+        "Jet": coll(jets, ["pt", "eta", "phi", btag_branch], [F4, F4, F4, F4]),
+        "Electron": coll(electrons, ["pt", "eta", "phi", "charge"], [F4, F4, F4, I4]),
+        "Muon": coll(muons, ["pt", "eta", "phi", "charge"], [F4, F4, F4, I4]),
+        "Photon": coll(photons, ["pt", "eta", "phi"], [F4, F4, F4]),
+        "MET_pt": np.array([m[0] for m in met], F4),
+        "MET_phi": np.array([m[1] for m in met], F4),
+    }
+    if weight is not None:
+        data["genWeight"] = np.array(weight, F4)
+    if genpart is not None:
+        data["GenPart"] = coll(
+            genpart,
+            ["pdgId", "genPartIdxMother", "statusFlags", "pt", "eta", "phi"],
+            [I4, np.int16, np.uint16, F4, F4, F4],
+        )
+    data = _drop(data, drop)
+    return write_tree(
+        Path(path), tree, data,
+        lambda o, i: i if o == "" else f"{o}_{i}", lambda c: f"n{c}",
+    )  # fmt: skip
+
+
+def _drop(data: dict, drop) -> dict:
+    """Remove whole collections (``"Photon"``) or single fields (``"Jet.BTag"``)."""
+    out = {}
+    for k, v in data.items():
+        if k in drop:
+            continue
+        if isinstance(v, ak.Array) and v.fields:
+            kept = [f for f in v.fields if f"{k}.{f}" not in drop]
+            v = v[kept]
+        out[k] = v
+    return out

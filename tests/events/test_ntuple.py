@@ -1,0 +1,134 @@
+"""The flat-ntuple reader and its branch map."""
+
+from __future__ import annotations
+
+import awkward as ak
+import numpy as np
+import pytest
+import yaml
+from test_delphes import check_objects
+
+from eventgnn.events.io import InputError, read_events
+from eventgnn.events.ntuple import load_branch_map, read_ntuple
+from eventgnn.events.selection import EmptyEventsWarning
+
+MAP = {
+    "tree": "mytree",
+    "jets": {"pt": "jet_pt", "eta": "jet_eta", "phi": "jet_phi", "btag": "jet_isb"},
+    "electrons": {"pt": "el_pt", "eta": "el_eta", "phi": "el_phi", "charge": "el_q"},
+    "photons": {"pt": "ph_pt", "eta": "ph_eta", "phi": "ph_phi"},
+    "met": {"pt": "met", "phi": "met_phi"},
+    "weight": "w",
+}
+
+
+def write_ntuple(path, *, with_met=True):
+    """Three events; event 2 has nothing that passes the selection (and no MET branch if
+    ``with_met`` is False, so it is empty)."""
+    import uproot
+
+    def jag(rows, dtype=np.float64):
+        return ak.unflatten(np.array([v for r in rows for v in r], dtype), [len(r) for r in rows])
+
+    data = {
+        "jet_pt": jag([[40.0, 100.0], [30.0], [10.0]]),
+        "jet_eta": jag([[0.0, -1.0], [2.0], [0.0]]),
+        "jet_phi": jag([[0.5, -3.1], [1.0], [0.0]]),
+        "jet_isb": jag([[1, 0], [1], [1]], np.int32),
+        "el_pt": jag([[15.0], [], [5.0]]),
+        "el_eta": jag([[-2.47], [], [0.0]]),
+        "el_phi": jag([[2.0], [], [0.0]]),
+        "el_q": jag([[1], [], [-1]], np.int32),
+        "ph_pt": jag([[], [20.0], []]),
+        "ph_eta": jag([[], [2.37], []]),
+        "ph_phi": jag([[], [-1.0], []]),
+        "w": np.array([1.5, 2.5, 3.5]),
+    }
+    if with_met:
+        data["met"] = np.array([50.0, 20.0, 10.0])
+        data["met_phi"] = np.array([0.1, 0.2, 0.3])
+    with uproot.recreate(path) as f:
+        f["mytree"] = data
+    return path
+
+
+EXPECTED = [
+    [
+        (100.0, -1.0, -3.1, 0, 0, 0),
+        (40.0, 0.0, 0.5, 0, 1, 0),
+        (15.0, -2.47, 2.0, 1, 0, 1),
+        (50.0, 0.0, 0.1, 4, 0, 0),
+    ],
+    [(30.0, 2.0, 1.0, 0, 1, 0), (20.0, 2.37, -1.0, 3, 0, 0), (20.0, 0.0, 0.2, 4, 0, 0)],
+    [(10.0, 0.0, 0.3, 4, 0, 0)],
+]
+
+
+def test_reads_with_dict_map(tmp_path):
+    path = write_ntuple(tmp_path / "flat.root")
+    events = read_ntuple(path, branch_map=MAP)
+    check_objects(events, EXPECTED)
+    assert events.weight.to_list() == [1.5, 2.5, 3.5]
+    assert events.process.to_list() == ["flat"] * 3
+    assert np.isnan(events.targets.to_numpy()).all()
+
+
+def test_reads_with_yaml_map_and_process(tmp_path):
+    path = write_ntuple(tmp_path / "flat.root")
+    bm = tmp_path / "map.yaml"
+    bm.write_text(yaml.safe_dump({**MAP, "process": "wh"}))
+    events = read_events(path, branch_map=bm)  # auto: not Delphes/NanoAOD -> ntuple
+    assert set(events.process.to_list()) == {"wh"}
+    assert set(read_ntuple(path, branch_map=bm, process="zh").process.to_list()) == {"zh"}
+
+
+def test_example_branch_map_is_valid():
+    from pathlib import Path
+
+    example = Path(__file__).parents[2] / "data_recipes" / "branch_maps" / "example.yaml"
+    bm = load_branch_map(example)
+    assert bm["tree"] and set(bm) >= {"jets", "electrons", "muons", "photons", "met"}
+
+
+def test_empty_events_are_excluded_and_counted(tmp_path):
+    path = write_ntuple(tmp_path / "nomet.root", with_met=False)
+    bm = {k: v for k, v in MAP.items() if k != "met"}
+    with pytest.warns(EmptyEventsWarning, match=r"nomet\.root: 1 of 3 events have no selected"):
+        events = read_ntuple(path, branch_map=bm)
+    check_objects(events, [e[:-1] for e in EXPECTED[:2]])
+    # the source still points at the right entries
+    assert events.source.to_list() == [f"{path}:0", f"{path}:1"]
+
+
+def test_omitted_collections_are_empty(tmp_path):
+    path = write_ntuple(tmp_path / "flat.root")
+    events = read_ntuple(path, branch_map={"tree": "mytree", "met": MAP["met"]})
+    assert events.objects["type"].to_list() == [[4], [4], [4]]
+    assert events.weight.to_list() == [1.0, 1.0, 1.0]
+
+
+def test_unknown_key_is_an_error(tmp_path):
+    path = write_ntuple(tmp_path / "flat.root")
+    with pytest.raises(InputError, match=r"flat\.root: branch map: unknown key 'taus'"):
+        read_ntuple(path, branch_map={**MAP, "taus": {"pt": "tau_pt"}})
+    with pytest.raises(InputError, match=r"unknown key 'jets\.mass'"):
+        read_ntuple(path, branch_map={**MAP, "jets": {**MAP["jets"], "mass": "jet_m"}})
+    with pytest.raises(InputError, match=r"key 'photons\.phi' is missing"):
+        read_ntuple(path, branch_map={**MAP, "photons": {"pt": "ph_pt", "eta": "ph_eta"}})
+
+
+def test_absent_branch_is_named_with_its_key(tmp_path):
+    path = write_ntuple(tmp_path / "flat.root")
+    bad = {**MAP, "electrons": {**MAP["electrons"], "charge": "el_charge"}}
+    with pytest.raises(
+        InputError, match=r"flat\.root: branch map key 'electrons\.charge' names branch 'el_charge'"
+    ):
+        read_ntuple(path, branch_map=bad)
+
+
+def test_wrong_tree_and_missing_map(tmp_path):
+    path = write_ntuple(tmp_path / "flat.root")
+    with pytest.raises(InputError, match=r"flat\.root: no tree 'other'"):
+        read_ntuple(path, branch_map={**MAP, "tree": "other"})
+    with pytest.raises(InputError, match=r"flat\.root.*needs a branch map"):
+        read_events(path)
