@@ -50,9 +50,8 @@ class GraphTensors:
         return len(self.counts)
 
     def to(self, device) -> GraphTensors:
-        return GraphTensors(
-            self.x.to(device), self.counts.to(device), {k: v.to(device) for k, v in self.labels.items()}
-        )
+        labels = {k: v.to(device) for k, v in self.labels.items()}
+        return GraphTensors(self.x.to(device), self.counts.to(device), labels)
 
     def subset(self, idx) -> GraphTensors:
         """A new dataset with the events ``idx`` (copies the data)."""
