@@ -1,0 +1,523 @@
+"""Throughput of eventgnn against a straightforward PyTorch Geometric reference, in one run.
+
+Measures events per second, on the same events, for
+
+- (a) batch building: eventgnn's ``GraphTensors`` (flat tensors, batches by indexing) against one
+  ``Data`` per event built from the event record plus ``torch_geometric.loader.DataLoader``
+  collation (:mod:`benchmarks.reference`);
+- (b) training: data loading + forward + backward + Adam step, same batch size, same batches;
+- (c) inference: data loading + forward under ``torch.inference_mode``;
+
+and prints a table with the ratios (eventgnn / reference) and writes everything as JSON. Warm-up
+batches are excluded; each measurement is repeated ``--repeats`` times, the implementations
+alternating so that load from other processes hits both alike, and the median is reported.
+
+Optional sweeps (``--sweep``): cost versus number of events and versus object multiplicity, with
+plots written to ``--plots`` (``perf_vs_events.png``, ``perf_vs_multiplicity.png``).
+
+Examples::
+
+    python benchmarks/bench_model.py --events 4000 --json perf.json
+    python benchmarks/bench_model.py --data DIR --sweep --plots docs/figures
+    python benchmarks/bench_model.py --device cuda --compile --bf16 --events 200000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from itertools import islice
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: import reference.py
+
+import reference as ref  # noqa: E402
+
+from eventgnn.config import ModelConfig  # noqa: E402
+from eventgnn.graphs.batch import GraphTensors  # noqa: E402
+from eventgnn.graphs.features import fit_standardization, node_features  # noqa: E402
+from eventgnn.model import EventGNN  # noqa: E402
+
+# ---------------------------------------------------------------------------------------------
+# data
+
+
+def load_events(data: str | None, n_events: int, seed: int) -> ak.Array:
+    """``n_events`` events (a seeded random subset) with ``label`` = process index.
+
+    From ``data`` (anything :func:`eventgnn.read_events` reads) when given, else from the
+    built-in default data (generated on first use by :mod:`eventgnn.generate`).
+    """
+    from eventgnn.events.io import read_events
+
+    if data is None:
+        try:
+            from eventgnn.generate.default import ensure_default_data
+        except ImportError as exc:
+            raise SystemExit(
+                "bench_model: the built-in generator is not available; pass --data DIR "
+                f"(a folder of Parquet shards) [{exc}]"
+            ) from exc
+        data = ensure_default_data("pretrain")
+    events = read_events(data)
+    events = events[ak.num(events.objects, axis=1) > 0]
+    if len(events) == 0:
+        raise SystemExit(f"bench_model: {data}: no events with at least one object")
+    rng = np.random.default_rng(seed)
+    take = rng.permutation(len(events))[: min(n_events, len(events))]
+    events = events[np.sort(take)]
+    names, codes = np.unique(ak.to_numpy(events.process).astype(str), return_inverse=True)
+    return ak.with_field(events, codes.astype(np.int64), "label"), len(names)
+
+
+# ---------------------------------------------------------------------------------------------
+# the two implementations, behind one interface
+
+
+def sync(device: torch.device) -> None:
+    # timing only: make sure queued GPU work is finished before reading the clock
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+class Impl:
+    """One implementation: how to build its dataset, iterate batches, and run a model."""
+
+    name: str
+
+    def build(self, events: ak.Array) -> None: ...
+
+    def batches(self, order: torch.Tensor, batch_size: int): ...
+
+
+class EventgnnImpl(Impl):
+    """eventgnn: the dataset as flat tensors on the device; a batch is an index operation."""
+
+    name = "eventgnn"
+
+    def __init__(self, device: torch.device):
+        self.device = device
+
+    def build(self, events: ak.Array) -> None:
+        self.graphs = GraphTensors.from_events(events).to(self.device)
+
+    def batches(self, order: torch.Tensor, batch_size: int):
+        order = order.to(self.device)
+        for idx in order.split(batch_size):
+            yield self.graphs.batch(idx)
+
+
+class ReferenceImpl(Impl):
+    """The reference: a list of per-event ``Data`` objects and PyG's ``DataLoader``."""
+
+    name = "reference"
+
+    def __init__(self, device: torch.device):
+        self.device = device
+
+    def build(self, events: ak.Array) -> None:
+        self.data_list = ref.events_to_data_list(events)
+
+    def batches(self, order: torch.Tensor, batch_size: int):
+        # the same batches as eventgnn: permute once, then a plain (unshuffled) DataLoader
+        data = [self.data_list[i] for i in order.tolist()]
+        for batch in ref.make_loader(data, batch_size, shuffle=False):
+            yield batch.to(self.device, non_blocking=True)
+
+
+def make_models(stats: dict, n_outputs: int, device: torch.device, seed: int):
+    """eventgnn's model and the reference with identical weights (so they compute the same)."""
+    torch.manual_seed(seed)
+    fast = EventGNN(ModelConfig(), n_outputs=n_outputs, stats=stats).to(device)
+    plain = ref.ReferenceGNN(stats, n_outputs).to(device)
+    ref.load_eventgnn_weights(plain, fast)
+    return fast, plain
+
+
+def make_optimizer(model: torch.nn.Module, device: torch.device, fused: bool):
+    if fused:
+        try:
+            return torch.optim.Adam(model.parameters(), lr=1e-4, fused=True)
+        except (RuntimeError, TypeError):  # fused Adam not supported on this device/build
+            pass
+    return torch.optim.Adam(model.parameters(), lr=1e-4)
+
+
+def train_pass(model, opt, batches, device, autocast: torch.dtype | None) -> tuple[float, int]:
+    """One pass of training steps over ``batches``; returns (seconds, events)."""
+    model.train()
+    n = 0
+    sync(device)
+    t0 = time.perf_counter()
+    for batch in batches:
+        with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
+            out = model(batch)
+        loss = F.cross_entropy(out.float(), batch.y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()  # no .item(): the step never waits for the device
+        n += batch.num_graphs
+    sync(device)
+    return time.perf_counter() - t0, n
+
+
+@torch.inference_mode()
+def infer_pass(model, batches, device, autocast: torch.dtype | None) -> tuple[float, int]:
+    """One pass of inference over ``batches``; returns (seconds, events)."""
+    model.eval()
+    n = 0
+    sync(device)
+    t0 = time.perf_counter()
+    for batch in batches:
+        with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
+            model(batch)
+        n += batch.num_graphs
+    sync(device)
+    return time.perf_counter() - t0, n
+
+
+# ---------------------------------------------------------------------------------------------
+# measurements
+
+
+def median_rate(samples: list[tuple[float, int]]) -> float:
+    return statistics.median(n / t for t, n in samples if t > 0 and n > 0)
+
+
+def measure_build(events, device, batch_size: int, repeats: int) -> dict:
+    """(a): event record -> every batch of one epoch, both ways."""
+    n = len(events)
+    order = torch.randperm(n)
+    out: dict[str, list] = {
+        "eventgnn": [],
+        "reference": [],
+        "reference_construct": [],
+        "reference_collate": [],
+    }
+    for impl in (EventgnnImpl(device), ReferenceImpl(device)):  # warm-up: imports, lazy init
+        impl.build(events[: min(64, n)])
+        for b in impl.batches(torch.arange(min(64, n)), batch_size):  # noqa: B007
+            pass
+    for _ in range(repeats):
+        impl = EventgnnImpl(device)
+        t0 = time.perf_counter()
+        impl.build(events)
+        for _b in impl.batches(order, batch_size):
+            pass
+        sync(device)
+        out["eventgnn"].append((time.perf_counter() - t0, n))
+
+        impl = ReferenceImpl(device)
+        t0 = time.perf_counter()
+        impl.build(events)
+        t1 = time.perf_counter()
+        for b in impl.batches(order, batch_size):  # noqa: B007
+            pass
+        sync(device)
+        t2 = time.perf_counter()
+        out["reference"].append((t2 - t0, n))
+        out["reference_construct"].append((t1 - t0, n))
+        out["reference_collate"].append((t2 - t1, n))
+    return {k: median_rate(v) for k, v in out.items()}
+
+
+def measure_model(
+    events,
+    impls: dict[str, tuple[Impl, torch.nn.Module, object]],
+    device,
+    batch_size: int,
+    eval_batch_size: int,
+    repeats: int,
+    n_warmup: int,
+    autocast: dict[str, torch.dtype | None],
+    do_train: bool = True,
+) -> dict:
+    """(b) and (c) for every implementation, alternating within each repeat.
+
+    Before timing, each implementation runs ``n_warmup`` training and inference batches
+    (allocator, caches, ``torch.compile``); the timed passes then cover every event."""
+    train: dict[str, list] = {k: [] for k in impls}
+    infer: dict[str, list] = {k: [] for k in impls}
+    n = len(events)
+    warm_order = torch.randperm(n, generator=torch.Generator().manual_seed(12345))
+    for impl, model, opt in impls.values():
+        key_autocast = autocast[next(k for k, v in impls.items() if v[1] is model)]
+        if do_train:
+            train_pass(
+                model,
+                opt,
+                islice(impl.batches(warm_order, batch_size), n_warmup),
+                device,
+                key_autocast,
+            )
+        infer_pass(
+            model, islice(impl.batches(warm_order, eval_batch_size), n_warmup), device, key_autocast
+        )
+    for r in range(repeats):
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(r))
+        for key, (impl, model, opt) in impls.items():
+            if do_train:
+                train[key].append(
+                    train_pass(model, opt, impl.batches(order, batch_size), device, autocast[key])
+                )
+            infer[key].append(
+                infer_pass(model, impl.batches(order, eval_batch_size), device, autocast[key])
+            )
+    res = {"inference": {k: median_rate(v) for k, v in infer.items()}}
+    if do_train:
+        res["training"] = {k: median_rate(v) for k, v in train.items()}
+    return res
+
+
+def setup_impls(events, n_classes, args, device):
+    stats = fit_standardization(*node_features(events))
+    fast, plain = make_models(stats, n_classes, device, args.seed)
+    impls: dict[str, tuple] = {}
+    autocast: dict[str, torch.dtype | None] = {}
+    e_impl, r_impl = EventgnnImpl(device), ReferenceImpl(device)
+    e_impl.build(events)
+    r_impl.build(events)
+    impls["reference"] = (r_impl, plain, make_optimizer(plain, device, fused=False))
+    autocast["reference"] = None
+    impls["eventgnn"] = (e_impl, fast, make_optimizer(fast, device, fused=True))
+    use_bf16 = args.bf16 and device.type == "cuda"
+    autocast["eventgnn"] = torch.bfloat16 if use_bf16 else None
+    if args.compile:
+        compiled = torch.compile(fast, dynamic=True)
+        impls["eventgnn+compile"] = (e_impl, compiled, make_optimizer(fast, device, fused=True))
+        autocast["eventgnn+compile"] = autocast["eventgnn"]
+    return impls, autocast
+
+
+def sweep_events(events, args, device, n_classes) -> dict:
+    """Cost of an inference pass and a training epoch versus the number of events."""
+    sizes = [s for s in (250, 500, 1000, 2000, 4000, 8000, 16000) if s <= len(events)]
+    if len(events) not in sizes:
+        sizes.append(len(events))
+    rows = []
+    for size in sizes:
+        sub = events[:size]
+        impls, autocast = setup_impls(sub, n_classes, args, device)
+        res = measure_model(
+            sub, impls, device, args.batch_size, args.eval_batch_size, 1, args.warmup, autocast
+        )
+        rows.append({"events": size, **res})
+        print(f"  sweep events={size}: " + json.dumps(res), flush=True)
+    return {"rows": rows}
+
+
+def sweep_multiplicity(events, args, device, n_classes) -> dict:
+    """Per-event cost of inference and training versus the number of objects N."""
+    counts = ak.to_numpy(ak.num(events.objects, axis=1))
+    rows = []
+    per_group = args.sweep_group_events
+    for n_obj in np.unique(counts):
+        members = np.flatnonzero(counts == n_obj)
+        if len(members) < min(per_group, 2 * args.batch_size):
+            continue
+        sub = events[members[:per_group]]
+        impls, autocast = setup_impls(sub, n_classes, args, device)
+        res = measure_model(
+            sub, impls, device, args.batch_size, args.eval_batch_size, 1, args.warmup, autocast
+        )
+        rows.append({"n_objects": int(n_obj), "events": len(sub), **res})
+        print(f"  sweep N={n_obj}: " + json.dumps(res), flush=True)
+    return {"rows": rows}
+
+
+# ---------------------------------------------------------------------------------------------
+# report
+
+
+def machine_info(device: torch.device) -> dict:
+    info = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "device": str(device),
+    }
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+        for line in lscpu.splitlines():
+            if line.startswith("Model name:"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info
+
+
+def print_table(results: dict) -> None:
+    rows = []
+    build = results["build"]
+    rows.append(("batch building", build["reference"], build["eventgnn"], "eventgnn"))
+    for stage in ("training", "inference"):
+        stage_res = results[stage]
+        for key, rate in stage_res.items():
+            if key != "reference":
+                rows.append((stage, stage_res["reference"], rate, key))
+    print(f"\n{'stage':<16}{'variant':<18}{'reference ev/s':>16}{'eventgnn ev/s':>16}{'ratio':>9}")
+    for stage, r, e, key in rows:
+        print(f"{stage:<16}{key:<18}{r:>16,.0f}{e:>16,.0f}{e / r:>8.1f}x")
+    print()
+
+
+def plot_sweeps(results: dict, folder: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    if "sweep_events" in results:
+        rows = results["sweep_events"]["rows"]
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+        for ax, stage in zip(axes, ("training", "inference"), strict=True):
+            x = [r["events"] for r in rows]
+            for key in rows[0][stage]:
+                y = [r["events"] / r[stage][key] for r in rows]
+                ax.plot(x, y, "o-", label=key)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel("events")
+            ax.set_ylabel("seconds per pass" if stage == "inference" else "seconds per epoch")
+            ax.set_title(stage)
+            ax.grid(alpha=0.3, which="both")
+            ax.legend()
+        fig.tight_layout()
+        path = folder / "perf_vs_events.png"
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        written.append(str(path))
+    if "sweep_multiplicity" in results:
+        rows = results["sweep_multiplicity"]["rows"]
+        if rows:
+            fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+            for ax, stage in zip(axes, ("training", "inference"), strict=True):
+                x = [r["n_objects"] for r in rows]
+                for key in rows[0][stage]:
+                    y = [1e6 / r[stage][key] for r in rows]
+                    ax.plot(x, y, "o-", label=key)
+                ax.set_yscale("log")
+                ax.set_xlabel("objects per event N (edges N(N-1))")
+                ax.set_ylabel("microseconds per event")
+                ax.set_title(stage)
+                ax.grid(alpha=0.3, which="both")
+                ax.legend()
+            fig.tight_layout()
+            path = folder / "perf_vs_multiplicity.png"
+            fig.savefig(path, dpi=120)
+            plt.close(fig)
+            written.append(str(path))
+    return written
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", help="Parquet folder (default: the built-in default data)")
+    p.add_argument("--events", type=int, default=4000, help="events to use (default 4000)")
+    p.add_argument("--batch-size", type=int, default=128, help="training batch (default 128)")
+    p.add_argument("--eval-batch-size", type=int, default=1024, help="inference batch")
+    p.add_argument("--repeats", type=int, default=3, help="repeats, median reported")
+    p.add_argument("--warmup", type=int, default=3, help="batches excluded from timing per pass")
+    p.add_argument("--device", default="cpu", help="cpu or cuda[:i]")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--compile", action="store_true", help="also time torch.compile(eventgnn)")
+    p.add_argument("--bf16", action="store_true", help="bf16 autocast for eventgnn (CUDA only)")
+    p.add_argument("--no-train", action="store_true", help="skip the training measurement")
+    p.add_argument("--sweep", action="store_true", help="cost vs events and vs multiplicity")
+    p.add_argument(
+        "--sweep-group-events",
+        type=int,
+        default=1024,
+        help="events per multiplicity group in the sweep",
+    )
+    p.add_argument("--plots", default=None, help="folder for perf_*.png (with --sweep)")
+    p.add_argument("--json", default=None, help="write the results here")
+    p.add_argument("--seed", type=int, default=0)
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    torch.manual_seed(args.seed)
+    events, n_classes = load_events(args.data, args.events, args.seed)
+    counts = ak.to_numpy(ak.num(events.objects, axis=1))
+    results: dict = {
+        "command": " ".join([Path(sys.argv[0]).name] + (argv or sys.argv[1:])),
+        "machine": machine_info(device),
+        "events": len(events),
+        "classes": n_classes,
+        "objects_per_event_mean": float(counts.mean()),
+        "edges_per_event_mean": float((counts * (counts - 1)).mean()),
+        "batch_size": args.batch_size,
+        "eval_batch_size": args.eval_batch_size,
+        "repeats": args.repeats,
+    }
+    print(
+        f"{len(events)} events, {n_classes} classes, {counts.mean():.2f} objects/event, "
+        f"device {device}, {torch.get_num_threads()} threads",
+        flush=True,
+    )
+
+    results["build"] = measure_build(events, device, args.batch_size, args.repeats)
+    print("build: " + json.dumps(results["build"]), flush=True)
+    impls, autocast = setup_impls(events, n_classes, args, device)
+    results.update(
+        measure_model(
+            events,
+            impls,
+            device,
+            args.batch_size,
+            args.eval_batch_size,
+            args.repeats,
+            args.warmup,
+            autocast,
+            do_train=not args.no_train,
+        )
+    )
+    results["ratios"] = {"build": results["build"]["eventgnn"] / results["build"]["reference"]}
+    for stage in ("training", "inference"):
+        if stage in results:
+            for key, rate in results[stage].items():
+                if key != "reference":
+                    results["ratios"][f"{stage}:{key}"] = rate / results[stage]["reference"]
+    if args.no_train:
+        results["training"] = {}
+    print_table(results)
+    if args.sweep:
+        results["sweep_events"] = sweep_events(events, args, device, n_classes)
+        results["sweep_multiplicity"] = sweep_multiplicity(events, args, device, n_classes)
+        if args.plots:
+            results["plots"] = plot_sweeps(results, Path(args.plots))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return results
+
+
+if __name__ == "__main__":
+    main()
