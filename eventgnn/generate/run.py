@@ -29,7 +29,7 @@ import numpy as np
 from ..events.parquet import write_events
 from ..events.selection import EmptyEventsWarning, drop_empty
 from ..fileio import write_text_atomic
-from .catalog import get_process
+from .catalog import CatalogError, Process, get_process
 from .extract import events_from_particles
 from .pythia import (
     count_lhe_events,
@@ -84,7 +84,7 @@ def work_list(
         raise ValueError(f"shard_events must be positive, got {per}")
     specs = []
     for proc in processes:
-        get_process(proc)  # fail early on an unknown name
+        resolve_process(proc, lhe)  # fail early on an unknown name
         if lhe is not None:
             # an LHE file is one shard: its events are read in order, none twice
             path = shard_path(out, proc, seed, events, lhe)
@@ -96,6 +96,19 @@ def work_list(
             path = shard_path(out, proc, seed + k, n)
             specs.append(ShardSpec(proc, seed + k, n, str(path), mpi))
     return specs
+
+
+def resolve_process(name: str, lhe: str | Path | None = None) -> Process:
+    """The catalog process ``name``; with an LHE file, any other name is accepted as a new process
+    (its hard process comes from the file)."""
+    try:
+        return get_process(name)
+    except CatalogError:
+        if lhe is None:
+            raise
+        return Process(
+            name, f"events showered from the LHE file {Path(lhe).name}", (), lhe_only=True
+        )
 
 
 def detector_rng(process: str, seed: int) -> np.random.Generator:
@@ -115,7 +128,7 @@ def run_shard(spec: ShardSpec, progress=None) -> dict:
     """Generate one shard, write it atomically with its ``.json`` report; return the report."""
     progress = progress or _progress_queue
     start = time.perf_counter()
-    process = get_process(spec.process)
+    process = resolve_process(spec.process, spec.lhe)
     rng = detector_rng(spec.process, spec.seed)
     lhe = Path(spec.lhe) if spec.lhe else None
     source = f"pythia8:{spec.process}:seed{spec.seed}"

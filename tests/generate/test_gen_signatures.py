@@ -12,7 +12,7 @@ from eventgnn.generate.catalog import get_process, list_processes
 from eventgnn.generate.extract import events_from_particles, truth_targets
 from eventgnn.generate.pythia import generate_particles
 
-N = 6
+N = 5
 
 # per process: conditions on the multiplicity targets that every event must meet
 EXPECTED = {
