@@ -150,7 +150,8 @@ def build_objects(
         _as_objects(_by_pt(ph), ObjectType.PHOTON),
     ]
     if met is not None:
-        met_list = ak.unflatten(ak.zip({"pt": met.pt, "phi": met.phi}), 1)
+        # explicit counts: ak.unflatten(x, 1) rejects an empty array (a file with no entries)
+        met_list = ak.unflatten(ak.zip({"pt": met.pt, "phi": met.phi}), np.ones(len(met), np.int64))
         parts.append(_as_objects(met_list, ObjectType.MET))
     objects = ak.concatenate(parts, axis=1)
     return ak.zip({k: objects[k] for k in OBJECT_FIELDS})

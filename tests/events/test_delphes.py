@@ -129,3 +129,21 @@ def test_corrupt_file(tmp_path):
     with pytest.raises(InputError, match=r"truncated\.root") as err:
         read_delphes(cut)
     assert "\n" not in str(err.value)  # one line for the command line
+
+
+def test_file_without_entries(tmp_path):
+    import uproot
+
+    from eventgnn.events.delphes import BRANCHES
+
+    path = tmp_path / "empty.root"
+    with uproot.recreate(path) as f:
+        types = {
+            b: "var * uint32" if b.endswith("BTag") else
+            "var * int32" if b.endswith("Charge") else "var * float32"
+            for b in BRANCHES.values()
+        }  # fmt: skip
+        f.mktree("Delphes", types)
+    events = read_delphes(path)
+    assert len(events) == 0
+    validate(events)
