@@ -51,6 +51,7 @@ __all__ = [
     "ScanConfig",
     "collect_results",
     "markdown_tables",
+    "read_results",
     "run_dir",
     "run_scan",
     "summarize",
@@ -135,6 +136,30 @@ def collect_results(out: str | Path) -> list[dict]:
         if size.isdigit() and seed.isdigit():
             records.append(_record(path, setup, int(size), int(seed)))
     return records
+
+
+def read_results(path: str | Path) -> list[dict]:
+    """Records of a scan: its ``results.csv`` (a scan folder, or the file itself), else the
+    finished runs under ``OUT/runs``. Lets tables be rebuilt from a copied ``results.csv``."""
+    path = Path(path)
+    csv_path = path if path.suffix == ".csv" else path / "results.csv"
+    if not csv_path.is_file():
+        if path.is_dir():
+            return collect_results(path)
+        raise FileNotFoundError(f"{path}: neither a scan folder nor a results.csv")
+    with open(csv_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    missing = {"setup", "size", "seed", "accuracy"} - set(rows[0] if rows else {})
+    if missing:
+        raise ValueError(f"{csv_path}: missing column(s) {sorted(missing)}")
+    out = []
+    for r in rows:
+        rec = dict(r)
+        rec["size"], rec["seed"] = int(r["size"]), int(r["seed"])
+        for k in ("accuracy", "auc", "train_time_s"):
+            rec[k] = float(r[k]) if r.get(k) not in (None, "") else math.nan
+        out.append(rec)
+    return out
 
 
 def _mean_std(values: Sequence[float]) -> tuple[float, float]:

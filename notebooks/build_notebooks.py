@@ -1,0 +1,315 @@
+"""Write the study notebooks (``*.ipynb``, without outputs) from the cell sources below.
+
+Run ``python notebooks/build_notebooks.py`` after editing; CI executes the notebooks at their small
+default parameters (``tests/test_notebooks.py``). The cell that makes (or reuses) a scan is shared
+by all three notebooks and written once here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = Path(__file__).resolve().parent
+
+SCAN_PARAMETERS = """\
+# Parameters: small defaults that run in CI (about a minute on one CPU core).
+# Full scale, as in docs/results.md (hours of CPU):
+#   TASK = "wh_vs_zh"; SIZES = (1000, 10000); SEEDS = 5
+#   SETUPS = ("scratch", "multiclass", "multilabel")
+#   EVENTS = 20000 (per process; >= 10^4 test events per class)
+#   PRETRAIN_PROCESSES = get_catalog("pretrain12"); PRETRAIN_EVENTS = 10000 or more
+#   EPOCHS = 50; PRETRAIN_EPOCHS = 50; MPI = True
+#   MODEL = () (the paper's architecture: 64 wide, 4 layers per MLP, 4 iterations)
+WORKDIR = "notebook_work"  # data and runs go here (relative to the notebook's folder)
+SCAN_DIR = None  # an existing `eventgnn scan` output folder to read instead of running a scan
+TASK = "wh_vs_zh"
+SIZES = (50, 150)  # training events per class
+SEEDS = 2
+SETUPS = ("scratch", "multiclass")
+EVENTS = 300  # generated events per downstream process
+PRETRAIN_PROCESSES = ("ggf_h", "wh", "zh")
+PRETRAIN_EVENTS = 100  # per pretraining process
+MPI = False  # multiparton interactions: off is about 6x faster (full scale: True)
+EPOCHS = 3
+PRETRAIN_EPOCHS = 3
+MODEL = ("model.hidden=32", "model.latent=32", "model.iterations=2", "train.plots=false")
+"""
+
+MAKE_SCAN = """\
+from pathlib import Path
+
+from eventgnn.analysis.scan import ScanConfig, read_results, run_scan
+from eventgnn.generate.catalog import get_task
+from eventgnn.generate.run import generate
+
+work = Path(WORKDIR)
+if SCAN_DIR is not None:
+    scan_dir = Path(SCAN_DIR)
+else:
+    # generation skips shards that exist and the scan skips finished runs: reruns are cheap
+    task = get_task(TASK)
+    generate(task.signal + task.background, work / "data" / TASK, EVENTS, seed=1000, jobs=2,
+             mpi=MPI, progress=False)
+    generate(tuple(PRETRAIN_PROCESSES), work / "data" / "pretrain", PRETRAIN_EVENTS, seed=1,
+             jobs=2, mpi=MPI, progress=False)
+    scan_dir = work / "scan" / TASK
+    run_scan(ScanConfig(
+        task=TASK, sizes=tuple(SIZES), seeds=SEEDS, setups=tuple(SETUPS), out=str(scan_dir),
+        data=str(work / "data" / TASK), epochs=EPOCHS, overrides=tuple(MODEL),
+        pretrain_data=str(work / "data" / "pretrain"), pretrain_epochs=PRETRAIN_EPOCHS,
+        pretrain_overrides=tuple(MODEL),
+    ), log=lambda line: None)
+records = read_results(scan_dir)
+print(f"{len(records)} runs in {scan_dir}")
+"""
+
+
+def _nb(cells: list[tuple[str, str]]) -> nbformat.NotebookNode:
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.metadata["language_info"] = {"name": "python"}
+    for k, (kind, src) in enumerate(cells):
+        cell = new_markdown_cell(src) if kind == "md" else new_code_cell(src)
+        cell["id"] = f"cell-{k}"
+        if k == 1 and kind == "code":
+            cell.metadata["tags"] = ["parameters"]  # papermill-style parameters cell
+        nb.cells.append(cell)
+    return nb
+
+
+ACCURACY = [
+    (
+        "md",
+        """\
+# Accuracy versus training size: pretrained versus from scratch
+
+The reference study's Table I: for each training size, an ensemble of models trained from scratch
+and ensembles finetuned from a multiclass and a multilabel pretrained model, each with its own
+random training subset and seed, all scored on one held-out test set. The table gives the
+from-scratch accuracy (mean ± standard deviation over seeds) and each pretrained setup's gain with
+the propagated error sqrt(std_a² + std_b²).
+
+The first code cell holds the parameters. With `SCAN_DIR = None` the notebook generates a small
+dataset and runs a tiny scan itself (what CI runs); point `SCAN_DIR` at the output of
+`eventgnn scan` (or at `docs/results/<task>`, which holds the tables behind docs/results.md) to
+read real results.""",
+    ),
+    ("code", SCAN_PARAMETERS),
+    ("code", MAKE_SCAN),
+    ("md", "## The table"),
+    (
+        "code",
+        """\
+from IPython.display import Markdown, display
+
+from eventgnn.analysis.scan import markdown_tables, summarize
+
+summary = summarize(records)
+display(Markdown(markdown_tables(summary, title=TASK if SCAN_DIR is None else str(SCAN_DIR))))
+""",
+    ),
+    ("md", "## Scaling plots (error bars: spread over the ensemble)"),
+    (
+        "code",
+        """\
+from eventgnn.analysis.plots import plot_scaling
+
+fig_acc = plot_scaling(summary, metric="accuracy", title="accuracy")
+fig_auc = plot_scaling(summary, metric="auc", title="AUC")
+display(fig_acc, fig_auc)
+""",
+    ),
+    (
+        "code",
+        """\
+# the numbers behind the plot, per run
+for r in records:
+    print(f"{r['setup']:>11s}  n={r['size']:<6d} seed={r['seed']}  "
+          f"accuracy={r['accuracy']:.4f}  AUC={r['auc']:.4f}  time={r['train_time_s']:.1f} s")
+""",
+    ),
+]
+
+CKA = [
+    (
+        "md",
+        """\
+# Centered Kernel Alignment
+
+Part 1 checks linear and RBF CKA (Kornblith et al. 2019) on dummy data, as the reference study
+does: a 1000 × 64 Gaussian matrix A against itself, its columns permuted, A plus Gaussian noise of
+growing scale, and A times a random Gaussian matrix. Part 2 compares the latents (the 64-wide
+representation after the decoder) of trained ensembles on the same test events: scratch against
+scratch, and scratch against each pretrained setup (the reference study's Tables II and III), and
+draws a layer-by-layer CKA heatmap between two models.""",
+    ),
+    (
+        "code",
+        SCAN_PARAMETERS
+        + """\
+N_ROWS, N_COLS = 1000, 64  # the dummy matrix (the reference study's size)
+NOISE = (0.1, 0.5, 0.75, 1, 2, 5)
+CKA_EVENTS = 1000  # test events for the trained-model comparison (full scale: 5000 or more)
+""",
+    ),
+    ("md", "## Part 1: dummy data"),
+    (
+        "code",
+        """\
+import numpy as np
+from IPython.display import Markdown, display
+
+from eventgnn.analysis.cka import linear_cka, rbf_cka
+
+rng = np.random.default_rng(0)
+A = rng.normal(size=(N_ROWS, N_COLS))
+cases = {"A vs A": A, "A vs A, columns permuted": A[:, rng.permutation(N_COLS)]}
+for s in NOISE:
+    cases[f"A vs A + {s} x noise"] = A + s * rng.normal(size=A.shape)
+cases["A vs A @ W (W Gaussian)"] = A @ rng.normal(size=(N_COLS, N_COLS))
+dummy = {name: (linear_cka(A, B), rbf_cka(A, B)) for name, B in cases.items()}
+rows = [f"| {name} | {lin:.4f} | {rbf:.4f} |" for name, (lin, rbf) in dummy.items()]
+display(Markdown("| comparison | linear CKA | RBF CKA (0.5) |\\n|---|---|---|\\n" + "\\n".join(rows)))
+""",
+    ),
+    (
+        "code",
+        """\
+# what must hold: identity and permutation give 1, noise lowers CKA monotonically
+assert abs(dummy["A vs A"][0] - 1) < 1e-9 and abs(dummy["A vs A, columns permuted"][1] - 1) < 1e-9
+lin = [dummy[f"A vs A + {s} x noise"][0] for s in NOISE]
+assert all(a > b for a, b in zip(lin, lin[1:])), lin
+""",
+    ),
+    ("md", "## Part 2: trained ensembles"),
+    ("code", MAKE_SCAN),
+    (
+        "code",
+        """\
+from eventgnn.analysis.compare import compare_runs, layerwise_runs
+from eventgnn.analysis.plots import plot_cka_matrix
+from eventgnn.analysis.scan import run_dir
+
+size = max(r["size"] for r in records)
+ensembles = {setup: [str(run_dir(scan_dir, setup, size, r["seed"])) for r in records
+                     if r["setup"] == setup and r["size"] == size]
+             for setup in dict.fromkeys(r["setup"] for r in records)}
+lines = ["| ensembles | kernel | CKA mean ± std | pairs |", "|---|---|---|---|"]
+for kernel in ("linear", "rbf"):
+    for setup, runs in ensembles.items():
+        if setup == "scratch" and len(runs) < 2:
+            continue
+        res = compare_runs(ensembles["scratch"], runs, kernel=kernel, n_events=CKA_EVENTS)
+        n_a, n_b = res.matrix.shape
+        pairs = n_a * (n_a - 1) // 2 if setup == "scratch" else n_a * n_b  # no self-pairs
+        lines.append(f"| scratch vs {setup} | {kernel} | {res.mean:.4f} ± {res.std:.4f} | {pairs} |")
+display(Markdown(f"Training size {size} per class, {res.n_events} test events\\n\\n" + "\\n".join(lines)))
+""",
+    ),
+    (
+        "code",
+        """\
+# layer by layer: the first scratch model against the first model of another setup
+other = next((s for s in ensembles if s != "scratch"), "scratch")
+b = ensembles[other][0] if other != "scratch" else ensembles["scratch"][-1]
+m, rows, cols = layerwise_runs(ensembles["scratch"][0], b, n_events=CKA_EVENTS)
+display(plot_cka_matrix(m, [f"scratch {r}" for r in rows], [f"{other} {c}" for c in cols],
+                        title="layer-wise linear CKA"))
+""",
+    ),
+]
+
+TIMING = [
+    (
+        "md",
+        """\
+# Training time: how much does pretraining save?
+
+The reference study's Figure 1: the wall time a finetuned model needs to reach 99% of the
+from-scratch model's final accuracy, relative to the from-scratch model's total training time;
+and the number of analyses after which pretraining once plus finetuning each is cheaper than
+training each from scratch. Everything is read from the runs' `history.csv` (per-epoch validation
+accuracy and wall time).""",
+    ),
+    (
+        "code",
+        SCAN_PARAMETERS
+        + """\
+FRACTION = 0.99  # of the baseline's final (validation) accuracy
+""",
+    ),
+    ("code", MAKE_SCAN),
+    (
+        "code",
+        """\
+import numpy as np
+from IPython.display import Markdown, display
+
+from eventgnn.analysis.scan import run_dir
+from eventgnn.analysis.timing import break_even_tasks, read_history, time_to_fraction
+
+pretrained = [s for s in dict.fromkeys(r["setup"] for r in records) if s != "scratch"]
+lines = ["| setup | size | seed | baseline final acc | reached at [s] | baseline total [s] | ratio |",
+         "|---|---|---|---|---|---|---|"]
+ratios = {}
+for r in records:
+    if r["setup"] == "scratch":
+        continue
+    base = run_dir(scan_dir, "scratch", r["size"], r["seed"])
+    res = time_to_fraction(run_dir(scan_dir, r["setup"], r["size"], r["seed"]), base, FRACTION)
+    ratios.setdefault((r["setup"], r["size"]), []).append(res.ratio)
+    reached = f"{res.time:.1f}" if res.time is not None else "never"
+    lines.append(f"| {r['setup']} | {r['size']} | {r['seed']} | {res.baseline_final:.4f} | "
+                 f"{reached} | {res.baseline_time:.1f} | {res.ratio:.2f} |")
+display(Markdown("\\n".join(lines)))
+""",
+    ),
+    (
+        "code",
+        """\
+# break-even: pretrain once, then finetune n tasks, versus n trainings from scratch
+lines = ["| setup | size | pretraining [s] | finetune to target [s] | scratch [s] | break-even tasks |",
+         "|---|---|---|---|---|---|"]
+for (setup, size), rs in ratios.items():
+    pre = read_history(Path(scan_dir) / "pretrained" / setup).total_time
+    scratch = np.mean([read_history(run_dir(scan_dir, "scratch", size, r["seed"])).total_time
+                       for r in records if r["setup"] == "scratch" and r["size"] == size])
+    finite = [x for x in rs if np.isfinite(x)]
+    ft = np.mean(finite) * scratch if finite else float("inf")
+    n = break_even_tasks(pre, ft, scratch) if np.isfinite(ft) else None
+    lines.append(f"| {setup} | {size} | {pre:.1f} | {ft:.1f} | {scratch:.1f} | "
+                 f"{n if n is not None else 'never'} |")
+display(Markdown("\\n".join(lines)))
+""",
+    ),
+    (
+        "code",
+        """\
+from eventgnn.analysis.plots import plot_loss_curves
+
+size = max(r["size"] for r in records)
+seed = min(r["seed"] for r in records)
+curves = {f"{s} seed {seed}": run_dir(scan_dir, s, size, seed)
+          for s in dict.fromkeys(r["setup"] for r in records)}
+display(plot_loss_curves(curves, columns=("val_acc",), x="time"))
+""",
+    ),
+]
+
+
+def main() -> None:
+    for name, cells in (("accuracy_vs_size", ACCURACY), ("cka", CKA), ("training_time", TIMING)):
+        path = HERE / f"{name}.ipynb"
+        nbformat.write(_nb(cells), path)
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
