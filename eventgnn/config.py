@@ -145,6 +145,11 @@ def _check_value(value: Any, tp: Any, key: str) -> Any:
     elif tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads "3e-4" (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
     elif tp is str:
         if isinstance(value, str):
             return value
@@ -203,21 +208,26 @@ def apply_overrides(config, overrides: list[str] | tuple[str, ...]):
     return config
 
 
-def set_key(config, key: str, value: Any):
+def set_key(config, key: str, value: Any, _prefix: str = ""):
     """Return a copy of ``config`` with dotted ``key`` set to ``value`` (type-checked)."""
     head, _, rest = key.partition(".")
-    names = {f.name for f in dataclasses.fields(config)}
+    full = _prefix + key
+    names = [f.name for f in dataclasses.fields(config)]
     if head not in names:
-        raise ConfigError(f"unknown config key '{key}' (known: {', '.join(sorted(names))})")
+        raise ConfigError(f"unknown config key '{full}' (known: {', '.join(names)})")
     tp = _hints(type(config))[head]
     current = getattr(config, head)
     if rest:
         if not dataclasses.is_dataclass(current):
-            raise ConfigError(f"config key '{head}' has no sub-keys (got '{key}')")
-        return dataclasses.replace(config, **{head: set_key(current, rest, value)})
+            raise ConfigError(f"config key '{_prefix}{head}' has no sub-keys (got '{full}')")
+        return dataclasses.replace(
+            config, **{head: set_key(current, rest, value, f"{_prefix}{head}.")}
+        )
     if dataclasses.is_dataclass(current):
-        raise ConfigError(f"config key '{key}' is a section; set one of its keys ({key}.NAME=...)")
-    return dataclasses.replace(config, **{head: _check_value(value, tp, key)})
+        raise ConfigError(
+            f"config key '{full}' is a section; set one of its keys ({full}.NAME=...)"
+        )
+    return dataclasses.replace(config, **{head: _check_value(value, tp, full)})
 
 
 def validate(config: RunConfig) -> RunConfig:

@@ -31,7 +31,7 @@ class DatasetError(ValueError):
 
 
 def process_names(events: ak.Array) -> tuple[np.ndarray, list[str]]:
-    """``(codes [B] int64, names)`` with ``names[codes[b]]`` the process of event ``b`` (vectorised)."""
+    """``(codes [B] int64, names)``: ``names[codes[b]]`` is the process of event ``b``."""
     arrow = ak.to_arrow(events.process, extensionarray=False)
     if isinstance(arrow, pa.ChunkedArray):
         arrow = arrow.combine_chunks()
@@ -171,7 +171,9 @@ def load_task_data(
         "train_size": train_size,
         "max_per_class": max_per_class,
         "split_sizes": counts,
-        "class_counts": {int(c): int(n) for c, n in zip(*np.unique(labels, return_counts=True))},
+        "class_counts": dict(
+            zip(*(v.tolist() for v in np.unique(labels, return_counts=True)), strict=True)
+        ),
     }
     return TaskData(
         graphs=graphs,
@@ -185,6 +187,6 @@ def load_task_data(
 def iter_batches(
     n: int, batch_size: int, generator: torch.Generator | None = None
 ) -> list[torch.Tensor]:
-    """Positions ``0..n-1`` in batches; shuffled by ``generator`` when given (a seeded epoch order)."""
+    """Positions ``0..n-1`` in batches, shuffled by ``generator`` when given."""
     order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
     return list(order.split(batch_size))

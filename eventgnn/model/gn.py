@@ -18,7 +18,7 @@ except ImportError:  # pragma: no cover - depends on the environment
     from torch_geometric.utils import scatter as _pyg_scatter
 
     def scatter_sum(src: torch.Tensor, index: torch.Tensor, dim_size: int) -> torch.Tensor:
-        """Sum rows of ``src [M, F]`` into ``dim_size`` bins by ``index [M]`` -> ``[dim_size, F]``."""
+        """Sum rows of ``src [M, F]`` into bins ``index [M]`` -> ``[dim_size, F]``."""
         return _pyg_scatter(src, index, dim=0, dim_size=dim_size, reduce="sum")
 
 

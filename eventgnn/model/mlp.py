@@ -30,7 +30,8 @@ class MLP(nn.Module):
             raise ValueError("an MLP needs at least one layer")
         self.in_features, self.hidden = in_features, hidden
         widths = [in_features] + [hidden] * layers
-        self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+        pairs = zip(widths[:-1], widths[1:], strict=True)
+        self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in pairs)
         self.norm = nn.LayerNorm(hidden) if layer_norm else nn.Identity()
         self.reset_parameters()
 

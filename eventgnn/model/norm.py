@@ -1,4 +1,4 @@
-"""Input standardisation as model buffers, so it travels with every checkpoint (salt's InputNorm)."""
+"""Input standardisation as model buffers: it travels with every checkpoint (salt's InputNorm)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ STAT_KEYS = ("node_mean", "node_std", "edge_mean", "edge_std", "global_mean", "g
 
 
 class InputNorm(nn.Module):
-    """Log of pT and E (:func:`eventgnn.graphs.features.transform_nodes`), then ``(v - mean) / std``.
+    """Log of pT and E (as :func:`~eventgnn.graphs.features.transform_nodes`), then standardise.
 
     Args:
         stats: the dict of :func:`eventgnn.graphs.features.fit_standardization` (None: identity
@@ -28,7 +28,7 @@ class InputNorm(nn.Module):
         self.register_buffer(
             "log_mask", torch.tensor([f in LOG_FEATURES for f in NODE_FEATURES], dtype=torch.bool)
         )
-        for key, size in zip(STAT_KEYS, (n, n, e, e, g, g)):
+        for key, size in zip(STAT_KEYS, (n, n, e, e, g, g), strict=False):
             init = torch.zeros(size) if key.endswith("mean") else torch.ones(size)
             self.register_buffer(key, init)
         if stats is not None:

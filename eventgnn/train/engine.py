@@ -256,7 +256,7 @@ def fit(
             "val_loss": val_loss,
             "val_acc": val_acc,
         }
-        row.update({f"lr_{name}": lr for name, lr in zip(group_names, lrs)})
+        row.update({f"lr_{name}": lr for name, lr in zip(group_names, lrs, strict=False)})
         row.update({"wall_s": wall, "elapsed_s": elapsed})
         history.append(row)
 
@@ -392,7 +392,7 @@ def load_model(run: str | os.PathLike):
 
 
 def check_features(ckpt: dict, where: str) -> None:
-    """Refuse a checkpoint whose feature schema differs from this code's data, saying what differs."""
+    """Refuse a checkpoint whose feature schema differs from the data's, saying what differs."""
     saved, now = ckpt.get("features"), feature_schema()
     if saved == now:
         return

@@ -93,9 +93,10 @@ def train_model(
     result = fit(model, task, data, config.train, out, param_groups, meta, log)
     if rank == 0:
         m = result.metrics
+        nan = float("nan")
         log(
-            f"test accuracy {m.get('accuracy', float('nan')):.4f}  AUC {m.get('auc', float('nan')):.4f}"
-            f"  loss {m.get('loss', float('nan')):.4f}  (best epoch {result.best_epoch}, "
+            f"test accuracy {m.get('accuracy', nan):.4f}  AUC {m.get('auc', nan):.4f}"
+            f"  loss {m.get('loss', nan):.4f}  (best epoch {result.best_epoch}, "
             f"{m['train_time_s']:.1f} s)"
         )
     return out, result

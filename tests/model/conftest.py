@@ -5,8 +5,12 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 import pytest
+import torch
 
 from eventgnn.events.schema import N_TARGETS, make_events
+
+# tiny models: one thread is fastest, and it avoids oversubscribing a shared CI machine
+torch.set_num_threads(1)
 
 
 def random_events(n: int, process: str = "proc", seed: int = 0, shift: float = 0.0, targets=True):

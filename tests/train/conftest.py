@@ -5,8 +5,12 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 import pytest
+import torch
 
 from eventgnn.events.schema import N_TARGETS, make_events
+
+# tiny models: one thread is fastest, and it avoids oversubscribing a shared CI machine
+torch.set_num_threads(1)
 
 
 def random_events(n: int, process: str = "proc", seed: int = 0, shift: float = 0.0, targets=True):
@@ -48,3 +52,44 @@ def random_events(n: int, process: str = "proc", seed: int = 0, shift: float = 0
 def rand_events():
     """The :func:`random_events` factory."""
     return random_events
+
+
+TINY_MODEL = ["model.hidden=16", "model.latent=16", "model.mlp_layers=2", "model.iterations=2"]
+"""Overrides that shrink the model so that training tests take about a second."""
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory):
+    """A folder of Parquet shards: processes wh, zh, tt (60 events each, separable by pT)."""
+    from eventgnn.events.parquet import write_events
+
+    folder = tmp_path_factory.mktemp("tiny_data")
+    for k, p in enumerate(["wh", "zh", "tt"]):
+        write_events(random_events(60, p, seed=10 + k, shift=40.0 * k), folder / f"{p}.parquet")
+    return folder
+
+
+def tiny_config(data, out, *overrides, command="pretrain", task="multiclass", **fields):
+    """A RunConfig for a fast run on ``data`` written to ``out``."""
+    from dataclasses import replace
+
+    from eventgnn.config import RunConfig, apply_overrides
+
+    base = ["train.batch_size=32", "train.plots=false", "train.epochs=2", *TINY_MODEL]
+    config = apply_overrides(RunConfig(), [*base, *overrides])
+    return replace(config, command=command, task=task, data=str(data), out=str(out), **fields)
+
+
+@pytest.fixture(scope="session")
+def pretrained_run(tiny_data, tmp_path_factory):
+    """A finished tiny multiclass pretraining run (directory)."""
+    from eventgnn.train.runs import pretrain
+
+    out = tmp_path_factory.mktemp("runs") / "pre"
+    return pretrain(tiny_config(tiny_data, out), log=lambda s: None)
+
+
+@pytest.fixture
+def tiny_cfg():
+    """The :func:`tiny_config` factory."""
+    return tiny_config

@@ -1,0 +1,109 @@
+"""The training engine: resume, checkpoints, history, early stopping."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+import torch
+
+from eventgnn.train.engine import load_checkpoint, load_model
+from eventgnn.train.runs import pretrain
+
+
+def _history(run):
+    with open(run / "history.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def _state(run):
+    return torch.load(run / "model.pt", weights_only=True)["state_dict"]
+
+
+def test_resumed_run_continues_the_same_history(tiny_cfg, tiny_data, tmp_path):
+    quiet = lambda s: None  # noqa: E731
+    full = pretrain(tiny_cfg(tiny_data, tmp_path / "full", "train.epochs=4"), log=quiet)
+    part = tmp_path / "part"
+    pretrain(tiny_cfg(tiny_data, part, "train.epochs=2"), log=quiet)  # "killed" after epoch 2
+    assert len(_history(part)) == 2
+    lines = []
+    pretrain(tiny_cfg(tiny_data, part, "train.epochs=4"), log=lines.append)
+    assert any("resuming" in s for s in lines)
+    h_full, h_part = _history(full), _history(part)
+    assert len(h_part) == 4
+    for a, b in zip(h_full, h_part, strict=True):
+        for key in a:
+            if key not in ("wall_s", "elapsed_s"):
+                assert a[key] == b[key], key
+    s_full, s_part = _state(full), _state(part)
+    assert s_full.keys() == s_part.keys()
+    for k in s_full:
+        assert torch.equal(s_full[k], s_part[k]), k
+
+
+def test_resume_refuses_a_different_configuration(tiny_cfg, tiny_data, tmp_path):
+    quiet = lambda s: None  # noqa: E731
+    pretrain(tiny_cfg(tiny_data, tmp_path / "r"), log=quiet)
+    with pytest.raises(RuntimeError, match="different configuration"):
+        pretrain(tiny_cfg(tiny_data, tmp_path / "r", "train.lr=0.001"), log=quiet)
+
+
+def test_model_file_loads_with_weights_only_and_reproduces_outputs(pretrained_run, tiny_data):
+    ckpt = torch.load(pretrained_run / "model.pt", weights_only=True)
+    for key in (
+        "state_dict",
+        "model_config",
+        "features",
+        "normalization",
+        "task",
+        "provenance",
+        "config",
+        "version",
+    ):
+        assert key in ckpt, key
+    assert ckpt["task"]["processes"] == ["tt", "wh", "zh"]
+    assert ckpt["features"]["node"][:4] == ["pt", "eta", "phi", "energy"]
+    torch.testing.assert_close(
+        ckpt["normalization"]["node_mean"], ckpt["state_dict"]["norm.node_mean"]
+    )
+    model, _ = load_model(pretrained_run)
+    assert load_checkpoint(pretrained_run)["n_outputs"] == 3
+    assert (pretrained_run / "last.pt").exists()
+    torch.load(pretrained_run / "last.pt", weights_only=True)
+
+
+def test_history_and_learning_rate_decay(pretrained_run):
+    rows = _history(pretrained_run)
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    for r in rows:
+        k = int(r["epoch"]) - 1
+        assert float(r["lr_all"]) == pytest.approx(1e-4 * 0.99**k, rel=1e-12)
+        assert float(r["wall_s"]) > 0
+    import json
+
+    metrics = json.loads((pretrained_run / "metrics.json").read_text())
+    assert 0 <= metrics["accuracy"] <= 1 and 0 <= metrics["auc"] <= 1
+    assert set(metrics["per_class"]) == {"tt", "wh", "zh"}
+
+
+def test_early_stopping_restores_best_weights(tiny_cfg, tiny_data, tmp_path):
+    # lr 0: the validation loss never improves after epoch 1, so patience 2 stops after epoch 3
+    run = pretrain(
+        tiny_cfg(tiny_data, tmp_path / "es", "train.lr=0.0", "train.patience=2", "train.epochs=10"),
+        log=lambda s: None,
+    )
+    rows = _history(run)
+    assert len(rows) == 3
+    import json
+
+    m = json.loads((run / "metrics.json").read_text())
+    assert m["stopped_early"] and m["best_epoch"] == 1
+
+
+def test_multilabel_pretraining_runs(tiny_cfg, tiny_data, tmp_path):
+    run = pretrain(
+        tiny_cfg(tiny_data, tmp_path / "ml", "train.epochs=1", task="multilabel"),
+        log=lambda s: None,
+    )
+    ckpt = load_checkpoint(run)
+    assert ckpt["n_outputs"] == 41 and ckpt["task"]["kind"] == "multilabel"

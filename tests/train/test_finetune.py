@@ -1,0 +1,107 @@
+"""Finetuning: parameter groups, learning-rate decay, freezing, schema checks."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+import torch
+
+from eventgnn.config import ModelConfig
+from eventgnn.model import EventGNN
+from eventgnn.train.engine import load_model
+from eventgnn.train.finetune import finetune, finetune_groups, task_processes
+
+QUIET = lambda s: None  # noqa: E731
+
+
+def _ft(tiny_cfg, data, out, pretrained, *overrides):
+    config = tiny_cfg(
+        data,
+        out,
+        *overrides,
+        command="finetune",
+        task="wh_vs_zh",
+        pretrained=str(pretrained) if pretrained else None,
+    )
+    return finetune(config, log=QUIET)
+
+
+def _state(run):
+    return torch.load(run / "model.pt", weights_only=True)["state_dict"]
+
+
+def test_task_processes_from_catalog_or_name():
+    assert task_processes("wh_vs_zh") == (("wh",), ("zh",))
+    assert task_processes("foo_vs_bar") == (("foo",), ("bar",))
+    with pytest.raises(ValueError, match="unknown task"):
+        task_processes("nonsense")
+
+
+def test_full_mode_has_two_groups_at_head_and_backbone_rates():
+    model = EventGNN(ModelConfig(hidden=8, latent=8, mlp_layers=2, iterations=1), 3)
+    model.replace_head(1)
+    groups = finetune_groups(model, "full", 1e-4, 1e-5)
+    assert [g["name"] for g in groups] == ["head", "backbone"]
+    assert [g["lr"] for g in groups] == [1e-4, 1e-5]
+    assert {id(p) for p in groups[0]["params"]} == {id(p) for p in model.head.parameters()}
+    every = {id(p) for p in model.parameters()}
+    ids = [id(p) for g in groups for p in g["params"]]
+    assert len(ids) == len(set(ids)) and set(ids) == every
+
+
+def test_finetune_lr_groups_decay_by_099_per_epoch(tiny_cfg, tiny_data, pretrained_run, tmp_path):
+    run = _ft(tiny_cfg, tiny_data, tmp_path / "ft", pretrained_run, "train.epochs=3")
+    with open(run / "history.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 3
+    for k, r in enumerate(rows):  # the rate used during epoch k+1
+        assert float(r["lr_head"]) == pytest.approx(1e-4 * 0.99**k, rel=1e-12)
+        assert float(r["lr_backbone"]) == pytest.approx(1e-5 * 0.99**k, rel=1e-12)
+    opt = torch.load(run / "last.pt", weights_only=True)["optimizer"]
+    assert len(opt["param_groups"]) == 2
+    assert opt["param_groups"][0]["lr"] == pytest.approx(1e-4 * 0.99**3, rel=1e-12)
+    assert opt["param_groups"][1]["lr"] == pytest.approx(1e-5 * 0.99**3, rel=1e-12)
+    # the pretrained weights moved (full finetune), the normalisation did not
+    pre, ft = _state(pretrained_run), _state(run)
+    assert not torch.equal(
+        pre["processor.0.edge_mlp.linears.0.weight"], ft["processor.0.edge_mlp.linears.0.weight"]
+    )
+    assert torch.equal(pre["norm.node_mean"], ft["norm.node_mean"])
+    assert ft["head.weight"].shape == (1, 16)
+
+
+@pytest.mark.parametrize("mode", ["frozen", "frozen-decoder"])
+def test_frozen_modes_leave_frozen_weights_bit_identical(
+    tiny_cfg, tiny_data, pretrained_run, tmp_path, mode
+):
+    run = _ft(tiny_cfg, tiny_data, tmp_path / mode, pretrained_run, f"finetune.mode={mode}")
+    pre, ft = _state(pretrained_run), _state(run)
+    frozen = ("norm.", "node_encoder.", "edge_encoder.", "global_encoder.", "processor.")
+    if mode == "frozen":
+        frozen += ("decoder.",)
+    changed = {k for k in ft if not k.startswith("head.") and not torch.equal(pre[k], ft[k])}
+    assert not {k for k in changed if k.startswith(frozen)}
+    if mode == "frozen-decoder":
+        assert any(k.startswith("decoder.") for k in changed)  # a new decoder was trained
+    opt = torch.load(run / "last.pt", weights_only=True)["optimizer"]
+    assert [g["lr"] for g in opt["param_groups"]] == [pytest.approx(1e-4 * 0.99**2)]
+
+
+def test_from_scratch_uses_one_group_at_train_lr(tiny_cfg, tiny_data, tmp_path):
+    run = _ft(tiny_cfg, tiny_data, tmp_path / "scratch", None)
+    with open(run / "history.csv") as f:
+        row = next(csv.DictReader(f))
+    assert float(row["lr_all"]) == 1e-4 and "lr_head" not in row
+    model, ckpt = load_model(run)
+    assert ckpt["pretrained_from"] is None and ckpt["task"]["signal"] == ["wh"]
+
+
+def test_feature_schema_mismatch_is_refused(tiny_cfg, tiny_data, pretrained_run, tmp_path):
+    ckpt = torch.load(pretrained_run / "model.pt", weights_only=True)
+    ckpt["features"]["node"] = ckpt["features"]["node"][:-1] + ["isolation"]
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    torch.save(ckpt, bad / "model.pt")
+    with pytest.raises(ValueError, match=r"node features: checkpoint \[.*'isolation'\] vs data"):
+        _ft(tiny_cfg, tiny_data, tmp_path / "ft", bad)
