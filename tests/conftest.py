@@ -1,60 +1,13 @@
-"""Tiny hand-written events shared by every test folder (graph_nets' ``SMALL_GRAPH_*`` habit).
-
-Each event is a list of objects ``(pt, eta, phi, type, btag, charge)``; energies follow the record's
-convention (``pT cosh eta``, ``pT`` for MET). The numbers are chosen so that Delta phi wraps across
-+-pi in event 0 and event 2 has a single object (a graph without edges).
-"""
+"""Fixtures shared by every test folder: the tiny hand-written events of :mod:`hand_events`."""
 
 from __future__ import annotations
-
-import math
 
 import awkward as ak
 import numpy as np
 import pytest
+from hand_events import SMALL_EVENTS, SMALL_LABELS, SMALL_PROCESSES, events_from_lists
 
-from eventgnn.events.schema import N_TARGETS, ObjectType, make_events
-
-J, E, M, P, MET = (int(t) for t in ObjectType)
-
-SMALL_EVENTS: list[list[tuple[float, float, float, int, int, int]]] = [
-    # jet near phi = +pi, b-jet near phi = -pi, electron, MET
-    [
-        (120.0, 0.5, 3.0, J, 0, 0),
-        (60.0, -1.2, -3.0, J, 1, 0),
-        (35.0, 1.0, 0.2, E, 0, -1),
-        (40.0, 0.0, -1.5, MET, 0, 0),
-    ],
-    # two photons and a muon
-    [
-        (80.0, 0.3, 1.0, P, 0, 0),
-        (45.0, -2.0, -2.0, P, 0, 0),
-        (22.0, 2.1, 0.5, M, 0, 1),
-    ],
-    # one object only: no edges
-    [(55.0, 0.0, 0.7, MET, 0, 0)],
-]
-SMALL_PROCESSES = ["tth", "ggf", "ttbar"]
-SMALL_LABELS = [2, 0, 1]
-
-
-def events_from_lists(events, processes=None, labels=None, targets=None) -> ak.Array:
-    """Build a valid event-record array from lists of ``(pt, eta, phi, type, btag, charge)``."""
-    counts = np.array([len(e) for e in events], dtype=np.int64)
-    flat = np.array([o for e in events for o in e], dtype=np.float64).reshape(-1, 6)
-    pt, eta, phi, typ, btag, charge = flat.T
-    energy = np.where(typ == MET, pt, pt * np.cosh(eta))
-    cols = {"pt": pt, "eta": eta, "phi": phi, "energy": energy, "type": typ, "btag": btag,
-            "charge": charge}  # fmt: skip
-    objects = {k: ak.unflatten(v, counts) for k, v in cols.items()}
-    n = len(events)
-    return make_events(
-        objects,
-        process=processes if processes is not None else np.array(["test"] * n, dtype=object),
-        label=labels,
-        targets=targets,
-        source=np.array([f"hand:{i}" for i in range(n)], dtype=object),
-    )
+from eventgnn.events.schema import N_TARGETS
 
 
 @pytest.fixture
@@ -73,6 +26,3 @@ def small_events() -> ak.Array:
 def small_event_lists():
     """The raw object lists of :data:`SMALL_EVENTS` (for hand computations)."""
     return SMALL_EVENTS
-
-
-PI = math.pi

@@ -7,6 +7,9 @@ import math
 import numpy as np
 import pytest
 import torch
+from hand_events import events_from_lists
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch_geometric.data import Batch
 
 from eventgnn.graphs.batch import GraphTensors, build_batch, to_graph
@@ -83,3 +86,20 @@ def test_subset_keeps_events(small_events):
     assert sub.counts.tolist() == [1, 4]
     assert_same_batch(sub.batch(), gt.batch([2, 0]))
     assert sub.labels["label"].tolist() == [1, 2]
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.integers(1, 6), min_size=1, max_size=5), st.integers(0, 2**31 - 1))
+def test_random_events_batch_equals_from_data_list(counts, seed):
+    rng = np.random.default_rng(seed)
+    events = [
+        [
+            (float(rng.uniform(20, 200)), float(rng.uniform(-2.5, 2.5)),
+             float(rng.uniform(-math.pi, math.pi)), int(rng.integers(0, 5)),
+             int(rng.integers(0, 2)), int(rng.choice([-1, 0, 1])))
+            for _ in range(n)
+        ]
+        for n in counts
+    ]  # fmt: skip
+    ev = events_from_lists(events, labels=np.arange(len(counts)))
+    assert_same_batch(build_batch(ev), Batch.from_data_list([to_graph(e) for e in ev]))

@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from eventgnn.graphs.features import (
     NODE_FEATURES,
@@ -116,3 +118,16 @@ def test_fit_standardization_sanity():
 def test_fit_standardization_rejects_empty():
     with pytest.raises(ValueError, match="empty"):
         fit_standardization(np.zeros((0, 7), np.float32), np.zeros(0, np.int64))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 9), min_size=0, max_size=12))
+def test_fully_connected_edges_matches_naive_construction(counts):
+    counts = np.array(counts, dtype=np.int64)
+    ei, ne = fully_connected_edges(counts)
+    expected, offset = [], 0
+    for n in counts:  # the naive reference: a Python loop over events and pairs
+        expected += [(offset + i, offset + j) for i in range(n) for j in range(n) if i != j]
+        offset += n
+    assert [tuple(c) for c in ei.T.tolist()] == expected
+    assert ne.tolist() == [n * (n - 1) for n in counts]
