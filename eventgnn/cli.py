@@ -186,15 +186,21 @@ def _run_config(args, command: str):
 
 
 def cmd_pretrain(args) -> None:
+    from .train.ddp import init_distributed, shutdown_distributed
     from .train.runs import pretrain
 
-    pretrain(_run_config(args, "pretrain"))
+    rank, _ = init_distributed()  # a no-op outside torchrun
+    pretrain(_run_config(args, "pretrain"), log=print if rank == 0 else lambda s: None)
+    shutdown_distributed()
 
 
 def cmd_finetune(args) -> None:
+    from .train.ddp import init_distributed, shutdown_distributed
     from .train.finetune import finetune
 
-    finetune(_run_config(args, "finetune"))
+    rank, _ = init_distributed()
+    finetune(_run_config(args, "finetune"), log=print if rank == 0 else lambda s: None)
+    shutdown_distributed()
 
 
 def cmd_evaluate(args) -> None:

@@ -50,8 +50,11 @@ def feature_schema() -> dict[str, list[str]]:
 
 
 def resolve_device(name: str = "auto") -> torch.device:
+    """``auto``: CUDA when present (under ``torchrun`` the rank's ``LOCAL_RANK`` GPU), else CPU."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if torch.cuda.is_available():
+            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        return torch.device("cpu")
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError(f"device '{name}' requested but CUDA is not available")
@@ -336,6 +339,8 @@ def fit(
                 write_plots(out / "plots", history, task, logits, y)
             except Exception as err:  # plots are a convenience; never lose a trained run to them
                 log(f"warning: plots not written ({err})")
+    if world > 1:
+        torch.distributed.barrier()  # rank 0 has written the run before anyone moves on
     return FitResult(metrics, history, best["epoch"], bool(stopped))
 
 

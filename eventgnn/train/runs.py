@@ -40,9 +40,21 @@ def default_data(purpose: str, processes: list[str] | None = None) -> Path:
             f"the built-in {purpose} dataset is not available in this installation ({err}); "
             "pass --data DIR with Parquet shards"
         ) from err
-    if purpose == "pretrain":
-        return Path(ensure_default_data("pretrain"))
-    return Path(ensure_default_data("downstream", processes=list(processes or [])))
+
+    def make() -> Path:
+        if purpose == "pretrain":
+            return Path(ensure_default_data("pretrain"))
+        return Path(ensure_default_data("downstream", processes=list(processes or [])))
+
+    if torch.distributed.is_initialized() and torch.distributed.get_world_size() > 1:
+        # one rank generates; the others wait, then find the finished shards
+        if torch.distributed.get_rank() == 0:
+            path = make()
+        torch.distributed.barrier()
+        if torch.distributed.get_rank() != 0:
+            path = make()
+        return path
+    return make()
 
 
 def fit_stats(data: TaskData) -> dict:

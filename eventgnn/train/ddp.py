@@ -1,0 +1,34 @@
+"""Multi-process training under ``torchrun`` (DistributedDataParallel).
+
+``torchrun --nproc_per_node N -m eventgnn.cli pretrain ...`` starts N ranks; each joins the
+process group here (NCCL on GPUs, gloo on CPUs), trains on its own share of every epoch's shuffled
+training events (:func:`eventgnn.train.engine.fit`), and only rank 0 writes the run directory.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+
+def init_distributed() -> tuple[int, int]:
+    """Join the process group when started by ``torchrun`` (``WORLD_SIZE`` > 1).
+
+    Returns ``(rank, world_size)``; ``(0, 1)`` for an ordinary single process.
+    """
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1 or not torch.distributed.is_available():
+        return 0, 1
+    if not torch.distributed.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        if backend == "nccl":
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        torch.distributed.init_process_group(backend=backend)
+    return torch.distributed.get_rank(), torch.distributed.get_world_size()
+
+
+def shutdown_distributed() -> None:
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
