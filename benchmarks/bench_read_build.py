@@ -14,7 +14,8 @@ reject a realistic fraction, eta is Gaussian, phi uniform), runs them through th
 and, as the reference, the one-graph-at-a-time path on a subset: :func:`to_graph` per event, then
 ``Batch.from_data_list`` per batch. The two paths are checked to give identical batches.
 
-Run: ``python benchmarks/bench_read_build.py --events 100000``.
+Run: ``python benchmarks/bench_read_build.py --events 100000``; ``--data SHARD.parquet`` measures
+(a) and (c) on an existing shard (for example one written by ``eventgnn generate``) instead.
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ def best_of(fn, repeat: int) -> tuple[tuple[float, float], object]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--events", type=int, default=100_000)
+    ap.add_argument("--events", type=int, default=100_000, help="synthetic events to make")
+    ap.add_argument("--data", help="measure on this Parquet shard instead of synthetic events")
     ap.add_argument("--batch-size", type=int, default=512)
     ap.add_argument("--ref-events", type=int, default=2048, help="events for the reference path")
     ap.add_argument("--repeat", type=int, default=3)
@@ -91,24 +93,35 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     n, bs = args.events, args.batch_size
 
-    raw = synthesise(n)
-    t_sel, objects = best_of(lambda: build_objects(**raw), args.repeat)
-    rng = np.random.default_rng(1)
-    events = make_events(
-        {k: objects[k] for k in ak.fields(objects)},
-        process=rng.choice(np.array(["wh", "zh", "tth"], dtype=object), n),
-        label=rng.integers(0, 3, n),
-        source=np.char.add("synthetic:", np.arange(n).astype(str)).astype(object),
-    )
-    n_nodes = ak.to_numpy(ak.num(events.objects, axis=1))
-    events = events[n_nodes > 0]
-    n_kept = len(events)
-    mean_nodes = float(n_nodes[n_nodes > 0].mean())
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = write_events(events, Path(tmp) / "bench.parquet")
+    if args.data:
+        # real shards (for example from `eventgnn generate`): no raw collections, so no (b)
+        path = Path(args.data)
         size_mb = path.stat().st_size / 1e6
         t_read, events = best_of(lambda: read_shard(path), args.repeat)
+        n = n_kept = len(events)
+        t_sel = None
+        mean_nodes = float(ak.mean(ak.num(events.objects, axis=1)))
+        what = f"{n} events from {path}"
+    else:
+        raw = synthesise(n)
+        t_sel, objects = best_of(lambda: build_objects(**raw), args.repeat)
+        rng = np.random.default_rng(1)
+        events = make_events(
+            {k: objects[k] for k in ak.fields(objects)},
+            process=rng.choice(np.array(["wh", "zh", "tth"], dtype=object), n),
+            label=rng.integers(0, 3, n),
+            source=np.char.add("synthetic:", np.arange(n).astype(str)).astype(object),
+        )
+        n_nodes = ak.to_numpy(ak.num(events.objects, axis=1))
+        events = events[n_nodes > 0]
+        n_kept = len(events)
+        mean_nodes = float(n_nodes[n_nodes > 0].mean())
+        what = f"{n} synthetic events -> {n_kept} with objects"
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = write_events(events, Path(tmp) / "bench.parquet")
+            size_mb = path.stat().st_size / 1e6
+            t_read, events = best_of(lambda: read_shard(path), args.repeat)
 
     device = torch.device(args.device)
     t_flat, gt_all = best_of(lambda: GraphTensors.from_events(events).to(device), args.repeat)
@@ -146,14 +159,14 @@ def main() -> None:
     ref_rate = m / t_ref[0]
     rows = [
         ("(a) read + validate Parquet", n_kept, t_read),
-        ("(b) selection + overlap removal", n, t_sel),
+        *([("(b) selection + overlap removal", n, t_sel)] if t_sel is not None else []),
         ("(c) graph batches, total (c1 + c2)", n_kept, t_both),
         ("    c1: GraphTensors.from_events (once)", n_kept, t_flat),
         (f"    c2: GraphTensors.batch, {bs} per batch", n_kept, t_vec),
         ("    reference: to_graph + from_data_list", m, t_ref),
     ]
     print(
-        f"{n} synthetic events -> {n_kept} with objects, {mean_nodes:.2f} objects/event, "
+        f"{what}, {mean_nodes:.2f} objects/event, "
         f"Parquet {size_mb:.1f} MB; torch threads {args.threads}, device {device}"
     )
     print(
