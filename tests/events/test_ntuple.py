@@ -132,3 +132,19 @@ def test_wrong_tree_and_missing_map(tmp_path):
         read_ntuple(path, branch_map={**MAP, "tree": "other"})
     with pytest.raises(InputError, match=r"flat\.root.*needs a branch map"):
         read_events(path)
+
+
+def test_scalar_branch_for_a_collection_is_an_error(tmp_path):
+    path = write_ntuple(tmp_path / "flat.root")
+    bad = {**MAP, "photons": {"pt": "w", "eta": "ph_eta", "phi": "ph_phi"}}
+    with pytest.raises(InputError, match=r"key 'photons\.pt' names branch 'w'.*not a jagged"):
+        read_ntuple(path, branch_map=bad)
+
+
+def test_btag_threshold_turns_a_discriminant_into_a_tag(tmp_path):
+    path = write_ntuple(tmp_path / "flat.root")
+    bm = {**MAP, "jets": {**MAP["jets"], "btag": "jet_pt", "btag_threshold": 50.0}}
+    events = read_ntuple(path, branch_map=bm)
+    # jets (100, 40) in event 0 and (30,) in event 1: tagged when "discriminant" pT > 50
+    assert events.objects.btag.to_list()[0][:2] == [1, 0]
+    assert events.objects.btag.to_list()[1][0] == 0
