@@ -35,7 +35,8 @@ PRETRAIN_EVENTS = 100  # per pretraining process
 MPI = False  # multiparton interactions: off is about 6x faster (full scale: True)
 EPOCHS = 3
 PRETRAIN_EPOCHS = 3
-MODEL = ("model.hidden=32", "model.latent=32", "model.iterations=2", "train.plots=false")
+MODEL = ("model.hidden=32", "model.latent=32", "model.iterations=2", "train.plots=false",
+         "train.num_threads=1")
 """
 
 MAKE_SCAN = """\

@@ -10,8 +10,16 @@ from eventgnn.events.parquet import write_events
 from eventgnn.events.schema import N_TARGETS, make_events
 
 # tiny models keep a real training run to a fraction of a second
-TINY = ("model.hidden=16", "model.latent=16", "model.mlp_layers=2", "model.iterations=1",
-        "train.plots=false", "train.device=cpu", "train.batch_size=32")  # fmt: skip
+TINY = (
+    "model.hidden=16",
+    "model.latent=16",
+    "model.mlp_layers=2",
+    "model.iterations=1",
+    "train.plots=false",
+    "train.device=cpu",
+    "train.batch_size=32",
+    "train.num_threads=1",  # more threads only contend on a small, shared CPU
+)
 
 
 def random_events(n: int, process: str, seed: int, shift: float) -> ak.Array:
