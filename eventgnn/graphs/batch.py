@@ -35,6 +35,8 @@ class GraphTensors:
 
     def __post_init__(self):
         self.ptr = torch.cat([self.counts.new_zeros(1), torch.cumsum(self.counts, 0)])
+        # a host copy of the counts sizes every batch without waiting for the device (GPU)
+        self.host_counts = self.counts.cpu()
 
     @classmethod
     def from_events(cls, events: ak.Array) -> GraphTensors:
@@ -59,30 +61,51 @@ class GraphTensors:
         node_idx, counts = self._node_index(idx)
         return GraphTensors(self.x[node_idx], counts, {k: v[idx] for k, v in self.labels.items()})
 
-    def _node_index(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _node_index(
+        self, idx: torch.Tensor, total: int | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         counts = self.counts[idx]
         starts = self.ptr[idx]
         offsets = torch.cumsum(counts, 0) - counts
-        total = int(counts.sum())  # host sync: sizes the output
+        if total is None:
+            total = int(counts.sum())  # host sync on a GPU: sizes the output
         node_idx = torch.arange(total, device=counts.device) + torch.repeat_interleave(
             starts - offsets, counts, output_size=total
         )
         return node_idx, counts
 
     def batch(self, idx=None, target: str | None = "label") -> Batch:
-        """A PyG ``Batch`` of the events ``idx`` (all if None) with ``y = labels[target]``."""
+        """A PyG ``Batch`` of the events ``idx`` (all if None) with ``y = labels[target]``.
+
+        With ``idx`` on the host (a CPU tensor, numpy array or list) and the dataset on a GPU, the
+        batch is built without any device-to-host synchronisation: output sizes come from the
+        host copy of the counts, so batch building overlaps with the previous step's kernels.
+        """
         if idx is None:
-            idx = torch.arange(len(self), device=self.counts.device)
-        idx = torch.as_tensor(idx, dtype=torch.int64, device=self.counts.device)
-        node_idx, counts = self._node_index(idx)
+            idx = torch.arange(len(self))
+        idx = torch.as_tensor(idx, dtype=torch.int64)
+        n_nodes = n_edges = None
+        if idx.device.type == "cpu":
+            c = self.host_counts[idx]
+            n_nodes, n_edges = int(c.sum()), int((c * (c - 1)).sum())
+        idx = idx.to(self.counts.device, non_blocking=True)
+        node_idx, counts = self._node_index(idx, n_nodes)
         y = self.labels[target][idx] if target is not None else None
-        return make_batch(self.x[node_idx], counts, y)
+        return make_batch(self.x[node_idx], counts, y, n_edges=n_edges)
 
 
-def make_batch(x: torch.Tensor, counts: torch.Tensor, y: torch.Tensor | None = None) -> Batch:
-    """Assemble a ``Batch`` from the concatenated node features of several events."""
+def make_batch(
+    x: torch.Tensor,
+    counts: torch.Tensor,
+    y: torch.Tensor | None = None,
+    n_edges: int | None = None,
+) -> Batch:
+    """Assemble a ``Batch`` from the concatenated node features of several events.
+
+    ``n_edges`` (the total number of edges, if known on the host) avoids a device sync.
+    """
     n_graphs = len(counts)
-    edge_index, edge_counts = fully_connected_edges(counts)
+    edge_index, edge_counts = fully_connected_edges(counts, total=n_edges)
     edge_attr = edge_features(x, edge_index)
     batch_vec = torch.repeat_interleave(
         torch.arange(n_graphs, device=x.device), counts, output_size=x.shape[0]

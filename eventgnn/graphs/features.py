@@ -43,21 +43,26 @@ def node_features(events: ak.Array) -> tuple[np.ndarray, np.ndarray]:
     return x, counts
 
 
-def fully_connected_edges(counts: np.ndarray | torch.Tensor):
+def fully_connected_edges(counts: np.ndarray | torch.Tensor, total: int | None = None):
     """Edge index ``[2, E]`` of fully connected directed graphs, vectorised over events.
 
     ``counts[b]`` is the number of nodes of event ``b``; node indices are global (offset by the
     nodes of earlier events). Works on numpy arrays and torch tensors (same device).
     Returns ``(edge_index, edge_counts)`` with ``edge_counts[b] = n_b (n_b - 1)``.
+    ``total``, the number of edges ``sum_b n_b (n_b - 1)``, may be given when the caller knows it
+    from host-side data; then no device-to-host synchronisation happens here (GPU batches).
     """
     xp = torch if isinstance(counts, torch.Tensor) else np
     n = counts.to(torch.int64) if xp is torch else counts.astype(np.int64)
     n_edges = n * (n - 1)
     node_offset = xp.cumsum(n, 0) - n
     edge_offset = xp.cumsum(n_edges, 0) - n_edges
-    total = int(n_edges.sum())
+    if total is None:
+        total = int(n_edges.sum())  # host sync on a GPU: sizes the output
     if xp is torch:
-        event = torch.repeat_interleave(torch.arange(len(n), device=n.device), n_edges)
+        event = torch.repeat_interleave(
+            torch.arange(len(n), device=n.device), n_edges, output_size=total
+        )
         local = torch.arange(total, device=n.device) - edge_offset[event]
     else:
         event = np.repeat(np.arange(len(n)), n_edges)
