@@ -165,7 +165,9 @@ def fit(
                 "lr": config.lr,
             }
         ]
-    param_groups = [g for g in param_groups if len(list(g["params"])) > 0]
+    # lists, not generators: the emptiness check must not consume them
+    param_groups = [{**g, "params": list(g["params"])} for g in param_groups]
+    param_groups = [g for g in param_groups if g["params"]]
     optimizer = torch.optim.Adam(param_groups)
     decay = config.lr_decay
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: decay**epoch)
