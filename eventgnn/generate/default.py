@@ -23,10 +23,10 @@ from .catalog import get_catalog, get_task, list_tasks
 from .pythia import cpu_count
 from .run import generate
 
-DEFAULT_PRETRAIN_EVENTS = 2000
+DEFAULT_PRETRAIN_EVENTS = 3000
 """Pretraining events per process (12 processes) unless ``EVENTGNN_DEFAULT_PRETRAIN_EVENTS``."""
 
-DEFAULT_DOWNSTREAM_EVENTS = 4000
+DEFAULT_DOWNSTREAM_EVENTS = 5000
 """Downstream events per process unless ``EVENTGNN_DEFAULT_DOWNSTREAM_EVENTS``."""
 
 PRETRAIN_SEED = 1

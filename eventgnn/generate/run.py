@@ -127,7 +127,7 @@ def _init_worker(queue) -> None:
 def run_shard(spec: ShardSpec, progress=None) -> dict:
     """Generate one shard, write it atomically with its ``.json`` report; return the report."""
     progress = progress or _progress_queue
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     process = resolve_process(spec.process, spec.lhe)
     rng = detector_rng(spec.process, spec.seed)
     lhe = Path(spec.lhe) if spec.lhe else None
@@ -184,6 +184,7 @@ def run_shard(spec: ShardSpec, progress=None) -> dict:
         "n_accepted": sum(i.n_accepted for i in infos),
         "pythia_seconds": pythia_seconds,
         "seconds": time.perf_counter() - start,
+        "cpu_seconds": time.process_time() - cpu_start,  # this worker only: robust to load
     }
     if lhe is not None:
         report["lhe_events"] = count_lhe_events(lhe)
