@@ -154,12 +154,12 @@ def make_optimizer(model: torch.nn.Module, device: torch.device, fused: bool):
     return torch.optim.Adam(model.parameters(), lr=1e-4)
 
 
-def train_pass(model, opt, batches, device, autocast: torch.dtype | None) -> tuple[float, int]:
-    """One pass of training steps over ``batches``; returns (seconds, events)."""
+def train_pass(model, opt, batches, device, autocast: torch.dtype | None) -> tuple:
+    """One pass of training steps over ``batches``; returns (wall s, process CPU s, events)."""
     model.train()
     n = 0
     sync(device)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for batch in batches:
         with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
             out = model(batch)
@@ -169,30 +169,31 @@ def train_pass(model, opt, batches, device, autocast: torch.dtype | None) -> tup
         opt.step()  # no .item(): the step never waits for the device
         n += batch.num_graphs
     sync(device)
-    return time.perf_counter() - t0, n
+    return time.perf_counter() - t0, time.process_time() - c0, n
 
 
 @torch.inference_mode()
-def infer_pass(model, batches, device, autocast: torch.dtype | None) -> tuple[float, int]:
-    """One pass of inference over ``batches``; returns (seconds, events)."""
+def infer_pass(model, batches, device, autocast: torch.dtype | None) -> tuple:
+    """One pass of inference over ``batches``; returns (wall s, process CPU s, events)."""
     model.eval()
     n = 0
     sync(device)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for batch in batches:
         with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
             model(batch)
         n += batch.num_graphs
     sync(device)
-    return time.perf_counter() - t0, n
+    return time.perf_counter() - t0, time.process_time() - c0, n
 
 
 # ---------------------------------------------------------------------------------------------
 # measurements
 
 
-def median_rate(samples: list[tuple[float, int]]) -> float:
-    return statistics.median(n / t for t, n in samples if t > 0 and n > 0)
+def median_rate(samples: list[tuple], column: int = 0) -> float:
+    """Median events/s over repeats; ``column`` 0: wall-clock time, 1: process CPU time."""
+    return statistics.median(s[-1] / s[column] for s in samples if s[column] > 0 and s[-1] > 0)
 
 
 def measure_build(events, device, batch_size: int, repeats: int) -> dict:
@@ -211,25 +212,27 @@ def measure_build(events, device, batch_size: int, repeats: int) -> dict:
             pass
     for _ in range(repeats):
         impl = EventgnnImpl(device)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         impl.build(events)
         for _b in impl.batches(order, batch_size):
             pass
         sync(device)
-        out["eventgnn"].append((time.perf_counter() - t0, n))
+        out["eventgnn"].append((time.perf_counter() - t0, time.process_time() - c0, n))
 
         impl = ReferenceImpl(device)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         impl.build(events)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         for b in impl.batches(order, batch_size):  # noqa: B007
             pass
         sync(device)
-        t2 = time.perf_counter()
-        out["reference"].append((t2 - t0, n))
-        out["reference_construct"].append((t1 - t0, n))
-        out["reference_collate"].append((t2 - t1, n))
-    return {k: median_rate(v) for k, v in out.items()}
+        t2, c2 = time.perf_counter(), time.process_time()
+        out["reference"].append((t2 - t0, c2 - c0, n))
+        out["reference_construct"].append((t1 - t0, c1 - c0, n))
+        out["reference_collate"].append((t2 - t1, c2 - c1, n))
+    res = {k: median_rate(v) for k, v in out.items()}
+    res["cpu_time"] = {k: median_rate(v, 1) for k, v in out.items()}
+    return res
 
 
 def measure_model(
@@ -275,8 +278,10 @@ def measure_model(
                 infer_pass(model, impl.batches(order, eval_batch_size), device, autocast[key])
             )
     res = {"inference": {k: median_rate(v) for k, v in infer.items()}}
+    res["cpu_time"] = {"inference": {k: median_rate(v, 1) for k, v in infer.items()}}
     if do_train:
         res["training"] = {k: median_rate(v) for k, v in train.items()}
+        res["cpu_time"]["training"] = {k: median_rate(v, 1) for k, v in train.items()}
     return res
 
 
@@ -360,18 +365,39 @@ def machine_info(device: torch.device) -> dict:
     return info
 
 
-def print_table(results: dict) -> None:
+def table_rows(results: dict) -> list[dict]:
+    """One row per (stage, eventgnn variant): events/s of both and the ratios, wall and CPU."""
     rows = []
-    build = results["build"]
-    rows.append(("batch building", build["reference"], build["eventgnn"], "eventgnn"))
+    stages = [("batch building", results["build"], results["build"]["cpu_time"])]
     for stage in ("training", "inference"):
-        stage_res = results[stage]
-        for key, rate in stage_res.items():
-            if key != "reference":
-                rows.append((stage, stage_res["reference"], rate, key))
-    print(f"\n{'stage':<16}{'variant':<18}{'reference ev/s':>16}{'eventgnn ev/s':>16}{'ratio':>9}")
-    for stage, r, e, key in rows:
-        print(f"{stage:<16}{key:<18}{r:>16,.0f}{e:>16,.0f}{e / r:>8.1f}x")
+        if results.get(stage):
+            stages.append((stage, results[stage], results["cpu_time"][stage]))
+    for stage, wall, cpu in stages:
+        for key in wall:
+            if key.startswith("eventgnn"):
+                rows.append(
+                    {
+                        "stage": stage,
+                        "variant": key,
+                        "reference": wall["reference"],
+                        "eventgnn": wall[key],
+                        "ratio": wall[key] / wall["reference"],
+                        "ratio_cpu_time": cpu[key] / cpu["reference"],
+                    }
+                )
+    return rows
+
+
+def print_table(rows: list[dict]) -> None:
+    print(
+        f"\n{'stage':<16}{'variant':<18}{'reference ev/s':>15}{'eventgnn ev/s':>15}"
+        f"{'ratio':>8}{'ratio (CPU s)':>15}"
+    )
+    for r in rows:
+        print(
+            f"{r['stage']:<16}{r['variant']:<18}{r['reference']:>15,.0f}{r['eventgnn']:>15,.0f}"
+            f"{r['ratio']:>7.2f}x{r['ratio_cpu_time']:>14.2f}x"
+        )
     print()
 
 
@@ -499,15 +525,10 @@ def main(argv=None) -> dict:
             do_train=not args.no_train,
         )
     )
-    results["ratios"] = {"build": results["build"]["eventgnn"] / results["build"]["reference"]}
-    for stage in ("training", "inference"):
-        if stage in results:
-            for key, rate in results[stage].items():
-                if key != "reference":
-                    results["ratios"][f"{stage}:{key}"] = rate / results[stage]["reference"]
     if args.no_train:
         results["training"] = {}
-    print_table(results)
+    results["table"] = table_rows(results)
+    print_table(results["table"])
     if args.sweep:
         results["sweep_events"] = sweep_events(events, args, device, n_classes)
         results["sweep_multiplicity"] = sweep_multiplicity(events, args, device, n_classes)

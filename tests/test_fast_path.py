@@ -185,5 +185,6 @@ def test_benchmark_runs_end_to_end(tmp_path):
     assert result["events"] == 48 and result["classes"] == 3
     for key in ("build", "training", "inference"):
         assert set(result[key]) >= {"eventgnn", "reference"}
-        assert all(v > 0 for v in result[key].values())
-    assert result["ratios"]["build"] > 0
+        assert all(v > 0 for k, v in result[key].items() if k != "cpu_time")
+    assert {r["stage"] for r in result["table"]} == {"batch building", "training", "inference"}
+    assert all(r["ratio"] > 0 and r["ratio_cpu_time"] > 0 for r in result["table"])
