@@ -285,7 +285,7 @@ def measure_model(
     return res
 
 
-def setup_impls(events, n_classes, args, device):
+def setup_impls(events, n_classes, args, device, compile_model: bool | None = None):
     stats = fit_standardization(*node_features(events))
     fast, plain = make_models(stats, n_classes, device, args.seed)
     impls: dict[str, tuple] = {}
@@ -298,7 +298,7 @@ def setup_impls(events, n_classes, args, device):
     impls["eventgnn"] = (e_impl, fast, make_optimizer(fast, device, fused=True))
     use_bf16 = args.bf16 and device.type == "cuda"
     autocast["eventgnn"] = torch.bfloat16 if use_bf16 else None
-    if args.compile:
+    if args.compile if compile_model is None else compile_model:
         compiled = torch.compile(fast, dynamic=True)
         impls["eventgnn+compile"] = (e_impl, compiled, make_optimizer(fast, device, fused=True))
         autocast["eventgnn+compile"] = autocast["eventgnn"]
@@ -306,14 +306,15 @@ def setup_impls(events, n_classes, args, device):
 
 
 def sweep_events(events, args, device, n_classes) -> dict:
-    """Cost of an inference pass and a training epoch versus the number of events."""
+    """Cost of an inference pass and a training epoch versus the number of events (eager:
+    ``torch.compile`` would recompile for every point)."""
     sizes = [s for s in (250, 500, 1000, 2000, 4000, 8000, 16000) if s <= len(events)]
     if len(events) not in sizes:
         sizes.append(len(events))
     rows = []
     for size in sizes:
         sub = events[:size]
-        impls, autocast = setup_impls(sub, n_classes, args, device)
+        impls, autocast = setup_impls(sub, n_classes, args, device, compile_model=False)
         res = measure_model(
             sub, impls, device, args.batch_size, args.eval_batch_size, 1, args.warmup, autocast
         )
@@ -327,16 +328,20 @@ def sweep_multiplicity(events, args, device, n_classes) -> dict:
     counts = ak.to_numpy(ak.num(events.objects, axis=1))
     rows = []
     per_group = args.sweep_group_events
+    rng = np.random.default_rng(args.seed)
     for n_obj in np.unique(counts):
         members = np.flatnonzero(counts == n_obj)
-        if len(members) < min(per_group, 2 * args.batch_size):
+        if len(members) < 8:
             continue
-        sub = events[members[:per_group]]
-        impls, autocast = setup_impls(sub, n_classes, args, device)
+        # full batches at every N: rare multiplicities are resampled (the cost depends on N and
+        # the batch size, not on which events of that N are used)
+        pick = members if len(members) >= per_group else rng.choice(members, per_group)
+        sub = events[pick[:per_group]]
+        impls, autocast = setup_impls(sub, n_classes, args, device, compile_model=False)
         res = measure_model(
             sub, impls, device, args.batch_size, args.eval_batch_size, 1, args.warmup, autocast
         )
-        rows.append({"n_objects": int(n_obj), "events": len(sub), **res})
+        rows.append({"n_objects": int(n_obj), "events": len(sub), "distinct": len(members), **res})
         print(f"  sweep N={n_obj}: " + json.dumps(res), flush=True)
     return {"rows": rows}
 
@@ -409,18 +414,26 @@ def plot_sweeps(results: dict, folder: Path) -> list[str]:
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
+    # on a CPU shared with other work, process CPU time is the robust measure of cost
+    on_cpu = results["machine"]["device"].startswith("cpu")
+    unit = " [process CPU time]" if on_cpu else " [wall time]"
+
+    def rates(row: dict) -> dict:
+        return row["cpu_time"] if on_cpu else row
+
     if "sweep_events" in results:
         rows = results["sweep_events"]["rows"]
         fig, axes = plt.subplots(1, 2, figsize=(10, 4))
         for ax, stage in zip(axes, ("training", "inference"), strict=True):
             x = [r["events"] for r in rows]
             for key in rows[0][stage]:
-                y = [r["events"] / r[stage][key] for r in rows]
+                y = [r["events"] / rates(r)[stage][key] for r in rows]
                 ax.plot(x, y, "o-", label=key)
             ax.set_xscale("log")
             ax.set_yscale("log")
             ax.set_xlabel("events")
-            ax.set_ylabel("seconds per pass" if stage == "inference" else "seconds per epoch")
+            what = "inference pass" if stage == "inference" else "training epoch"
+            ax.set_ylabel(f"seconds per {what}{unit}")
             ax.set_title(stage)
             ax.grid(alpha=0.3, which="both")
             ax.legend()
@@ -436,11 +449,11 @@ def plot_sweeps(results: dict, folder: Path) -> list[str]:
             for ax, stage in zip(axes, ("training", "inference"), strict=True):
                 x = [r["n_objects"] for r in rows]
                 for key in rows[0][stage]:
-                    y = [1e6 / r[stage][key] for r in rows]
+                    y = [1e6 / rates(r)[stage][key] for r in rows]
                     ax.plot(x, y, "o-", label=key)
                 ax.set_yscale("log")
                 ax.set_xlabel("objects per event N (edges N(N-1))")
-                ax.set_ylabel("microseconds per event")
+                ax.set_ylabel("microseconds per event" + unit)
                 ax.set_title(stage)
                 ax.grid(alpha=0.3, which="both")
                 ax.legend()
