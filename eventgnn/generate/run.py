@@ -257,12 +257,17 @@ def _run_parallel(todo: list[ShardSpec], jobs: int, bar) -> None:
     ) as pool:
         futures = {pool.submit(run_shard, spec): spec for spec in todo}
         pending = set(futures)
-        while pending:
-            done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-            _drain(queue, bar)
-            for fut in done:
-                report = fut.result()  # re-raises a worker's error here
-                _fix_bar(bar, futures[fut], report)
+        try:
+            while pending:
+                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                _drain(queue, bar)
+                for fut in done:
+                    report = fut.result()  # re-raises a worker's error here
+                    _fix_bar(bar, futures[fut], report)
+        except BaseException:
+            # do not start the queued shards after a failure or Ctrl-C; finished ones are kept
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
         _drain(queue, bar)
 
 
