@@ -262,7 +262,34 @@ def cmd_cka(args) -> None:
         print(f"wrote {args.out}")
 
 
+_USER_ERRORS = (ValueError, OSError, RuntimeError, ImportError)
+"""Exceptions whose message is written for the user (bad input, missing file, unknown name)."""
+
+
+def error_line(command: str, err: BaseException) -> str:
+    """The one line printed for ``err``: whitespace collapsed (uproot, pyarrow and torch write
+    messages over several lines), prefixed by the exception type where the message alone would
+    not say what went wrong (an unexpected internal error, or an empty message)."""
+    text = " ".join(str(err).split())
+    if not text or not isinstance(err, _USER_ERRORS):
+        text = f"{type(err).__name__}: {text or 'no message'} (--debug shows the traceback)"
+    return f"eventgnn {command}: error: {text}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit code (0 success, 1 error, 130 interrupted).
+
+    Errors print one line to stderr, never a traceback; ``--debug`` (anywhere on the command
+    line, or ``EVENTGNN_DEBUG=1``) re-raises them so the traceback shows.
+    """
+    import os
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # --debug is accepted after the subcommand too ("eventgnn pretrain ... --debug"): the
+    # subparsers do not know it, so take it out before parsing (but not after a "--")
+    end = argv.index("--") if "--" in argv else len(argv)
+    debug = "--debug" in argv[:end] or os.environ.get("EVENTGNN_DEBUG", "") not in ("", "0")
+    argv = [a for i, a in enumerate(argv) if not (a == "--debug" and i < end)]
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -271,9 +298,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("eventgnn: interrupted", file=sys.stderr)
         return 130
     except Exception as err:  # one line for the user; --debug shows the traceback
-        if args.debug:
+        if debug:
             raise
-        print(f"eventgnn {args.command}: error: {err}", file=sys.stderr)
+        print(error_line(args.command, err), file=sys.stderr)
         return 1
     return 0
 
