@@ -411,6 +411,7 @@ def plot_sweeps(results: dict, folder: Path) -> list[str]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -431,6 +432,8 @@ def plot_sweeps(results: dict, folder: Path) -> list[str]:
                 ax.plot(x, y, "o-", label=key)
             ax.set_xscale("log")
             ax.set_yscale("log")
+            ax.set_xticks(x, [str(v) for v in x])
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
             ax.set_xlabel("events")
             what = "inference pass" if stage == "inference" else "training epoch"
             ax.set_ylabel(f"seconds per {what}{unit}")
