@@ -135,16 +135,23 @@ def cmd_generate(args) -> None:
         processes = list(get_catalog(args.catalog))
     else:
         processes = [p.strip() for p in args.process.split(",") if p.strip()]
+    from .fileio import safe_name
+
+    for name in processes:  # a name is a folder under --out: no "../" or absolute paths
+        safe_name(name, "--process")
     lhe = Path(args.lhe) if args.lhe else None
     if lhe is not None and (args.catalog or len(processes) != 1):
         raise ValueError("--lhe FILE needs exactly one --process NAME")
     events = args.events
+    if lhe is not None:
+        from .events.lhe import check_lhe
+
+        # refuse a malformed file up front, naming the line and the event (Pythia would only
+        # say that it failed, or silently produce nothing); also counts the events
+        n_lhe = check_lhe(lhe, max_events=events)
+        events = n_lhe if events is None else events
     if events is None:
         events = 1000
-        if lhe is not None:
-            from .generate.pythia import count_lhe_events
-
-            events = count_lhe_events(lhe)
     paths = generate(
         processes,
         Path(args.out),
@@ -228,6 +235,13 @@ def cmd_scan(args) -> None:
         sizes = tuple(int(n) for n in args.sizes.split(",") if n.strip())
     except ValueError:
         raise ValueError(f"--sizes expects comma-separated integers, got '{args.sizes}'") from None
+    from .fileio import safe_name
+
+    for setup in args.setups.split(","):  # setup names are folders under --out
+        if setup.strip():
+            safe_name(setup.strip(), "--setups entry")
+    for setup in pretrained:
+        safe_name(setup, "--pretrained setup")
     config = ScanConfig(
         task=args.task,
         sizes=sizes,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,3 +32,32 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+=-]*")
+
+
+def safe_name(name: str, what: str) -> str:
+    """Return ``name`` if it can be used as one path component under an output folder.
+
+    Names from the command line or a config (process names, setup names, task names) become
+    folder and file names; one such as ``../../etc/x`` or ``/abs/path`` would write outside the
+    output folder the user chose. Letters, digits and ``_ . + = -`` are allowed, not starting
+    with a dot, and ``..`` is refused.
+    """
+    if not isinstance(name, str) or not _SAFE_NAME.fullmatch(name) or ".." in name:
+        raise ValueError(
+            f"{what} {name!r} cannot be used as a file name: expected letters, digits and "
+            "'_ . + = -' (no '/', no '..', not starting with '.')"
+        )
+    return name
+
+
+def inside(base: str | os.PathLike, *parts: str) -> Path:
+    """``base/parts...``, refused (``ValueError``) if it resolves outside ``base``."""
+    base = Path(base)
+    path = base.joinpath(*parts)
+    root = base.resolve()
+    if not path.resolve().is_relative_to(root):
+        raise ValueError(f"{path}: resolves outside the output folder {base}")
+    return path

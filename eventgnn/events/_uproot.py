@@ -16,7 +16,7 @@ import awkward as ak
 import numpy as np
 
 from .io import InputError
-from .schema import make_events
+from .schema import first_non_finite, make_events
 from .selection import DEFAULT_CUTS, SelectionCuts, build_objects, drop_empty
 
 
@@ -67,11 +67,17 @@ def has_branch(tree, name: str) -> bool:
     return True
 
 
-def read_branches(tree, path, branches: Mapping[str, str], kind: str) -> dict[str, ak.Array]:
+def read_branches(
+    tree, path, branches: Mapping[str, str], kind: str, finite: bool = True
+) -> dict[str, ak.Array]:
     """Read ``{key: branch name}`` from ``tree``; a missing branch is an :class:`InputError`.
 
     ``key`` is what the reader calls the quantity (``jet pT``), so the message says both which
-    branch was looked for and what it should have held.
+    branch was looked for and what it should have held. With ``finite`` (reconstructed objects,
+    MET, weights), a NaN or infinite value is an :class:`InputError` naming the branch and the
+    entry: before selection, because a NaN pT would fail every cut and vanish silently.
+    Generator-record branches are read with ``finite=False`` (Delphes stores |eta| = 999.9 or
+    inf for beam particles; the truth code treats them as out of range).
     """
     missing = [(key, b) for key, b in branches.items() if not has_branch(tree, b)]
     if missing:
@@ -91,6 +97,15 @@ def read_branches(tree, path, branches: Mapping[str, str], kind: str) -> dict[st
             f"{path}: cannot read branches of tree '{tree.name}'; truncated or corrupt file? "
             f"({_why(err)})"
         ) from err
+    if finite:
+        for key, b in branches.items():
+            found = first_non_finite(arrays[b])
+            if found is not None:
+                entry, value, count = found
+                raise InputError(
+                    f"{path}: branch '{b}' ({kind} {key}) holds {value} in entry {entry} "
+                    f"({count} non-finite values in all); expected finite numbers"
+                )
     return {key: arrays[b] for key, b in branches.items()}
 
 

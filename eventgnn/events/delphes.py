@@ -103,7 +103,7 @@ def read_delphes(
             weight = one_per_event(w, path, WEIGHT_BRANCH)
         particles = None
         if has_branch(t, "Particle.PID"):
-            particles = read_branches(t, path, PARTICLE_BRANCHES, KIND)
+            particles = read_branches(t, path, PARTICLE_BRANCHES, KIND, finite=False)
 
     btag = (b["jet b-tag bits"] >> btag_bit) & 1
     jets = collection(pt=b["jet pT"], eta=b["jet eta"], phi=b["jet phi"], btag=btag)

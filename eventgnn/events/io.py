@@ -60,9 +60,29 @@ def detect_format(path: str | os.PathLike) -> str:
 
 
 def read_file(path: str | os.PathLike, format: str = "auto", **options) -> ak.Array:
-    """Read one file into the event record. ``options`` go to the format's reader."""
+    """Read one file into the event record. ``options`` go to the format's reader.
+
+    Every failure is an :class:`InputError` (or :class:`~eventgnn.events.schema.SchemaError`)
+    naming the file: a corrupt file that uproot still opens can fail deep inside awkward (for
+    example branches of one collection with different counts), and that is reported as a bad
+    file, not as an internal error.
+    """
+    from .schema import SchemaError
+
     path = Path(path)
     fmt = detect_format(path) if format == "auto" else format
+    try:
+        return _read_file(path, fmt, **options)
+    except (InputError, SchemaError, FileNotFoundError):
+        raise
+    except Exception as err:
+        why = " ".join(f"{type(err).__name__}: {err}".split())
+        raise InputError(
+            f"{path}: cannot read it as a {fmt} file; truncated or corrupt? ({why[:300]})"
+        ) from err
+
+
+def _read_file(path: Path, fmt: str, **options) -> ak.Array:
     if fmt == "parquet":
         _check_options(path, fmt, options, ())
         return read_shard(path)

@@ -109,7 +109,7 @@ def read_nanoaod(
             weight = one_per_event(w["generator weight"], path, WEIGHT_BRANCH)
         gen = None
         if has_branch(t, "GenPart_pdgId"):
-            gen = read_branches(t, path, GENPART_BRANCHES, KIND)
+            gen = read_branches(t, path, GENPART_BRANCHES, KIND, finite=False)
 
     btag = b["jet b-tag discriminant"] > btag_threshold
     jets = collection(pt=b["jet pT"], eta=b["jet eta"], phi=b["jet phi"], btag=btag)

@@ -189,9 +189,11 @@ def make_events(
 
 
 def validate(events: ak.Array, where: str = "<array>") -> ak.Array:
-    """Check that ``events`` has every field of the event record with the right type.
+    """Check that ``events`` has every field of the event record with the right type, and that
+    kinematics and weights are finite (:data:`FINITE_FIELDS`).
 
-    Raises :class:`SchemaError` naming ``where`` (a file name) and the offending field.
+    Raises :class:`SchemaError` naming ``where`` (a file name), the offending field and, for a
+    non-finite value, the entry.
     """
     fields = set(ak.fields(events))
     for name in ("objects", "targets", *EVENT_FIELDS):
@@ -220,7 +222,43 @@ def validate(events: ak.Array, where: str = "<array>") -> ak.Array:
             raise SchemaError(
                 where, name, f"expected {np.dtype(dtype)}, got {_leaf_dtype(events[name])}"
             )
+    _check_finite(events, where)
     return events
+
+
+def first_non_finite(values: ak.Array) -> tuple[int, float, int] | None:
+    """``(entry, value, count)`` of the first NaN or infinite number in a (jagged) float array
+    (``entry`` is the outermost index), or None when every value is finite. Vectorised."""
+    flat = np.asarray(ak.to_numpy(ak.flatten(values, axis=None)))
+    if flat.dtype.kind != "f":
+        return None
+    bad = ~np.isfinite(flat)
+    if not bad.any():
+        return None
+    per_entry = ~np.isfinite(values)
+    while per_entry.ndim > 1:
+        per_entry = ak.any(per_entry, axis=-1)
+    entry = int(np.argmax(ak.to_numpy(per_entry)))
+    return entry, float(flat[np.argmax(bad)]), int(bad.sum())
+
+
+FINITE_FIELDS = ("objects.pt", "objects.eta", "objects.phi", "objects.energy", "weight")
+"""Fields that must hold finite numbers (``targets`` may be NaN: no generator record)."""
+
+
+def _check_finite(events: ak.Array, where: str) -> None:
+    # NaN kinematics would pass silently into graph features (and NaN pT fails every cut, so
+    # objects would vanish without a word): refuse them, naming the field and the entry
+    for name in FINITE_FIELDS:
+        values = events.objects[name[8:]] if name.startswith("objects.") else events[name]
+        found = first_non_finite(values)
+        if found is not None:
+            entry, value, count = found
+            raise SchemaError(
+                where, name,
+                f"non-finite value {value} in entry {entry} ({count} in all); expected finite "
+                "numbers",
+            )  # fmt: skip
 
 
 def _leaf_dtype(array: ak.Array) -> np.dtype:

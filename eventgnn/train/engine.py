@@ -198,7 +198,7 @@ def fit(
     start, stopped, elapsed = 0, False, 0.0
     last_path = out / "last.pt"
     if last_path.exists():
-        ckpt = torch.load(last_path, map_location="cpu", weights_only=True)
+        ckpt = safe_load(last_path)
         if ckpt.get("fingerprint") != fingerprint:
             raise RuntimeError(
                 f"{last_path}: this run directory holds a run with a different configuration or "
@@ -381,10 +381,46 @@ def load_checkpoint(run: str | os.PathLike) -> dict:
         raise FileNotFoundError(
             f"{path}: no such model file (is '{run}' a finished run directory?)"
         )
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(ckpt, dict) or ckpt.get("format") != MODEL_FORMAT:
-        raise ValueError(f"{path}: not an eventgnn model file (format {ckpt.get('format')!r})")
+    ckpt = safe_load(path)
+    if not isinstance(ckpt, dict) or "format" not in ckpt:
+        raise ValueError(f"{path}: not an eventgnn model file (no 'format' key)")
+    if ckpt["format"] != MODEL_FORMAT:
+        raise ValueError(
+            f"{path}: model file format {ckpt['format']!r} (eventgnn version "
+            f"{ckpt.get('version', 'unknown')}), expected {MODEL_FORMAT!r}; this version of "
+            "eventgnn cannot read it"
+        )
+    missing = [k for k in CHECKPOINT_KEYS if k not in ckpt]
+    if missing:
+        raise ValueError(
+            f"{path}: model file lacks key '{missing[0]}' (expected {', '.join(CHECKPOINT_KEYS)})"
+        )
     return ckpt
+
+
+CHECKPOINT_KEYS = ("state_dict", "model_config", "n_outputs", "features", "normalization",
+                   "config", "task", "provenance")  # fmt: skip
+"""Keys every ``model.pt`` holds; a file without one of them is refused by name."""
+
+
+def safe_load(path: str | os.PathLike) -> dict:
+    """``torch.load(path, weights_only=True)``: tensors and plain values only, never code. A file
+    that holds a pickled object, or is truncated, is a ``ValueError`` naming the file."""
+    import pickle
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(
+            f"{path}: refused: the file holds pickled Python objects, not only tensors and plain "
+            f"values, and loading it could run code (torch.load weights_only=True: {first})"
+        ) from err
+    except Exception as err:  # zip/format errors: RuntimeError, OSError, EOFError...
+        why = " ".join(f"{type(err).__name__}: {err}".split())
+        raise ValueError(
+            f"{path}: cannot read the model file; truncated or corrupt? ({why[:200]})"
+        ) from err
 
 
 def load_model(run: str | os.PathLike):
@@ -393,8 +429,16 @@ def load_model(run: str | os.PathLike):
     from ..model.eventgnn import EventGNN
 
     ckpt = load_checkpoint(run)
-    model = EventGNN(from_dict(ModelConfig, ckpt["model_config"]), n_outputs=ckpt["n_outputs"])
-    model.load_state_dict(ckpt["state_dict"])
+    where = str(Path(run) / "model.pt" if Path(run).is_dir() else run)
+    check_features(ckpt, where)
+    try:
+        config = from_dict(ModelConfig, ckpt["model_config"])
+        model = EventGNN(config, n_outputs=ckpt["n_outputs"])
+        model.load_state_dict(ckpt["state_dict"])
+    except (ValueError, RuntimeError, TypeError) as err:  # ConfigError, shape/key mismatches
+        raise ValueError(
+            f"{where}: model_config/state_dict do not match this version's EventGNN ({err})"
+        ) from err
     return model, ckpt
 
 
