@@ -91,7 +91,7 @@ def main() -> None:
     print(f"{args.events} events per measurement, one core; rates in events per CPU second")
     header = (
         f"{'process':<12} {'MPI':<4} {'next()':>8} {'full':>8} {'full/next':>9}   "
-        "share of full time: pythia / record / detector / truth+record / write"
+        "share of full time: nextBatch / particle fields / detector / truth+record / write"
     )
     print(header)
     print("-" * len(header))

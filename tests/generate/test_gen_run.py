@@ -157,8 +157,8 @@ def test_default_data_is_generated_once_with_disjoint_seeds(tmp_path, monkeypatc
 
 def test_parallel_workers_give_the_same_shards_as_one_process(tmp_path):
     kw = dict(events=20, seed=9, mpi=False, shard_events=10, progress=False)
-    serial = generate(["wh", "zh"], tmp_path / "serial", jobs=1, **kw)
-    parallel = generate(["wh", "zh"], tmp_path / "parallel", jobs=2, **kw)
-    assert [p.name for p in serial] == [p.name for p in parallel] and len(serial) == 4
+    serial = generate(["zh"], tmp_path / "serial", jobs=1, **kw)
+    parallel = generate(["zh"], tmp_path / "parallel", jobs=2, **kw)
+    assert [p.name for p in serial] == [p.name for p in parallel] and len(serial) == 2
     for a, b in zip(serial, parallel, strict=True):
         assert ak.to_list(read_shard(a)) == ak.to_list(read_shard(b))
