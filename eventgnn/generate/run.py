@@ -84,7 +84,11 @@ def work_list(
         raise ValueError(f"shard_events must be positive, got {per}")
     specs = []
     for proc in processes:
-        resolve_process(proc, lhe)  # fail early on an unknown name
+        if resolve_process(proc, lhe).lhe_only and lhe is None:  # fail before any work starts
+            raise CatalogError(
+                f"process '{proc}' has no Pythia hard process: give a MadGraph LHE file with "
+                f"--lhe FILE --process {proc} (cards in data_recipes/madgraph/{proc}/)"
+            )
         if lhe is not None:
             # an LHE file is one shard: its events are read in order, none twice
             path = shard_path(out, proc, seed, events, lhe)
