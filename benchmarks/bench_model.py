@@ -312,8 +312,11 @@ def sweep_events(events, args, device, n_classes) -> dict:
     if len(events) not in sizes:
         sizes.append(len(events))
     rows = []
+    # nested random subsets: files hold one process each, so a prefix would mix processes (and
+    # multiplicities) differently at every size
+    perm = np.random.default_rng(args.seed).permutation(len(events))
     for size in sizes:
-        sub = events[:size]
+        sub = events[np.sort(perm[:size])]
         impls, autocast = setup_impls(sub, n_classes, args, device, compile_model=False)
         res = measure_model(
             sub, impls, device, args.batch_size, args.eval_batch_size, 1, args.warmup, autocast
