@@ -27,7 +27,7 @@ from eventgnn.config import ModelConfig
 from eventgnn.events.parquet import write_events
 from eventgnn.events.schema import make_events
 from eventgnn.graphs.batch import GraphTensors
-from eventgnn.graphs.features import fit_standardization, node_features
+from eventgnn.graphs.features import fit_standardization, fully_connected_edges, node_features
 from eventgnn.model import EventGNN
 
 ATOL = RTOL = 1e-5
@@ -188,3 +188,43 @@ def test_benchmark_runs_end_to_end(tmp_path):
         assert all(v > 0 for k, v in result[key].items() if k != "cpu_time")
     assert {r["stage"] for r in result["table"]} == {"batch building", "training", "inference"}
     assert all(r["ratio"] > 0 and r["ratio_cpu_time"] > 0 for r in result["table"])
+
+
+def test_host_sized_batches_equal_device_sized(events):
+    """Sizes taken from the host copy of the counts give the same batch as sizes read from
+    the data (what a GPU dataset falls back to when given device indices)."""
+    graphs = GraphTensors.from_events(events)
+    idx = [5, 0, 17, 17, 3, 39]
+    a = graphs.batch(idx)  # host path: sizes from graphs.host_counts
+    x_nodes, counts = graphs._node_index(torch.tensor(idx))  # sizes from the data
+    b_edges, _ = fully_connected_edges(counts)
+    torch.testing.assert_close(a.x, graphs.x[x_nodes])
+    assert torch.equal(a.edge_index, b_edges)
+    assert torch.equal(graphs.batch(np.array(idx)).edge_index, a.edge_index)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_gpu_training_step_does_not_synchronise(events):
+    """Batch building from host indices, forward, backward and a fused Adam step queue work on
+    the GPU without ever waiting for it (torch raises on any synchronising call)."""
+    model, _ = paired_models(events)
+    model = model.cuda()
+    graphs = GraphTensors.from_events(events).to("cuda")
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4, fused=True)
+    idx = torch.arange(32).pin_memory()
+
+    def step():
+        b = graphs.batch(idx)
+        loss = F.cross_entropy(model(b), b.y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    step()  # warm-up: lazy initialisation may synchronise once
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        step()
+    finally:
+        torch.cuda.set_sync_debug_mode(0)
+    torch.cuda.synchronize()
