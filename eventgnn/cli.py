@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="run directory")
     p.add_argument("--data", help="folder of Parquet shards (default: the run's test data)")
     p.add_argument("--out", help="output folder for metrics and plots")
+    p.add_argument("--chunk-size", type=int, default=200_000,
+                   help="events read and scored at a time (bounded memory); 0: all at once")
     p.set_defaults(handler=cmd_evaluate)
 
     p = sub.add_parser("info", help="describe a run: config, parameters, metrics")
@@ -213,7 +215,7 @@ def cmd_finetune(args) -> None:
 def cmd_evaluate(args) -> None:
     from .train.runs import evaluate_run
 
-    evaluate_run(args.model, data=args.data, out=args.out)
+    evaluate_run(args.model, data=args.data, out=args.out, chunk_size=args.chunk_size or None)
 
 
 def cmd_info(args) -> None:

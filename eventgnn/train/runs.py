@@ -171,19 +171,33 @@ def evaluate_run(
     batch_size: int = 1024,
     device: str = "auto",
     log: Callable[[str], None] = print,
+    chunk_size: int | None = -1,
 ) -> dict:
     """Score a finished run. Without ``data``: its own test split (re-derived from the data path,
     split seed and fractions stored in ``model.pt``). With ``data``: every event of the run's
     processes in ``data``. Writes ``metrics.json`` and ``plots/roc.png`` to ``out`` (default
-    ``RUN/evaluate``)."""
+    ``RUN/evaluate``).
+
+    ``chunk_size``: events read and scored at a time (:mod:`eventgnn.train.stream`; default
+    :data:`~eventgnn.train.stream.DEFAULT_CHUNK_SIZE`), so memory stays bounded whatever the
+    size of the data; None reads everything into memory first (same results)."""
     from ..config import RunConfig as _RC
     from ..config import from_dict
     from .engine import resolve_device
+    from .stream import DEFAULT_CHUNK_SIZE
 
+    if chunk_size == -1:
+        chunk_size = DEFAULT_CHUNK_SIZE
     model, ckpt = load_model(run)
     task = _task_from_checkpoint(ckpt)
     info = ckpt["task"]
     signal = info["signal"] or None
+    streamed = None
+    if chunk_size is not None:
+        streamed = _evaluate_stream(model, ckpt, data, signal, task, chunk_size, batch_size,
+                                    resolve_device(device))  # fmt: skip
+    if streamed is not None:
+        return _write_evaluation(run, ckpt, task, data, out, *streamed, log)
     if data is None:
         prov = ckpt["provenance"]
         cfg = from_dict(_RC, ckpt["config"])
@@ -206,6 +220,35 @@ def evaluate_run(
     dev = resolve_device(device)
     model.to(dev)
     logits, y = predict(model, graphs, task.target, batch_size, dev)
+    return _write_evaluation(run, ckpt, task, data, out, logits, y, len(graphs), log)
+
+
+def _evaluate_stream(model, ckpt, data, signal, task, chunk_size, batch_size, device):
+    """``(logits, y, n_events)`` of :func:`evaluate_run`, streamed (see :mod:`.stream`)."""
+    from .stream import predict_stream, stream_test_indices
+
+    info = ckpt["task"]
+    model.to(device)
+    if data is not None:
+        return predict_stream(model, data, info["processes"], signal, task.target,
+                              chunk_size=chunk_size, batch_size=batch_size, device=device)  # fmt: skip
+    prov = ckpt["provenance"]
+    from ..events.io import _expand
+
+    if any(p.suffix != ".parquet" for p in _expand(prov["data"])):
+        return None  # the split needs the process column alone: Parquet only; read in memory
+    test = stream_test_indices(
+        prov["data"], info["processes"], signal, val_fraction=prov["val_fraction"],
+        test_fraction=prov["test_fraction"], split_seed=prov["split_seed"], seed=prov["seed"],
+        train_size=prov["train_size"], max_per_class=prov["max_per_class"],
+    )  # fmt: skip
+    return predict_stream(model, prov["data"], info["processes"], signal, task.target,
+                          chunk_size=chunk_size, batch_size=batch_size, device=device,
+                          only=test)  # fmt: skip
+
+
+def _write_evaluation(run, ckpt, task, data, out, logits, y, n_events, log) -> dict:
+    """Metrics, ``metrics.json`` and plots of :func:`evaluate_run`."""
     metrics = task.metrics(logits, y)
     metrics.update(
         {
@@ -226,7 +269,7 @@ def evaluate_run(
     except Exception as err:  # plots are a convenience
         log(f"warning: plots not written ({err})")
     log(
-        f"{run}: {len(graphs):,} events  accuracy {metrics['accuracy']:.4f}  "
+        f"{run}: {n_events:,} events  accuracy {metrics['accuracy']:.4f}  "
         f"AUC {metrics['auc']:.4f}  loss {metrics['loss']:.4f}  -> {out}"
     )
     return metrics
