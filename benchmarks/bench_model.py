@@ -113,7 +113,7 @@ class EventgnnImpl(Impl):
         self.graphs = GraphTensors.from_events(events).to(self.device)
 
     def batches(self, order: torch.Tensor, batch_size: int):
-        order = order.to(self.device)
+        # host indices: GraphTensors sizes each batch on the host, so a GPU never waits
         for idx in order.split(batch_size):
             yield self.graphs.batch(idx)
 
