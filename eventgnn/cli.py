@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--process", help="process name stored in the record (default: the file name)")
     p.add_argument("--btag-branch", help="NanoAOD b-tag discriminant branch")
     p.add_argument("--btag-threshold", type=float, help="NanoAOD b-tag threshold")
+    p.add_argument("--chunk-size", type=int, default=500_000,
+                   help="entries converted at a time (bounded memory; one shard each); 0: whole files")
     p.set_defaults(handler=cmd_convert)
 
     p = sub.add_parser("generate", help="generate events with Pythia 8 + fastjet + detector model")
@@ -123,7 +125,9 @@ def cmd_convert(args) -> None:
         options["btag_branch"] = args.btag_branch
     if args.btag_threshold is not None:
         options["btag_threshold"] = args.btag_threshold
-    written = convert(args.inputs, args.out, format=args.format, **options)
+    written = convert(
+        args.inputs, args.out, format=args.format, chunk_size=args.chunk_size or None, **options
+    )
     print(f"wrote {len(written)} shard(s) to {args.out}")
 
 

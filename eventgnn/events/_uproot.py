@@ -68,7 +68,12 @@ def has_branch(tree, name: str) -> bool:
 
 
 def read_branches(
-    tree, path, branches: Mapping[str, str], kind: str, finite: bool = True
+    tree,
+    path,
+    branches: Mapping[str, str],
+    kind: str,
+    finite: bool = True,
+    entries: tuple[int, int] | None = None,
 ) -> dict[str, ak.Array]:
     """Read ``{key: branch name}`` from ``tree``; a missing branch is an :class:`InputError`.
 
@@ -77,7 +82,8 @@ def read_branches(
     MET, weights), a NaN or infinite value is an :class:`InputError` naming the branch and the
     entry: before selection, because a NaN pT would fail every cut and vanish silently.
     Generator-record branches are read with ``finite=False`` (Delphes stores |eta| = 999.9 or
-    inf for beam particles; the truth code treats them as out of range).
+    inf for beam particles; the truth code treats them as out of range). ``entries``: read only
+    tree entries ``[start, stop)`` (chunked conversion of large files).
     """
     missing = [(key, b) for key, b in branches.items() if not has_branch(tree, b)]
     if missing:
@@ -91,7 +97,8 @@ def read_branches(
         # one call reads every basket once; unique names so aliases ("pt" and "met" on the same
         # branch in a branch map) are not read twice
         names = sorted(set(branches.values()))
-        arrays = {n: tree[n].array(library="ak") for n in names}
+        start, stop = entries if entries is not None else (None, None)
+        arrays = {n: tree[n].array(library="ak", entry_start=start, entry_stop=stop) for n in names}
     except Exception as err:
         raise InputError(
             f"{path}: cannot read branches of tree '{tree.name}'; truncated or corrupt file? "
@@ -135,9 +142,10 @@ def empty_collection(n_events: int, names: tuple[str, ...]) -> ak.Array:
     return ak.zip({k: empty for k in names})
 
 
-def sources(path, n_events: int) -> np.ndarray:
+def sources(path, n_events: int, first_entry: int = 0) -> np.ndarray:
     """``"file:entry"`` for every entry (vectorised string concatenation)."""
-    return np.char.add(f"{path}:", np.arange(n_events).astype(str)).astype(object)
+    entries = np.arange(first_entry, first_entry + n_events)
+    return np.char.add(f"{path}:", entries.astype(str)).astype(object)
 
 
 def finish(
@@ -152,6 +160,7 @@ def finish(
     targets,
     process: str | None,
     cuts: SelectionCuts = DEFAULT_CUTS,
+    first_entry: int = 0,
 ) -> ak.Array:
     """Selection, event record, then removal (counted, warned) of events with no object.
 
@@ -167,7 +176,7 @@ def finish(
         process=path.stem if process is None else process,
         weight=weight,
         targets=targets,
-        source=sources(path, n),
+        source=sources(path, n, first_entry),
     )
     kept, _ = drop_empty(events, str(path))
     return kept

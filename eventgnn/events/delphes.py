@@ -82,6 +82,7 @@ def read_delphes(
     cuts: SelectionCuts = DEFAULT_CUTS,
     tree: str = "Delphes",
     btag_bit: int = BTAG_BIT,
+    entries: tuple[int, int] | None = None,
 ) -> ak.Array:
     """Read a Delphes ROOT file into the event record.
 
@@ -96,14 +97,17 @@ def read_delphes(
     """
     path = Path(path)
     with open_tree(path, tree, KIND) as t:
-        b = read_branches(t, path, BRANCHES, KIND)
+        b = read_branches(t, path, BRANCHES, KIND, entries=entries)
         weight = None
         if has_branch(t, WEIGHT_BRANCH):
-            w = read_branches(t, path, {"event weight": WEIGHT_BRANCH}, KIND)["event weight"]
+            w = read_branches(t, path, {"event weight": WEIGHT_BRANCH}, KIND, entries=entries)
+            w = w["event weight"]
             weight = one_per_event(w, path, WEIGHT_BRANCH)
         particles = None
         if has_branch(t, "Particle.PID"):
-            particles = read_branches(t, path, PARTICLE_BRANCHES, KIND, finite=False)
+            particles = read_branches(
+                t, path, PARTICLE_BRANCHES, KIND, finite=False, entries=entries
+            )
 
     btag = (b["jet b-tag bits"] >> btag_bit) & 1
     jets = collection(pt=b["jet pT"], eta=b["jet eta"], phi=b["jet phi"], btag=btag)
@@ -137,6 +141,7 @@ def read_delphes(
         targets=targets,
         process=process,
         cuts=cuts,
+        first_entry=entries[0] if entries else 0,
     )
 
 

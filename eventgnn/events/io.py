@@ -89,13 +89,16 @@ def _read_file(path: Path, fmt: str, **options) -> ak.Array:
     if fmt == "delphes":
         from .delphes import read_delphes
 
-        _check_options(path, fmt, options, ("process", "cuts", "tree", "btag_bit"))
+        _check_options(path, fmt, options, ("process", "cuts", "tree", "btag_bit", "entries"))
         return read_delphes(path, **options)
     if fmt == "nanoaod":
         from .nanoaod import read_nanoaod
 
         _check_options(
-            path, fmt, options, ("process", "cuts", "tree", "btag_branch", "btag_threshold")
+            path,
+            fmt,
+            options,
+            ("process", "cuts", "tree", "btag_branch", "btag_threshold", "entries"),
         )
         return read_nanoaod(path, **options)
     if fmt == "ntuple":
@@ -106,7 +109,7 @@ def _read_file(path: Path, fmt: str, **options) -> ak.Array:
                 f"{path}: not a Delphes or NanoAOD file; reading it as a flat ntuple needs a "
                 "branch map (--branch-map YAML)"
             )
-        _check_options(path, fmt, options, ("process", "cuts", "branch_map"))
+        _check_options(path, fmt, options, ("process", "cuts", "branch_map", "entries"))
         return read_ntuple(path, **options)
     raise InputError(f"{path}: unknown format '{fmt}' (expected one of {', '.join(FORMATS)})")
 
@@ -141,30 +144,110 @@ def read_events(paths, format: str = "auto", **options) -> ak.Array:
     return ak.concatenate(arrays, axis=0)
 
 
+def count_entries(path: str | os.PathLike, format: str = "auto", **options) -> int:
+    """Number of entries (events before selection) of one input file, read from its metadata."""
+    path = Path(path)
+    fmt = detect_format(path) if format == "auto" else format
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return pq.ParquetFile(path).metadata.num_rows
+        except Exception as err:
+            from .schema import SchemaError
+
+            raise SchemaError(str(path), "<file>", f"not a readable Parquet file ({err})") from err
+    from ._uproot import open_tree
+
+    if fmt == "ntuple":
+        from .ntuple import load_branch_map
+
+        if options.get("branch_map") is None:
+            return -1  # read_file gives the proper error
+        tree = load_branch_map(options["branch_map"], str(path))["tree"]
+    else:
+        tree = options.get("tree") or {"delphes": "Delphes", "nanoaod": "Events"}.get(fmt, "")
+    with open_tree(path, tree, fmt) as t:
+        return int(t.num_entries)
+
+
+DEFAULT_CHUNK_EVENTS = 500_000
+"""Entries converted at a time: bounds the memory of ``convert`` whatever the input size."""
+
+
 def convert(
     inputs: Iterable[str | os.PathLike],
     out: str | os.PathLike,
     format: str = "auto",
     progress: bool = True,
+    chunk_size: int | None = DEFAULT_CHUNK_EVENTS,
     **options,
 ) -> list[Path]:
-    """Convert input files to Parquet shards in ``out`` (one shard per input file).
+    """Convert input files to Parquet shards in ``out``.
 
-    Finished shards are skipped on a rerun (each is written atomically).
+    A file of up to ``chunk_size`` entries becomes one shard ``NNNNN_<stem>.parquet``; a larger
+    one is read ``chunk_size`` entries at a time (ROOT: an entry range; Parquet: row groups) into
+    shards ``NNNNN_<stem>.cKKKK.parquet``, so memory stays bounded. ``chunk_size`` None: whole
+    files. Finished shards are skipped on a rerun (each is written atomically), so an interrupted
+    conversion resumes at the first missing chunk.
     """
     from tqdm.auto import tqdm
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files = _expand(inputs)
+    if chunk_size is not None and chunk_size < 1:
+        raise ValueError(f"chunk size must be at least 1, got {chunk_size}")
     written = []
     bar = tqdm(files, desc="convert", unit="file", disable=not progress)
     for i, path in enumerate(bar):
-        target = out / f"{i:05d}_{path.stem}{SHARD_SUFFIX}"
-        if not target.exists():
-            write_events(read_file(path, format, **options), target)
-        written.append(target)
+        fmt = detect_format(path) if format == "auto" else format
+        n = count_entries(path, fmt, **options) if chunk_size is not None else -1
+        if chunk_size is None or n <= chunk_size:  # one shard for the whole file
+            target = out / f"{i:05d}_{path.stem}{SHARD_SUFFIX}"
+            if not target.exists():
+                write_events(read_file(path, fmt, **options), target)
+            written.append(target)
+            continue
+        for k, start in enumerate(range(0, n, chunk_size)):
+            target = out / f"{i:05d}_{path.stem}.c{k:04d}{SHARD_SUFFIX}"
+            if not target.exists():
+                write_events(_read_chunk(path, fmt, start, start + chunk_size, options), target)
+            written.append(target)
     return written
 
 
-__all__ = ["read_events", "read_file", "iter_events", "convert", "detect_format", "shard_paths"]
+def _read_chunk(path: Path, fmt: str, start: int, stop: int, options: dict) -> ak.Array:
+    """Entries ``[start, stop)`` of one file."""
+    if fmt == "parquet":
+        return _parquet_rows(path, start, stop)
+    return read_file(path, fmt, entries=(start, stop), **options)
+
+
+def _parquet_rows(path: Path, start: int, stop: int) -> ak.Array:
+    """Rows ``[start, stop)`` of a Parquet shard, reading only the row groups that hold them."""
+    import pyarrow.parquet as pq
+
+    from .schema import validate
+
+    meta = pq.ParquetFile(path).metadata
+    groups, first, row = [], None, 0
+    for g in range(meta.num_row_groups):
+        n = meta.row_group(g).num_rows
+        if row + n > start and row < stop:
+            groups.append(g)
+            first = row if first is None else first
+        row += n
+    events = ak.from_parquet(path, row_groups=groups)
+    return validate(events[start - first : stop - first], str(path))
+
+
+__all__ = [
+    "read_events",
+    "read_file",
+    "iter_events",
+    "convert",
+    "count_entries",
+    "detect_format",
+    "shard_paths",
+]

@@ -87,6 +87,7 @@ def read_nanoaod(
     btag_threshold: float = DEFAULT_BTAG_THRESHOLD,
     cuts: SelectionCuts = DEFAULT_CUTS,
     tree: str = "Events",
+    entries: tuple[int, int] | None = None,
 ) -> ak.Array:
     """Read a CMS NanoAOD file into the event record.
 
@@ -102,14 +103,14 @@ def read_nanoaod(
     wanted = dict(BRANCHES)
     wanted["jet b-tag discriminant"] = btag_branch
     with open_tree(path, tree, KIND) as t:
-        b = read_branches(t, path, wanted, KIND)
+        b = read_branches(t, path, wanted, KIND, entries=entries)
         weight = None
         if has_branch(t, WEIGHT_BRANCH):
-            w = read_branches(t, path, {"generator weight": WEIGHT_BRANCH}, KIND)
+            w = read_branches(t, path, {"generator weight": WEIGHT_BRANCH}, KIND, entries=entries)
             weight = one_per_event(w["generator weight"], path, WEIGHT_BRANCH)
         gen = None
         if has_branch(t, "GenPart_pdgId"):
-            gen = read_branches(t, path, GENPART_BRANCHES, KIND, finite=False)
+            gen = read_branches(t, path, GENPART_BRANCHES, KIND, finite=False, entries=entries)
 
     btag = b["jet b-tag discriminant"] > btag_threshold
     jets = collection(pt=b["jet pT"], eta=b["jet eta"], phi=b["jet phi"], btag=btag)
@@ -144,6 +145,7 @@ def read_nanoaod(
         targets=targets,
         process=process,
         cuts=cuts,
+        first_entry=entries[0] if entries else 0,
     )
 
 

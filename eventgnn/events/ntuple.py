@@ -121,6 +121,7 @@ def read_ntuple(
     branch_map: str | os.PathLike | Mapping,
     process: str | None = None,
     cuts: SelectionCuts = DEFAULT_CUTS,
+    entries: tuple[int, int] | None = None,
 ) -> ak.Array:
     """Read a flat ntuple into the event record, following ``branch_map`` (YAML path or dict).
 
@@ -144,8 +145,10 @@ def read_ntuple(
                     f"{path}: branch map key '{key}' names branch '{branch}', which tree "
                     f"'{bm['tree']}' does not have"
                 )
-        b = read_branches(t, path, wanted, KIND)
+        b = read_branches(t, path, wanted, KIND, entries=entries)
         n = t.num_entries
+        if entries is not None:
+            n = max(0, min(entries[1], n) - entries[0])
 
     def coll(name: str, extra: str | None) -> ak.Array:
         if name not in bm:
@@ -189,6 +192,7 @@ def read_ntuple(
         targets=None,
         process=process if process is not None else bm.get("process"),
         cuts=cuts,
+        first_entry=entries[0] if entries else 0,
     )
 
 
