@@ -43,7 +43,7 @@ from .pythia import (
 DEFAULT_SHARD_EVENTS = 5000
 """Events per shard unless ``shard_events`` is given."""
 
-CHUNK = 250
+CHUNK = 1000
 """Events per Pythia ``nextBatch`` call and detector pass (bounds memory, keeps progress live)."""
 
 
