@@ -23,8 +23,10 @@ def save(fig: Figure, out: str | Path | None) -> Figure:
     """Write ``fig`` to ``out`` (if given) and return it."""
     if out is not None:
         out = Path(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=150, bbox_inches="tight")
+        from ..fileio import atomic_path
+
+        with atomic_path(out) as tmp:  # a killed job never leaves a truncated image
+            fig.savefig(tmp, dpi=150, bbox_inches="tight", format=out.suffix[1:] or "png")
     return fig
 
 

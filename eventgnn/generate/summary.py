@@ -123,7 +123,10 @@ def plot_distributions(
 
 def _save(fig, path: Path) -> Path:
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    from ..fileio import atomic_path
+
+    with atomic_path(path) as tmp:  # a killed job never leaves a truncated image
+        fig.savefig(tmp, dpi=110, format=Path(path).suffix[1:] or "png")
     import matplotlib.pyplot as plt
 
     plt.close(fig)
