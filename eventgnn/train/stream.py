@@ -63,6 +63,7 @@ def _chunk_labels(events: ak.Array, label_of) -> tuple[np.ndarray, list[str]]:
 
 
 def _check_present(seen: set[str], processes: Sequence[str], data) -> None:
+    """``seen``: every process name met in the data (the message lists them)."""
     missing = [p for p in processes if p not in seen]
     if missing:
         raise DatasetError(
@@ -99,7 +100,7 @@ def stream_test_indices(
         lookup = np.array([label_of(n) for n in names] or [-1], dtype=np.int64)
         codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
         lab = lookup[codes] if len(codes) else np.zeros(0, np.int64)
-        seen.update(n for n in names if label_of(n) >= 0)
+        seen.update(names)
         labels.append(lab[lab >= 0])
     _check_present(seen, processes, data)
     labels = np.concatenate(labels) if labels else np.zeros(0, np.int64)
@@ -133,7 +134,7 @@ def predict_stream(
     outs, ys, seen, offset = [], [], set(), 0
     for _, chunk in iter_event_chunks(data, chunk_size):
         labels, names = _chunk_labels(chunk, label_of)
-        seen.update(n for n in names if label_of(n) >= 0)
+        seen.update(names)
         keep = labels >= 0
         n_keep = int(keep.sum())
         if n_keep == 0:
