@@ -99,8 +99,10 @@ class ScanConfig:
 
 
 def run_dir(out: str | Path, setup: str, size: int, seed: int) -> Path:
-    """The run directory of one scan point."""
-    return Path(out) / "runs" / setup / f"n{size}" / f"seed{seed}"
+    """The run directory of one scan point (``setup`` must be a plain name: it is a folder)."""
+    from ..fileio import safe_name
+
+    return Path(out) / "runs" / safe_name(setup, "setup") / f"n{int(size)}" / f"seed{int(seed)}"
 
 
 def _finished(path: Path) -> bool:

@@ -23,7 +23,10 @@ from .tasks import Task, make_task
 
 def default_out(config: RunConfig) -> Path:
     """``runs/<command>-<task>-seed<seed>`` (finetunes from a pretrained run add its name)."""
-    name = f"{config.command}-{config.task}"
+    from ..fileio import safe_name
+
+    # the task name becomes a folder name: refuse one that would leave runs/ ("../x", "/abs")
+    name = f"{config.command}-{safe_name(config.task, 'task')}"
     if config.command == "finetune":
         name += f"-{config.finetune.mode}" if config.pretrained else "-scratch"
         if config.finetune.train_size:
@@ -230,8 +233,10 @@ def _evaluate_stream(model, ckpt, data, signal, task, chunk_size, batch_size, de
     info = ckpt["task"]
     model.to(device)
     if data is not None:
-        return predict_stream(model, data, info["processes"], signal, task.target,
-                              chunk_size=chunk_size, batch_size=batch_size, device=device)  # fmt: skip
+        return predict_stream(
+            model, data, info["processes"], signal, task.target,
+            chunk_size=chunk_size, batch_size=batch_size, device=device,
+        )  # fmt: skip
     prov = ckpt["provenance"]
     from ..events.io import _expand
 

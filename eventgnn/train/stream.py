@@ -49,7 +49,8 @@ def iter_event_chunks(data: str | os.PathLike, chunk_size: int) -> Iterator[tupl
 
 
 def _labeller(processes: Sequence[str], signal: Sequence[str] | None):
-    """Process name -> label (-1: not used), as :func:`~eventgnn.graphs.dataset.select_processes`."""
+    """Process name -> label (-1: not used), as in
+    :func:`~eventgnn.graphs.dataset.select_processes`."""
     table = {
         p: ((1 if p in signal else 0) if signal is not None else k) for k, p in enumerate(processes)
     }
