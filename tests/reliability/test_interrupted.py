@@ -110,6 +110,7 @@ def _results(out: Path) -> list[dict]:
     return rows
 
 
+@pytest.mark.slow  # ~25 s: a subprocess plus two 4-point scans
 def test_killed_scan_resumes_to_the_same_tables(datasets, tmp_path):
     args = ["scan", "--task", "sig_vs_bkg", "--sizes", "20,40", "--seeds", "2", "--setups",
             "scratch", "--data", datasets["down"], "--epochs", "12", "--",
