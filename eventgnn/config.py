@@ -45,7 +45,10 @@ class TrainConfig:
 
     The test split depends only on ``split_seed`` (not on ``seed``), so every run of a task on the
     same data is scored on the same test events. ``patience`` counts epochs without a validation
-    loss improvement larger than ``min_delta``; the best weights are restored at the end.
+    loss improvement larger than ``min_delta``; the best weights are restored at the end. No run
+    stops before ``min_epochs``: a small from-scratch run at lr 1e-4 can sit at chance for 15-20
+    epochs before it starts to learn (measured on WH vs ZH, see docs/training.md), and a fair
+    comparison must not cut it off there.
     ``device``: ``auto`` (CUDA when present), ``cpu`` or ``cuda[:i]``; ``amp``: mixed precision on
     CUDA (ignored on CPU).
     """
@@ -57,6 +60,7 @@ class TrainConfig:
     epochs: int = 50
     patience: int = 10
     min_delta: float = 0.0
+    min_epochs: int = 25
     seed: int = 0
     split_seed: int = 2024
     val_fraction: float = 0.2

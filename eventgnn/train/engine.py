@@ -274,7 +274,7 @@ def fit(
             }
         else:
             best["bad"] += 1
-        stopped = best["bad"] >= config.patience
+        stopped = best["bad"] >= config.patience and epoch + 1 >= config.min_epochs
         if rank == 0:
             log(
                 f"epoch {epoch + 1:3d}/{config.epochs}  train {train_loss:.4f}  val {val_loss:.4f}"

@@ -89,7 +89,14 @@ def test_history_and_learning_rate_decay(pretrained_run):
 def test_early_stopping_restores_best_weights(tiny_cfg, tiny_data, tmp_path):
     # lr 0: the validation loss never improves after epoch 1, so patience 2 stops after epoch 3
     run = pretrain(
-        tiny_cfg(tiny_data, tmp_path / "es", "train.lr=0.0", "train.patience=2", "train.epochs=10"),
+        tiny_cfg(
+            tiny_data,
+            tmp_path / "es",
+            "train.lr=0.0",
+            "train.patience=2",
+            "train.min_epochs=0",
+            "train.epochs=10",
+        ),
         log=lambda s: None,
     )
     rows = _history(run)
@@ -107,3 +114,18 @@ def test_multilabel_pretraining_runs(tiny_cfg, tiny_data, tmp_path):
     )
     ckpt = load_checkpoint(run)
     assert ckpt["n_outputs"] == 41 and ckpt["task"]["kind"] == "multilabel"
+
+
+def test_no_early_stop_before_min_epochs(tiny_cfg, tiny_data, tmp_path):
+    run = pretrain(
+        tiny_cfg(
+            tiny_data,
+            tmp_path / "me",
+            "train.lr=0.0",
+            "train.patience=1",
+            "train.min_epochs=4",
+            "train.epochs=10",
+        ),
+        log=lambda s: None,
+    )
+    assert len(_history(run)) == 4
