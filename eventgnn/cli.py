@@ -236,6 +236,11 @@ def cmd_scan(args) -> None:
         setup, sep, run = item.partition("=")
         if not sep or not setup or not run:
             raise ValueError(f"--pretrained expects SETUP=RUN, got '{item}'")
+        if "." in setup:  # --pretrained takes every word after it
+            raise ValueError(
+                f"'{item}' after --pretrained looks like a config override: put overrides "
+                "before --pretrained, or after --"
+            )
         pretrained[setup] = run
     try:
         sizes = tuple(int(n) for n in args.sizes.split(",") if n.strip())
