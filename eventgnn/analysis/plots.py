@@ -58,7 +58,7 @@ def plot_scaling(
             label=setup,
         )
     ax.set_xscale("log")
-    ax.set_xlabel("training events")
+    ax.set_xlabel("training events per class")
     ax.set_ylabel(metric.replace("_", " ").upper() if metric == "auc" else metric)
     ax.grid(alpha=0.3)
     ax.legend()
