@@ -1,5 +1,6 @@
 """Reference: a gradient-boosted tree on simple per-event features (object counts per type,
 b-tags, summed charge, MET, leading pT per type), same test split as the scan runs."""
+
 import sys
 
 import awkward as ak
@@ -25,5 +26,7 @@ for seed in range(5):
     s = split_indices(y, 0.2, 0.2, 2024, seed, train_size=size)
     clf = HistGradientBoostingClassifier(random_state=seed).fit(X[s["train"]], y[s["train"]])
     p = clf.predict_proba(X[s["test"]])[:, 1]
-    print(f"size {size} seed {seed}: accuracy {np.mean((p > 0.5) == y[s['test']]):.4f}  "
-          f"AUC {roc_auc_score(y[s['test']], p):.4f}  test {len(s['test'])}")
+    print(
+        f"size {size} seed {seed}: accuracy {np.mean((p > 0.5) == y[s['test']]):.4f}  "
+        f"AUC {roc_auc_score(y[s['test']], p):.4f}  test {len(s['test'])}"
+    )

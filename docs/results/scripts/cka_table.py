@@ -1,5 +1,6 @@
 """Ensemble CKA table for one scan size: latents computed once per model, all pairs, both kernels.
 Same functions as `eventgnn cka` (compare.common_events / run_latents, cka.ensemble_cka)."""
+
 import sys
 import time
 
@@ -12,15 +13,23 @@ from eventgnn.analysis.scan import run_dir
 torch.set_num_threads(1)
 scan, size, n_events = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 t0 = time.perf_counter()
-runs = {s: [str(run_dir(scan, s, size, k)) for k in range(5)]
-        for s in ("scratch", "multiclass", "multilabel")}
+runs = {
+    s: [str(run_dir(scan, s, size, k)) for k in range(5)]
+    for s in ("scratch", "multiclass", "multilabel")
+}
 graphs = common_events(runs["scratch"][0], None, n_events)
 lat = {s: run_latents(r, graphs) for s, r in runs.items()}
 print(f"{len(graphs)} test events, latents in {time.perf_counter() - t0:.0f} s")
 print("| ensembles | linear CKA | RBF CKA (threshold 0.5) | pairs |")
 print("|---|---|---|---|")
-for a, b in (("scratch", "scratch"), ("scratch", "multiclass"), ("scratch", "multilabel"),
-             ("multiclass", "multiclass"), ("multilabel", "multilabel"), ("multiclass", "multilabel")):
+for a, b in (
+    ("scratch", "scratch"),
+    ("scratch", "multiclass"),
+    ("scratch", "multilabel"),
+    ("multiclass", "multiclass"),
+    ("multilabel", "multilabel"),
+    ("multiclass", "multilabel"),
+):
     same = a == b
     cells = []
     for kernel in ("linear", "rbf"):

@@ -1,4 +1,5 @@
 """Time-to-99% and break-even table from a scan folder (printed as Markdown)."""
+
 import sys
 from pathlib import Path
 
@@ -9,8 +10,10 @@ from eventgnn.analysis.timing import break_even_tasks, read_history, time_to_fra
 
 scan, pre_root = Path(sys.argv[1]), Path(sys.argv[2])
 records = read_results(scan)
-print("| setup | size | seeds reaching 99% | t(99%) / t_scratch (mean over seeds that reach it) "
-      "| pretraining [s] | scratch total [s] | finetune to 99% [s] | break-even tasks |")
+print(
+    "| setup | size | seeds reaching 99% | t(99%) / t_scratch (mean over seeds that reach it) "
+    "| pretraining [s] | scratch total [s] | finetune to 99% [s] | break-even tasks |"
+)
 print("|---|---|---|---|---|---|---|---|")
 for setup in ("multiclass", "multilabel"):
     pre = read_history(pre_root / setup).total_time
@@ -28,5 +31,7 @@ for setup in ("multiclass", "multilabel"):
         ft = float(np.mean(finite)) * s if finite else float("inf")
         n = break_even_tasks(pre, ft, s) if finite else None
         ratio = f"{np.mean(finite):.2f}" if finite else "n/a"
-        print(f"| {setup} | {size} | {len(finite)}/{len(ratios)} | {ratio} | {pre:.0f} | {s:.0f} "
-              f"| {ft:.0f} | {n if n is not None else 'never'} |")
+        print(
+            f"| {setup} | {size} | {len(finite)}/{len(ratios)} | {ratio} | {pre:.0f} | {s:.0f} "
+            f"| {ft:.0f} | {n if n is not None else 'never'} |"
+        )
