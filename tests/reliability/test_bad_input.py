@@ -595,6 +595,7 @@ LHE_EVENT = """<event>
         (LHE_HEAD + LHE_EVENT.replace("4 1 +1.0e+00", "4 1 +1.0e+00 junk"), "event 1"),
         (LHE_HEAD + LHE_EVENT.replace(" 2 1 1 2 502", " 2 1 1 2"), "event 1"),
         (LHE_HEAD + LHE_EVENT.replace("+1.0e+02 +4.0e+01", "nan +4.0e+01"), "event 1"),
+        (LHE_HEAD + LHE_EVENT + "".join(LHE_EVENT.splitlines(True)[:4]), "ends inside event 2"),
     ],
     ids=[
         "empty",
@@ -604,6 +605,7 @@ LHE_EVENT = """<event>
         "bad-event-header",
         "short-particle-line",
         "nan-momentum",
+        "truncated",
     ],
 )
 def test_malformed_lhe(text, needle, tmp_path, capsys):
