@@ -639,3 +639,42 @@ def test_subprocess_exit_code_and_no_traceback(tmp_path):
 
     with pytest.raises(ConfigError, match="model.hiden"):
         main(cmd[3:] + ["--debug"])
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_random_corruption_of_an_lhe_file(tmp_path, data):
+    """Random characters overwritten in a valid LHE text: ``check_lhe`` counts the events or
+    raises an InputError naming the file, never anything else."""
+    from eventgnn.events.io import InputError
+    from eventgnn.events.lhe import check_lhe
+
+    text = list(LHE_HEAD + LHE_EVENT * 3 + "</LesHouchesEvents>\n")
+    for _ in range(data.draw(st.integers(1, 6))):
+        pos = data.draw(st.integers(0, len(text) - 1))
+        text[pos] = data.draw(st.sampled_from(list("0123456789.-+eE <>/\nxnaINF")))
+    lhe = tmp_path / "fuzz.lhe"
+    lhe.write_text("".join(text))
+    try:
+        assert 1 <= check_lhe(lhe) <= 4
+    except InputError as err:
+        assert str(lhe) in str(err)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.text(max_size=150))
+def test_random_branch_map_yaml(tmp_path, text):
+    """Junk branch-map YAML: a checked map or an InputError naming the file."""
+    from eventgnn.events.io import InputError
+    from eventgnn.events.ntuple import load_branch_map
+
+    bm = tmp_path / "map.yaml"
+    bm.write_bytes(text.encode("utf-8", errors="replace"))
+    try:
+        assert "tree" in load_branch_map(bm)
+    except InputError as err:
+        assert str(bm) in str(err)
