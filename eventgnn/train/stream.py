@@ -19,7 +19,7 @@ import awkward as ak
 import numpy as np
 import torch
 
-from ..events.io import _expand, read_file
+from ..events.io import _expand, count_entries, read_file
 from ..events.parquet import SHARD_SUFFIX, iter_shard_chunks
 from ..graphs.batch import GraphTensors
 from ..graphs.dataset import DatasetError, process_names, split_indices
@@ -34,15 +34,15 @@ __all__ = ["DEFAULT_CHUNK_SIZE", "iter_event_chunks", "predict_stream", "stream_
 def iter_event_chunks(data: str | os.PathLike, chunk_size: int) -> Iterator[tuple[Path, ak.Array]]:
     """``(file, events)`` chunks of at most ``chunk_size`` events, in the order
     :func:`eventgnn.read_events` would return them. Parquet shards are read a few row groups at a
-    time; other formats (ROOT) are read one whole file at a time, then sliced."""
+    time, ROOT files (Delphes, NanoAOD) ``chunk_size`` tree entries at a time."""
     if chunk_size < 1:
         raise ValueError(f"chunk size must be at least 1, got {chunk_size}")
     for path in _expand(data):
-        parts = (
-            iter_shard_chunks(path, chunk_size)
-            if path.suffix == SHARD_SUFFIX
-            else [read_file(path)]
-        )
+        if path.suffix == SHARD_SUFFIX:
+            parts = iter_shard_chunks(path, chunk_size)
+        else:
+            n = count_entries(path)
+            parts = (read_file(path, entries=(a, a + chunk_size)) for a in range(0, n, chunk_size))
         for part in parts:
             for start in range(0, len(part), chunk_size):
                 yield path, part[start : start + chunk_size]

@@ -33,6 +33,27 @@ def test_chunks_cover_the_data_in_order(datasets, chunk):
     assert np.array_equal(pt, ak.flatten(events.objects.pt).to_numpy())
 
 
+def test_chunks_of_a_root_file(tmp_path):
+    """ROOT input is read an entry range at a time; the chunks equal the whole file."""
+    import warnings
+
+    from rootfiles import write_delphes
+
+    n = 7
+    src = write_delphes(
+        tmp_path / "d.root", jets=[[(40.0 + k, 0.5, 0.1, 1)] for k in range(n)],
+        electrons=[[]] * n, muons=[[]] * n, photons=[[]] * n,
+        met=[(5.0 + k, 0.3) for k in range(n)],
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no event is empty: no warning expected
+        parts = [c for _, c in iter_event_chunks(src, 3)]
+    assert [len(c) for c in parts] == [3, 3, 1]
+    whole = read_events(src)
+    for field in ("objects", "source", "weight"):
+        assert ak.concatenate(parts)[field].to_list() == whole[field].to_list()
+
+
 def test_streamed_outputs_equal_in_memory_outputs(trained_run, datasets):
     model, ckpt = load_model(trained_run)
     procs = ckpt["task"]["processes"]
