@@ -678,3 +678,18 @@ def test_random_branch_map_yaml(tmp_path, text):
         assert "tree" in load_branch_map(bm)
     except InputError as err:
         assert str(bm) in str(err)
+
+
+def test_error_line_for_user_and_internal_errors():
+    from eventgnn.cli import error_line
+
+    assert (
+        error_line("info", ValueError("a.pt: bad\n  value"))
+        == "eventgnn info: error: a.pt: bad value"
+    )
+    assert error_line("scan", KeyError("task")) == (
+        "eventgnn scan: error: KeyError: 'task' (--debug shows the traceback)"
+    )
+    assert error_line("cka", RuntimeError()) == (
+        "eventgnn cka: error: RuntimeError: no message (--debug shows the traceback)"
+    )
