@@ -74,24 +74,24 @@ def _history(run: Path) -> list[dict]:
 
 
 def test_killed_pretrain_resumes_to_the_same_model(datasets, tmp_path):
-    args = ["pretrain", "--data", datasets["pre"], "--epochs", "15", *SLOW_ENOUGH]
+    args = ["pretrain", "--data", datasets["pre"], "--epochs", "40", *SLOW_ENOUGH]
     killed = tmp_path / "killed"
     _kill_when([*args, "--out", killed], lambda: (killed / "last.pt").exists())
     assert not (killed / "model.pt").exists()  # killed part-way, before the end
     epoch_at_kill = torch.load(killed / "last.pt", weights_only=True)["epoch"]
-    assert 1 <= epoch_at_kill < 15
+    assert 1 <= epoch_at_kill < 40
     assert main([*map(str, args), "--out", str(killed)]) == 0
     clean = tmp_path / "clean"
     assert main([*map(str, args), "--out", str(clean)]) == 0
     _same_weights(killed, clean)
-    assert _history(killed) == _history(clean) and len(_history(clean)) == 15
+    assert _history(killed) == _history(clean) and len(_history(clean)) == 40
     assert not list(killed.glob(".*.tmp"))  # no temporary file left behind
 
 
 @pytest.mark.slow  # same engine resume path as pretrain (default run); ~15 s
 def test_killed_finetune_resumes_to_the_same_model(trained_run, datasets, tmp_path):
     args = ["finetune", "--task", "sig_vs_bkg", "--from", trained_run, "--data",
-            datasets["down"], "--epochs", "15", "--train-size", "60", *SLOW_ENOUGH]  # fmt: skip
+            datasets["down"], "--epochs", "40", "--train-size", "60", *SLOW_ENOUGH]  # fmt: skip
     killed = tmp_path / "killed"
     _kill_when([*args, "--out", killed], lambda: (killed / "last.pt").exists())
     assert not (killed / "model.pt").exists()
