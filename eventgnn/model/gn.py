@@ -8,18 +8,15 @@ from torch import nn
 
 from .mlp import MLP
 
-try:  # torch-scatter's fused kernels when installed; PyG's pure-torch scatter otherwise
-    from torch_scatter import scatter_add as _scatter_add
 
-    def scatter_sum(src: torch.Tensor, index: torch.Tensor, dim_size: int) -> torch.Tensor:
-        return _scatter_add(src, index, dim=0, dim_size=dim_size)
+def scatter_sum(src: torch.Tensor, index: torch.Tensor, dim_size: int) -> torch.Tensor:
+    """Sum rows of ``src [M, F]`` into ``dim_size`` bins by ``index [M]`` -> ``[dim_size, F]``.
 
-except ImportError:  # pragma: no cover - depends on the environment
-    from torch_geometric.utils import scatter as _pyg_scatter
-
-    def scatter_sum(src: torch.Tensor, index: torch.Tensor, dim_size: int) -> torch.Tensor:
-        """Sum rows of ``src [M, F]`` into bins ``index [M]`` -> ``[dim_size, F]``."""
-        return _pyg_scatter(src, index, dim=0, dim_size=dim_size, reduce="sum")
+    ``index_add_`` on a zero tensor: one pass, no expanded index (PyG's ``scatter`` broadcasts the
+    index to ``[M, F]`` first), about 2x faster forward + backward on CPU (benchmarks/); the
+    output size comes from ``dim_size``, never from the data, so there is no device sync.
+    """
+    return src.new_zeros(dim_size, src.shape[1]).index_add_(0, index, src)
 
 
 class GNBlock(nn.Module):
@@ -84,39 +81,42 @@ class GNBlock(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         src, dst = edge_index[0], edge_index[1]
         n_nodes, n_graphs = x.shape[0], u.shape[0]
-        edge_batch = batch[src]  # [E]
-        fx, fe, fu = self.node_in, self.edge_in, self.global_in
+        fx, fe, fu, hid = self.node_in, self.edge_in, self.global_in, self.hidden
 
         # edge update
         if self.split_first:
             lin = self.edge_mlp.first
             w_src, w_dst, w_e, w_u = lin.weight.split([fx, fx, fe, fu], dim=1)
             x_sd = F.linear(x, torch.cat([w_src, w_dst], 0))  # [N, 2H]: both node parts at once
-            h_src, h_dst = x_sd.split(self.hidden, dim=1)
+            # the per-event part (and the bias) joins the per-node source part, so each edge
+            # gathers two rows instead of three (the edge's event is its source node's event)
+            h_src = x_sd[:, :hid] + F.linear(u, w_u, lin.bias).index_select(0, batch)  # [N, H]
             h = (
-                F.linear(e, w_e, lin.bias)  # [E, H]
-                + h_src.index_select(0, src)
-                + h_dst.index_select(0, dst)
-                + F.linear(u, w_u).index_select(0, edge_batch)
+                F.linear(e, w_e)  # [E, H]
+                .add_(h_src.index_select(0, src))
+                .add_(x_sd[:, hid:].index_select(0, dst))
             )
             e_new = self.edge_mlp.forward_after_first(h)
         else:
+            edge_batch = batch[src]  # [E]
             e_new = self.edge_mlp(torch.cat([x[src], x[dst], e, u[edge_batch]], dim=1))
 
         # node update: messages summed at their target node
         agg = scatter_sum(e_new, dst, n_nodes)  # [N, H]
         if self.split_first:
             lin = self.node_mlp.first
-            w_xa, w_u = lin.weight.split([fx + self.hidden, fu], dim=1)
-            h = F.linear(torch.cat([x, agg], 1), w_xa, lin.bias) + F.linear(u, w_u).index_select(
-                0, batch
-            )
+            w_x, w_a, w_u = lin.weight.split([fx, hid, fu], dim=1)
+            h = (
+                F.linear(x, w_x)
+                .add_(F.linear(agg, w_a))
+                .add_(F.linear(u, w_u, lin.bias).index_select(0, batch))
+            )  # [N, H]
             x_new = self.node_mlp.forward_after_first(h)
         else:
             x_new = self.node_mlp(torch.cat([x, agg, u[batch]], dim=1))
 
-        # global update
+        # global update; sum_ij e'_ij = sum_j agg_j: a sum over N nodes instead of E edges
         x_sum = scatter_sum(x_new, batch, n_graphs)  # [B, H]
-        e_sum = scatter_sum(e_new, edge_batch, n_graphs)  # [B, H]
+        e_sum = scatter_sum(agg, batch, n_graphs)  # [B, H]
         u_new = self.global_mlp(torch.cat([x_sum, e_sum, u], dim=1))
         return x_new, e_new, u_new
