@@ -136,6 +136,34 @@ def collection(**fields: ak.Array) -> ak.Array:
     return ak.zip(fields)
 
 
+def standard_collections(b: dict, btag: ak.Array, path, met_branches: tuple[str, str]) -> dict:
+    """Jets, electrons, muons, photons and MET from the branches both ROOT readers name alike.
+
+    ``b`` maps the readers' quantity names ("jet pT", "electron charge", "missing ET", ...) to
+    jagged arrays; ``btag`` is the per-jet tag (0/1) each format derives its own way;
+    ``met_branches`` names the two MET branches for error messages.
+    """
+    return {
+        "jets": collection(pt=b["jet pT"], eta=b["jet eta"], phi=b["jet phi"], btag=btag),
+        "electrons": collection(
+            pt=b["electron pT"],
+            eta=b["electron eta"],
+            phi=b["electron phi"],
+            charge=b["electron charge"],
+        ),  # fmt: skip
+        "muons": collection(
+            pt=b["muon pT"], eta=b["muon eta"], phi=b["muon phi"], charge=b["muon charge"]
+        ),
+        "photons": collection(pt=b["photon pT"], eta=b["photon eta"], phi=b["photon phi"]),
+        "met": ak.zip(
+            {
+                "pt": one_per_event(b["missing ET"], path, met_branches[0]),
+                "phi": one_per_event(b["missing ET phi"], path, met_branches[1]),
+            }
+        ),
+    }
+
+
 def empty_collection(n_events: int, names: tuple[str, ...]) -> ak.Array:
     """A collection with no objects in any of ``n_events`` events (a source without it)."""
     empty = ak.unflatten(np.zeros(0, np.float32), np.zeros(n_events, np.int64))

@@ -32,7 +32,14 @@ from pathlib import Path
 
 import awkward as ak
 
-from ._uproot import collection, finish, has_branch, one_per_event, open_tree, read_branches
+from ._uproot import (
+    finish,
+    has_branch,
+    one_per_event,
+    open_tree,
+    read_branches,
+    standard_collections,
+)
 from .selection import DEFAULT_CUTS, SelectionCuts
 from .truth import last_copy_from_daughters, targets_from_particles
 
@@ -110,21 +117,7 @@ def read_delphes(
             )
 
     btag = (b["jet b-tag bits"] >> btag_bit) & 1
-    jets = collection(pt=b["jet pT"], eta=b["jet eta"], phi=b["jet phi"], btag=btag)
-    electrons = collection(
-        pt=b["electron pT"], eta=b["electron eta"], phi=b["electron phi"],
-        charge=b["electron charge"],
-    )  # fmt: skip
-    muons = collection(
-        pt=b["muon pT"], eta=b["muon eta"], phi=b["muon phi"], charge=b["muon charge"]
-    )
-    photons = collection(pt=b["photon pT"], eta=b["photon eta"], phi=b["photon phi"])
-    met = ak.zip(
-        {
-            "pt": one_per_event(b["missing ET"], path, "MissingET.MET"),
-            "phi": one_per_event(b["missing ET phi"], path, "MissingET.Phi"),
-        }
-    )
+    objects = standard_collections(b, btag, path, ("MissingET.MET", "MissingET.Phi"))
     targets = None
     if particles is not None:
         p = particles
@@ -132,11 +125,7 @@ def read_delphes(
         targets = targets_from_particles(p["pid"], p["mother"], last, p["pt"], p["eta"], p["phi"])
     return finish(
         path,
-        jets=jets,
-        electrons=electrons,
-        muons=muons,
-        photons=photons,
-        met=met,
+        **objects,
         weight=weight,
         targets=targets,
         process=process,

@@ -35,7 +35,14 @@ from pathlib import Path
 
 import awkward as ak
 
-from ._uproot import collection, finish, has_branch, one_per_event, open_tree, read_branches
+from ._uproot import (
+    finish,
+    has_branch,
+    one_per_event,
+    open_tree,
+    read_branches,
+    standard_collections,
+)
 from .selection import DEFAULT_CUTS, SelectionCuts
 from .truth import targets_from_particles
 
@@ -113,21 +120,7 @@ def read_nanoaod(
             gen = read_branches(t, path, GENPART_BRANCHES, KIND, finite=False, entries=entries)
 
     btag = b["jet b-tag discriminant"] > btag_threshold
-    jets = collection(pt=b["jet pT"], eta=b["jet eta"], phi=b["jet phi"], btag=btag)
-    electrons = collection(
-        pt=b["electron pT"], eta=b["electron eta"], phi=b["electron phi"],
-        charge=b["electron charge"],
-    )  # fmt: skip
-    muons = collection(
-        pt=b["muon pT"], eta=b["muon eta"], phi=b["muon phi"], charge=b["muon charge"]
-    )
-    photons = collection(pt=b["photon pT"], eta=b["photon eta"], phi=b["photon phi"])
-    met = ak.zip(
-        {
-            "pt": one_per_event(b["missing ET"], path, "MET_pt"),
-            "phi": one_per_event(b["missing ET phi"], path, "MET_phi"),
-        }
-    )
+    objects = standard_collections(b, btag, path, ("MET_pt", "MET_phi"))
     targets = None
     if gen is not None:
         last = ((gen["flags"] >> IS_LAST_COPY_BIT) & 1) == 1
@@ -136,11 +129,7 @@ def read_nanoaod(
         )
     return finish(
         path,
-        jets=jets,
-        electrons=electrons,
-        muons=muons,
-        photons=photons,
-        met=met,
+        **objects,
         weight=weight,
         targets=targets,
         process=process,
