@@ -195,7 +195,11 @@ def _run_config(args, command: str):
         config = set_key(config, "finetune.mode", args.mode)
         if args.train_size is not None:
             config = set_key(config, "finetune.train_size", args.train_size)
-    return validate(config)
+    try:
+        return validate(config)
+    except ValueError as err:  # a range error: say where the value may have come from
+        where = f"config {args.config}, " if args.config else ""
+        raise type(err)(f"{err} (from {where}overrides or options)") from err
 
 
 def cmd_pretrain(args) -> None:

@@ -42,7 +42,8 @@ def task_processes(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
             return tuple(task.signal), tuple(task.background)
         except (KeyError, ValueError) as err:
             if "_vs_" not in name:
-                raise ValueError(f"unknown task '{name}' ({err})") from err
+                # the catalog's message already names the task and lists the known ones
+                raise ValueError(f"{err} (or A_vs_B: signal process A against B)") from err
     if "_vs_" in name:
         sig, bkg = name.split("_vs_", 1)
         return (sig,), (bkg,)

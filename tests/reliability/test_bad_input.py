@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from conftest import TINY, cli, error_of, random_events
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rel_helpers import TINY, cli, error_of, random_events
 from rootfiles import write_delphes, write_nanoaod
 
 from eventgnn.cli import main

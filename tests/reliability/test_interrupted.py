@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import TINY
+from rel_helpers import TINY
 
 from eventgnn.cli import main
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import TINY, error_of
+from rel_helpers import TINY, error_of
 
 from eventgnn.fileio import inside, safe_name
 

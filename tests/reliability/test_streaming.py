@@ -12,7 +12,7 @@ import awkward as ak
 import numpy as np
 import pytest
 import torch
-from conftest import cli
+from rel_helpers import cli
 
 from eventgnn.events.io import read_events
 from eventgnn.graphs.dataset import load_task_data
@@ -96,7 +96,7 @@ def test_evaluate_cli_chunk_size(trained_run, datasets, tmp_path, capsys):
 def test_chunked_convert_equals_whole_file_convert(fmt, tmp_path, capsys):
     """``convert --chunk-size K`` writes ceil(n/K) shards whose concatenation is the whole-file
     conversion, ``source`` entries included; a rerun skips every finished chunk."""
-    from conftest import random_events
+    from rel_helpers import random_events
     from rootfiles import write_delphes
 
     from eventgnn.events.parquet import write_events

@@ -1,0 +1,83 @@
+"""Helpers of the reliability tests: tiny events, a tiny model, and a driver of the real command
+line that checks its error contract. (A plain module with a unique name, not ``conftest``: other
+test folders have their own ``conftest`` modules, so ``from conftest import`` is ambiguous.)
+
+The error contract (docs/reliability.md): a bad input gives exit code 1 and exactly one line on
+stderr, ``eventgnn COMMAND: error: ...``, naming the file and the field; no traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+import torch
+
+from eventgnn.cli import main
+from eventgnn.events.schema import N_TARGETS, make_events
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "events"))
+
+torch.set_num_threads(1)  # tiny models: one thread is fastest and the CI machine is shared
+
+TINY = (
+    "model.hidden=8",
+    "model.latent=8",
+    "model.mlp_layers=1",
+    "model.iterations=1",
+    "train.plots=false",
+    "train.device=cpu",
+    "train.batch_size=32",
+    "train.num_threads=1",
+)
+"""Overrides for a model that trains an epoch of a few hundred events in well under a second."""
+
+
+def random_events(n: int, process: str, seed: int, shift: float = 0.0) -> ak.Array:
+    """``n`` events of 2-6 objects with physical-looking fields (MET has eta 0)."""
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(2, 7, size=n)
+    total = int(counts.sum())
+    pt = rng.exponential(40.0, total) + 20.0 + shift
+    typ = rng.integers(0, 5, total)
+    eta = np.where(typ == 4, 0.0, rng.uniform(-2.5, 2.5, total))
+    phi = rng.uniform(-np.pi, np.pi, total)
+    cols = {
+        "pt": pt, "eta": eta, "phi": phi, "energy": pt * np.cosh(eta), "type": typ,
+        "btag": np.where(typ == 0, rng.integers(0, 2, total), 0),
+        "charge": np.where((typ == 1) | (typ == 2), rng.choice([-1, 1], total), 0),
+    }  # fmt: skip
+    targets = np.zeros((n, N_TARGETS), np.float32)
+    targets[:, :8] = rng.integers(0, 3, (n, 8))
+    targets[:, 8:] = rng.integers(0, 2, (n, N_TARGETS - 8))
+    objects = {k: ak.unflatten(v, counts) for k, v in cols.items()}
+    return make_events(objects, process=process, targets=targets, source=f"test:{seed}")
+
+
+def cli(argv: list[str], capsys) -> tuple[int, str, str]:
+    """Run ``eventgnn ARGV`` in this process; returns ``(exit code, stdout, stderr)``."""
+    capsys.readouterr()
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def error_of(argv: list[str], capsys) -> str:
+    """Run a command that must fail; check the contract and return its one error line."""
+    code, _, err = cli(argv, capsys)
+    assert code == 1, f"expected exit code 1, got {code}; stderr: {err!r}"
+    assert "Traceback" not in err
+    # progress bars (tqdm, "%|") and warnings share stderr; the error is the one other line
+    lines = [ln for ln in err.replace("\r", "\n").splitlines()
+             if ln.strip() and "Warning" not in ln and "%|" not in ln]  # fmt: skip
+    assert len(lines) == 1, f"expected one error line, got {lines!r}"
+    assert lines[0].startswith(f"eventgnn {argv[0]}: error: "), lines[0]
+    log = os.environ.get("RELIABILITY_ERROR_LOG")  # collects the messages for the docs table
+    if log:
+        test = os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0]
+        with open(log, "a") as f:
+            f.write(f"{test}\t{lines[0]}\n")
+    return lines[0]
