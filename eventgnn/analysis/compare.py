@@ -27,30 +27,10 @@ __all__ = ["CKAResult", "common_events", "compare_runs", "layer_activations", "r
 
 def common_events(run: str | os.PathLike, data: str | os.PathLike | None = None, n_events=None):
     """The :class:`~eventgnn.graphs.batch.GraphTensors` every model is evaluated on."""
-    from ..graphs.dataset import load_task_data
     from ..train.engine import load_checkpoint
+    from ..train.runs import evaluation_graphs
 
-    ckpt = load_checkpoint(run)
-    info = ckpt["task"]
-    signal = info.get("signal") or None
-    if data is None:
-        prov = ckpt["provenance"]
-        td = load_task_data(
-            prov["data"],
-            info["processes"],
-            signal,
-            val_fraction=prov["val_fraction"],
-            test_fraction=prov["test_fraction"],
-            split_seed=prov["split_seed"],
-            seed=prov["seed"],
-            train_size=prov["train_size"],
-            max_per_class=prov["max_per_class"],
-        )
-        graphs = td.part("test")
-    else:
-        graphs = load_task_data(
-            data, info["processes"], signal, val_fraction=0.0, test_fraction=0.0
-        ).graphs
+    graphs = evaluation_graphs(load_checkpoint(run), data)
     if n_events is not None and n_events < len(graphs):
         # a seeded random subset, not the first events: the test split is sorted by position and
         # a dataset folder may hold processes one after another

@@ -167,6 +167,33 @@ def _task_from_checkpoint(ckpt: dict) -> Task:
     return Task(info["kind"], tuple(info["names"]))
 
 
+def evaluation_graphs(ckpt: dict, data=None):
+    """The events a run is evaluated on, as :class:`~eventgnn.graphs.batch.GraphTensors`.
+
+    Without ``data``: the run's own test split, rebuilt from the provenance in its checkpoint
+    (data folder, split seed and fractions, training subset). With ``data``: every event of the
+    run's processes in that folder.
+    """
+    info = ckpt["task"]
+    signal = info.get("signal") or None
+    if data is not None:
+        td = load_task_data(data, info["processes"], signal, val_fraction=0.0, test_fraction=0.0)
+        return td.graphs
+    prov = ckpt["provenance"]
+    td = load_task_data(
+        prov["data"],
+        info["processes"],
+        signal,
+        val_fraction=prov["val_fraction"],
+        test_fraction=prov["test_fraction"],
+        split_seed=prov["split_seed"],
+        seed=prov["seed"],
+        train_size=prov["train_size"],
+        max_per_class=prov["max_per_class"],
+    )
+    return td.part("test")
+
+
 def evaluate_run(
     run: str | os.PathLike,
     data: str | os.PathLike | None = None,
@@ -184,8 +211,6 @@ def evaluate_run(
     ``chunk_size``: events read and scored at a time (:mod:`eventgnn.train.stream`; default
     :data:`~eventgnn.train.stream.DEFAULT_CHUNK_SIZE`), so memory stays bounded whatever the
     size of the data; None reads everything into memory first (same results)."""
-    from ..config import RunConfig as _RC
-    from ..config import from_dict
     from .engine import resolve_device
     from .stream import DEFAULT_CHUNK_SIZE
 
@@ -201,25 +226,7 @@ def evaluate_run(
                                     resolve_device(device))  # fmt: skip
     if streamed is not None:
         return _write_evaluation(run, ckpt, task, data, out, *streamed, log)
-    if data is None:
-        prov = ckpt["provenance"]
-        cfg = from_dict(_RC, ckpt["config"])
-        td = load_task_data(
-            prov["data"],
-            info["processes"],
-            signal,
-            val_fraction=prov["val_fraction"],
-            test_fraction=prov["test_fraction"],
-            split_seed=prov["split_seed"],
-            seed=prov["seed"],
-            train_size=prov["train_size"],
-            max_per_class=prov["max_per_class"],
-        )
-        graphs = td.part("test")
-        del cfg
-    else:
-        td = load_task_data(data, info["processes"], signal, val_fraction=0.0, test_fraction=0.0)
-        graphs = td.graphs
+    graphs = evaluation_graphs(ckpt, data)
     dev = resolve_device(device)
     model.to(dev)
     logits, y = predict(model, graphs, task.target, batch_size, dev)
