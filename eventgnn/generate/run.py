@@ -110,6 +110,9 @@ def resolve_process(name: str, lhe: str | Path | None = None) -> Process:
     except CatalogError:
         if lhe is None:
             raise
+        from ..fileio import safe_name
+
+        safe_name(name, "process")  # a new name becomes a folder under the output folder
         return Process(
             name, f"events showered from the LHE file {Path(lhe).name}", (), lhe_only=True
         )
