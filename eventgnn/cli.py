@@ -13,7 +13,9 @@ from collections.abc import Sequence
 
 def _add_common_training(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", help="folder of Parquet shards (default: the built-in dataset)")
-    p.add_argument("--epochs", type=int, help="maximum number of epochs (early stopping may end sooner)")
+    p.add_argument(
+        "--epochs", type=int, help="maximum number of epochs (early stopping may end sooner)"
+    )
     p.add_argument("--seed", type=int, help="random seed")
     p.add_argument("--out", help="run directory to write")
     p.add_argument("--config", help="YAML config file")
@@ -28,16 +30,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on error")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("convert", help="convert Delphes / NanoAOD / ntuple / Parquet files to Parquet shards")
+    p = sub.add_parser(
+        "convert", help="convert Delphes / NanoAOD / ntuple / Parquet files to Parquet shards"
+    )
     p.add_argument("inputs", nargs="+", metavar="INPUT")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--format", default="auto", choices=["auto", "delphes", "nanoaod", "ntuple", "parquet"])
+    p.add_argument(
+        "--format", default="auto", choices=["auto", "delphes", "nanoaod", "ntuple", "parquet"]
+    )
     p.add_argument("--branch-map", help="YAML branch map (flat ntuples)")
     p.add_argument("--process", help="process name stored in the record (default: the file name)")
     p.add_argument("--btag-branch", help="NanoAOD b-tag discriminant branch")
     p.add_argument("--btag-threshold", type=float, help="NanoAOD b-tag threshold")
-    p.add_argument("--chunk-size", type=int, default=500_000,
-                   help="entries converted at a time (bounded memory; one shard each); 0: whole files")
+    p.add_argument(
+        "--chunk-size",
+        type=int,
+        default=500_000,
+        help="entries converted at a time (bounded memory; one shard each); 0: whole files",
+    )
     p.set_defaults(handler=cmd_convert)
 
     p = sub.add_parser("generate", help="generate events with Pythia 8 + fastjet + detector model")
@@ -45,8 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--process", help="process name(s), comma-separated")
     g.add_argument("--catalog", help="catalog name (for example pretrain12)")
     p.add_argument("--lhe", help="MadGraph LHE file (plain or .gz) to shower; needs --process")
-    p.add_argument("--events", type=int,
-                   help="events per process (default 1000; with --lhe: every event of the file)")
+    p.add_argument(
+        "--events",
+        type=int,
+        help="events per process (default 1000; with --lhe: every event of the file)",
+    )
     p.add_argument("--seed", type=int, default=1, help="base random seed")
     p.add_argument("--jobs", type=int, default=1, help="parallel worker processes")
     p.add_argument("--shard", help="run part I of N of the request (I/N, 0-based), for array jobs")
@@ -60,9 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common_training(p)
     p.set_defaults(handler=cmd_pretrain)
 
-    p = sub.add_parser("finetune", help="finetune a pretrained run (or train from scratch) on a binary task")
-    p.add_argument("--task", required=True, help="task name from the catalog (for example wh_vs_zh)")
-    p.add_argument("--from", dest="from_run", help="pretrained run directory (omit to train from scratch)")
+    p = sub.add_parser(
+        "finetune", help="finetune a pretrained run (or train from scratch) on a binary task"
+    )
+    p.add_argument(
+        "--task", required=True, help="task name from the catalog (for example wh_vs_zh)"
+    )
+    p.add_argument(
+        "--from", dest="from_run", help="pretrained run directory (omit to train from scratch)"
+    )
     p.add_argument("--mode", default="full", choices=["full", "frozen", "frozen-decoder"])
     p.add_argument("--train-size", type=int, help="training events (per class)")
     _add_common_training(p)
@@ -72,8 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="run directory")
     p.add_argument("--data", help="folder of Parquet shards (default: the run's test data)")
     p.add_argument("--out", help="output folder for metrics and plots")
-    p.add_argument("--chunk-size", type=int, default=200_000,
-                   help="events read and scored at a time (bounded memory); 0: all at once")
+    p.add_argument(
+        "--chunk-size",
+        type=int,
+        default=200_000,
+        help="events read and scored at a time (bounded memory); 0: all at once",
+    )
     p.set_defaults(handler=cmd_evaluate)
 
     p = sub.add_parser("info", help="describe a run: config, parameters, metrics")
@@ -86,15 +109,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=5, help="ensemble size")
     p.add_argument("--setups", default="scratch,multiclass,multilabel")
     p.add_argument("--data", help="folder of Parquet shards (default: the built-in dataset)")
-    p.add_argument("--pretrained", nargs="*", default=[], metavar="SETUP=RUN",
-                   help="pretrained run for each setup (default: pretrain on the built-in data)")
+    p.add_argument(
+        "--pretrained",
+        nargs="*",
+        default=[],
+        metavar="SETUP=RUN",
+        help="pretrained run for each setup (default: pretrain on the built-in data)",
+    )
     p.add_argument("--epochs", type=int, help="maximum epochs per run")
     p.add_argument("--out", default="scan", help="output folder")
     p.add_argument("--first-seed", type=int, default=0, help="seeds are FIRST..FIRST+K-1")
     p.add_argument("--pretrain-data", help="data for pretraining runs the scan makes itself")
     p.add_argument("--pretrain-epochs", type=int, help="maximum epochs of those pretraining runs")
-    p.add_argument("--pretrain-set", nargs="*", default=[], metavar="key.sub=value",
-                   help="config overrides for those pretraining runs")
+    p.add_argument(
+        "--pretrain-set",
+        nargs="*",
+        default=[],
+        metavar="key.sub=value",
+        help="config overrides for those pretraining runs",
+    )
     p.add_argument("overrides", nargs="*", metavar="key.sub=value")
     p.set_defaults(handler=cmd_scan)
 
@@ -105,10 +138,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kernel", default="linear", choices=["linear", "rbf"])
     p.add_argument("--events", type=int, default=5000, help="number of events used")
     p.add_argument("--out", help="folder for the CKA table and heatmap")
-    p.add_argument("--threshold", type=float, default=0.5,
-                   help="RBF width as a fraction of the median pairwise distance")
-    p.add_argument("--layers", action="store_true",
-                   help="also a layer-by-layer CKA heatmap: first RUN vs first --vs run")
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=0.5,
+        help="RBF width as a fraction of the median pairwise distance",
+    )
+    p.add_argument(
+        "--layers",
+        action="store_true",
+        help="also a layer-by-layer CKA heatmap: first RUN vs first --vs run",
+    )
     p.set_defaults(handler=cmd_cka)
     return parser
 

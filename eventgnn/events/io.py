@@ -26,7 +26,8 @@ def _expand(paths) -> list[Path]:
             raise FileNotFoundError(f"{p}: no such file or directory")
         if p.is_dir():
             found = sorted(
-                q for q in p.rglob("*")
+                q
+                for q in p.rglob("*")
                 if q.suffix in (SHARD_SUFFIX, ".root") and not q.name.startswith(".")
             )
             if not found:

@@ -125,7 +125,11 @@ def make_batch(
     edge_ptr = torch.cat([edge_counts.new_zeros(1), torch.cumsum(edge_counts, 0)])
     graph_ptr = torch.arange(n_graphs + 1, device=x.device)
     out._slice_dict = {
-        "x": ptr, "edge_index": edge_ptr, "edge_attr": edge_ptr, "u": graph_ptr, "y": graph_ptr
+        "x": ptr,
+        "edge_index": edge_ptr,
+        "edge_attr": edge_ptr,
+        "u": graph_ptr,
+        "y": graph_ptr,
     }
     zeros = torch.zeros(n_graphs, dtype=torch.int64, device=x.device)
     out._inc_dict = {"x": zeros, "edge_index": ptr[:-1], "edge_attr": zeros, "u": zeros, "y": zeros}
