@@ -57,16 +57,25 @@ def events_from_lists(events, processes=None, labels=None, targets=None) -> ak.A
     )
 
 
-def random_events(n: int, process: str = "proc", seed: int = 0, shift: float = 0.0, targets=True):
-    """``n`` events of 2-7 objects with physical-looking fields; ``shift`` moves the pT scale so
-    that processes are (weakly) separable."""
+def random_events(
+    n: int,
+    process: str = "proc",
+    seed: int = 0,
+    shift: float = 0.0,
+    targets: bool = True,
+    max_objects: int = 7,
+    n_types: int = 5,
+):
+    """``n`` events of 2 to ``max_objects`` objects with physical-looking fields; ``shift``
+    moves the pT scale so that processes are (weakly) separable; object types are drawn from
+    the first ``n_types`` codes (4 leaves MET out)."""
     rng = np.random.default_rng(seed)
-    counts = rng.integers(2, 8, size=n)
+    counts = rng.integers(2, max_objects + 1, size=n)
     total = int(counts.sum())
     pt = rng.exponential(40.0, total) + 20.0 + shift
     eta = rng.uniform(-2.5, 2.5, total)
     phi = rng.uniform(-np.pi, np.pi, total)
-    typ = rng.integers(0, 5, total)
+    typ = rng.integers(0, n_types, total)
     eta = np.where(typ == 4, 0.0, eta)
     energy = pt * np.cosh(eta)
     btag = np.where(typ == 0, rng.integers(0, 2, total), 0)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import awkward as ak
-import numpy as np
 import pytest
+from hand_events import random_events as shared_random_events
 
 from eventgnn.events.parquet import write_events
-from eventgnn.events.schema import N_TARGETS, make_events
 
 # tiny models keep a real training run to a fraction of a second
 TINY = (
@@ -22,25 +21,10 @@ TINY = (
 )
 
 
-def random_events(n: int, process: str, seed: int, shift: float) -> ak.Array:
-    """``n`` events of 2-6 objects; ``shift`` moves the pT scale so processes are separable."""
-    rng = np.random.default_rng(seed)
-    counts = rng.integers(2, 7, size=n)
-    total = int(counts.sum())
-    pt = rng.exponential(40.0, total) + 20.0 + shift
-    eta = rng.uniform(-2.5, 2.5, total)
-    phi = rng.uniform(-np.pi, np.pi, total)
-    typ = rng.integers(0, 4, total)
-    cols = {
-        "pt": pt, "eta": eta, "phi": phi, "energy": pt * np.cosh(eta), "type": typ,
-        "btag": np.where(typ == 0, rng.integers(0, 2, total), 0),
-        "charge": np.where((typ == 1) | (typ == 2), rng.choice([-1, 1], total), 0),
-    }  # fmt: skip
-    objects = {k: ak.unflatten(v, counts) for k, v in cols.items()}
-    targets = np.zeros((n, N_TARGETS), np.float32)
-    targets[:, :8] = rng.integers(0, 3, (n, 8))
-    targets[:, 8:] = rng.integers(0, 2, (n, N_TARGETS - 8))
-    return make_events(objects, process=process, targets=targets, source=f"test:{seed}")
+def random_events(n: int, process: str, seed: int, shift: float = 0.0) -> ak.Array:
+    """``n`` events of 2-6 objects, no MET; ``shift`` moves the pT scale so processes are
+    separable."""
+    return shared_random_events(n, process, seed, shift, max_objects=6, n_types=4)
 
 
 @pytest.fixture(scope="session")

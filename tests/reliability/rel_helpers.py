@@ -13,11 +13,10 @@ import sys
 from pathlib import Path
 
 import awkward as ak
-import numpy as np
 import torch
+from hand_events import random_events as shared_random_events
 
 from eventgnn.cli import main
-from eventgnn.events.schema import N_TARGETS, make_events
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "events"))
 
@@ -37,24 +36,9 @@ TINY = (
 
 
 def random_events(n: int, process: str, seed: int, shift: float = 0.0) -> ak.Array:
-    """``n`` events of 2-6 objects with physical-looking fields (MET has eta 0)."""
-    rng = np.random.default_rng(seed)
-    counts = rng.integers(2, 7, size=n)
-    total = int(counts.sum())
-    pt = rng.exponential(40.0, total) + 20.0 + shift
-    typ = rng.integers(0, 5, total)
-    eta = np.where(typ == 4, 0.0, rng.uniform(-2.5, 2.5, total))
-    phi = rng.uniform(-np.pi, np.pi, total)
-    cols = {
-        "pt": pt, "eta": eta, "phi": phi, "energy": pt * np.cosh(eta), "type": typ,
-        "btag": np.where(typ == 0, rng.integers(0, 2, total), 0),
-        "charge": np.where((typ == 1) | (typ == 2), rng.choice([-1, 1], total), 0),
-    }  # fmt: skip
-    targets = np.zeros((n, N_TARGETS), np.float32)
-    targets[:, :8] = rng.integers(0, 3, (n, 8))
-    targets[:, 8:] = rng.integers(0, 2, (n, N_TARGETS - 8))
-    objects = {k: ak.unflatten(v, counts) for k, v in cols.items()}
-    return make_events(objects, process=process, targets=targets, source=f"test:{seed}")
+    """``n`` events of 2-6 objects, no MET; ``shift`` moves the pT scale so processes are
+    separable."""
+    return shared_random_events(n, process, seed, shift, max_objects=6, n_types=4)
 
 
 def cli(argv: list[str], capsys) -> tuple[int, str, str]:
