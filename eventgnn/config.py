@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from .fileio import read_yaml
+
 
 class ConfigError(ValueError):
     """A config file or override names an unknown key or gives a value of the wrong type."""
@@ -186,12 +188,7 @@ def from_dict(cls, data: dict[str, Any] | None, prefix: str = ""):
 def load_yaml(path: str | Path) -> RunConfig:
     """Read a (possibly partial) YAML config; missing keys take their defaults."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML ({err})") from err
+    data = read_yaml(path, ConfigError, "config file")
     try:
         return from_dict(RunConfig, data)
     except ConfigError as err:

@@ -61,3 +61,19 @@ def inside(base: str | os.PathLike, *parts: str) -> Path:
     if not path.resolve().is_relative_to(root):
         raise ValueError(f"{path}: resolves outside the output folder {base}")
     return path
+
+
+def read_yaml(path: str | os.PathLike, error: type[Exception], what: str):
+    """``yaml.safe_load`` a file; a missing file or invalid YAML raises ``error`` naming the file.
+
+    ``what`` names the kind of file in the message ("config file", "recipe file").
+    """
+    import yaml
+
+    path = Path(path)
+    try:
+        return yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise error(f"{path}: {what} not found") from None
+    except yaml.YAMLError as err:
+        raise error(f"{path}: not valid YAML ({err})") from err

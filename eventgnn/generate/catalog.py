@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from ..fileio import read_yaml
 
 
 class CatalogError(ValueError):
@@ -67,12 +67,7 @@ def recipes_dir() -> Path:
 
 
 def _load_yaml(path: Path) -> dict:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise CatalogError(f"{path}: recipe file not found") from None
-    except yaml.YAMLError as err:
-        raise CatalogError(f"{path}: not valid YAML ({err})") from err
+    data = read_yaml(path, CatalogError, "recipe file")
     if not isinstance(data, dict):
         raise CatalogError(f"{path}: expected a mapping at top level, got {type(data).__name__}")
     return data
