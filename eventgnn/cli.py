@@ -119,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, help="maximum epochs per run")
     p.add_argument("--out", default="scan", help="output folder")
     p.add_argument("--first-seed", type=int, default=0, help="seeds are FIRST..FIRST+K-1")
+    p.add_argument(
+        "--jobs", type=int, default=1, help="scan points trained at once (worker processes)"
+    )
     p.add_argument("--pretrain-data", help="data for pretraining runs the scan makes itself")
     p.add_argument("--pretrain-epochs", type=int, help="maximum epochs of those pretraining runs")
     p.add_argument(
@@ -311,6 +314,7 @@ def cmd_scan(args) -> None:
         pretrain_data=args.pretrain_data,
         pretrain_epochs=args.pretrain_epochs,
         pretrain_overrides=tuple(args.pretrain_set),
+        jobs=args.jobs,
     )
     run_scan(config)
 

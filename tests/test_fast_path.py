@@ -228,3 +228,25 @@ def test_gpu_training_step_does_not_synchronise(events):
     finally:
         torch.cuda.set_sync_debug_mode(0)
     torch.cuda.synchronize()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_gpu_outputs_equal_cpu_reference(events):
+    """The fast path on the GPU computes the CPU reference's outputs: in float32 (TF32 off) to
+    1e-4, under bf16 autocast to a relative norm error below 3e-2 (bf16 keeps 8 mantissa bits)."""
+    model, plain = paired_models(events)
+    with torch.no_grad():
+        want = plain(Batch.from_data_list(ref.events_to_data_list(events)))
+        model = model.cuda()
+        batch = GraphTensors.from_events(events).to("cuda").batch()
+        tf32 = torch.backends.cuda.matmul.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = False
+        try:
+            got = model(batch).cpu()
+        finally:
+            torch.backends.cuda.matmul.allow_tf32 = tf32
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            low = model(batch).float().cpu()
+    torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
+    rel = float((low - want).norm() / want.norm())
+    assert 0 < rel < 3e-2, rel

@@ -67,6 +67,9 @@ class ScanConfig:
     ``first_seed``); ``pretrained``: ``setup -> run directory`` for the pretrained setups (missing
     ones are pretrained by the scan on ``pretrain_data`` with ``pretrain_overrides``);
     ``overrides``: dotted config overrides for every scan run (for example ``train.patience=20``).
+    ``jobs``: scan points trained at once, each in its own worker process (they share a GPU, or
+    split the CPU cores: each worker gets ``cpu_count // jobs`` torch threads unless
+    ``train.num_threads`` is given).
     """
 
     task: str
@@ -82,12 +85,15 @@ class ScanConfig:
     pretrain_data: str | None = None
     pretrain_epochs: int | None = None
     pretrain_overrides: tuple[str, ...] = ()
+    jobs: int = 1
 
     def __post_init__(self):
         if not self.sizes or any(int(n) < 1 for n in self.sizes):
             raise ValueError(f"sizes must be positive integers, got {self.sizes}")
         if self.seeds < 1:
             raise ValueError(f"seeds must be at least 1, got {self.seeds}")
+        if self.jobs < 1:
+            raise ValueError(f"jobs must be at least 1, got {self.jobs}")
         if not self.setups:
             raise ValueError("no setups given")
         unknown = set(self.pretrained) - set(self.setups)
@@ -318,24 +324,72 @@ def run_scan(
 
     points = [(n, s, config.first_seed + k) for n in config.sizes for s in config.setups
               for k in range(config.seeds)]  # fmt: skip
-    records = []
+    todo = []
     for i, (size, setup, seed) in enumerate(points, 1):
         path = run_dir(out, setup, size, seed)
         if _finished(path):
             log(f"scan [{i}/{len(points)}] {setup} n={size} seed={seed}: done already")
-        else:
-            log(f"scan [{i}/{len(points)}] {setup} n={size} seed={seed} -> {path}")
-            finetune(
-                task=config.task, out=str(path), seed=seed, train_size=int(size),
-                pretrained=None if setup == BASELINE else pretrained[setup],
-                data=config.data, epochs=config.epochs, overrides=tuple(config.overrides),
-            )  # fmt: skip
-        records.append(_record(path, setup, size, seed))
+            continue
+        kwargs = dict(
+            task=config.task, out=str(path), seed=seed, train_size=int(size),
+            pretrained=None if setup == BASELINE else pretrained[setup],
+            data=config.data, epochs=config.epochs, overrides=tuple(config.overrides),
+        )  # fmt: skip
+        todo.append((f"scan [{i}/{len(points)}] {setup} n={size} seed={seed} -> {path}", kwargs))
+
+    def tables(plots: bool) -> list[dict]:
         # tables after every run: a long scan can be read while it runs
-        write_tables(out, records, title=config.task, plots=False)
-    summary = write_tables(out, records, title=config.task)
+        done = [(n, s, k) for n, s, k in points if _finished(run_dir(out, s, n, k))]
+        return write_tables(
+            out, [_record(run_dir(out, s, n, k), s, n, k) for n, s, k in done],
+            title=config.task, plots=plots,
+        )  # fmt: skip
+
+    if config.jobs == 1 or len(todo) <= 1:
+        for line, kwargs in todo:
+            log(line)
+            finetune(**kwargs)
+            _record(Path(kwargs["out"]), "", 0, 0)  # a run must leave a readable metrics.json
+            tables(plots=False)
+    else:
+        _run_parallel(finetune, todo, config, log, lambda: tables(plots=False))
+    summary = tables(plots=True)
     log(f"scan: wrote {out / 'summary.md'}")
     return summary
+
+
+def _run_parallel(finetune: TrainFn, todo: list, config: ScanConfig, log, on_done) -> None:
+    """Train the scan points ``todo`` in ``config.jobs`` worker processes (spawned: safe with
+    CUDA and torch threads); the first failure stops the scan after the running points finish."""
+    import multiprocessing
+    import os
+    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+
+    threads = max(1, (os.cpu_count() or 1) // config.jobs)
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        config.jobs, mp_context=context, initializer=_worker_init, initargs=(threads,)
+    ) as pool:
+        running = {}
+        for line, kwargs in todo:
+            running[pool.submit(finetune, **kwargs)] = line
+        while running:
+            done, _ = wait(running, return_when=FIRST_EXCEPTION)
+            for future in done:
+                line = running.pop(future)
+                error = future.exception()
+                if error is not None:
+                    for other in running:
+                        other.cancel()
+                    raise RuntimeError(f"{line.split(' -> ')[0]} failed: {error}") from error
+                log(line.replace(" -> ", " done: "))
+            on_done()
+
+
+def _worker_init(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
 
 
 def _run_config(overrides: Sequence[str], **fields):

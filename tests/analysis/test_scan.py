@@ -113,3 +113,41 @@ def test_given_pretrained_run_is_used(tmp_path):
     (pre / "metrics.json").write_text("{}")
     run_scan(cfg, finetune=ft, pretrain=pt, log=lambda s: None)
     assert calls == [(str(run_dir(tmp_path / "s", "multiclass", 10, 0)), 0, 10, str(pre))]
+
+
+def _picklable_finetune(task, out, seed, train_size, pretrained, data, epochs, overrides):
+    """Module-level stand-in for training (worker processes must be able to import it)."""
+    from pathlib import Path
+
+    if seed == 99:
+        raise ValueError("planted failure")
+    p = Path(out)
+    p.mkdir(parents=True)
+    acc = 0.6 + 0.01 * seed + (0.03 if pretrained else 0.0) + 0.0001 * train_size
+    (p / "metrics.json").write_text(json.dumps({"accuracy": acc, "auc": acc + 0.1}))
+
+
+def test_parallel_scan_equals_sequential(tmp_path):
+    pre = tmp_path / "pre"
+    pre.mkdir()
+    (pre / "metrics.json").write_text("{}")
+    tables = {}
+    for jobs in (1, 3):
+        out = tmp_path / f"scan{jobs}"
+        cfg = ScanConfig(task="t", sizes=(10, 100), seeds=3, setups=("scratch", "multiclass"),
+                         pretrained={"multiclass": str(pre)}, out=str(out), jobs=jobs)  # fmt: skip
+        run_scan(cfg, finetune=_picklable_finetune, log=lambda s: None)
+        tables[jobs] = (out / "summary.csv").read_text()
+        assert len(collect_results(out)) == 12
+    assert tables[1] == tables[3]
+
+
+def test_parallel_scan_failure_names_the_point(tmp_path):
+    cfg = ScanConfig(task="t", sizes=(10,), seeds=2, setups=("scratch",), first_seed=98,
+                     out=str(tmp_path / "s"), jobs=2)  # fmt: skip
+    with pytest.raises(RuntimeError, match=r"scratch n=10 seed=99 failed: planted failure"):
+        run_scan(cfg, finetune=_picklable_finetune, log=lambda s: None)
+    # the other point finished and is kept: a rerun without the failing seed trains nothing
+    assert (run_dir(tmp_path / "s", "scratch", 10, 98) / "metrics.json").exists()
+    with pytest.raises(ValueError, match="jobs must be at least 1"):
+        ScanConfig(task="t", sizes=(10,), jobs=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 
 import pytest
 import torch
@@ -129,3 +130,20 @@ def test_no_early_stop_before_min_epochs(tiny_cfg, tiny_data, tmp_path):
         log=lambda s: None,
     )
     assert len(_history(run)) == 4
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_run_with_amp_learns_and_reloads_on_cpu(tiny_cfg, tiny_data, tmp_path):
+    """A run on the GPU (bf16 autocast) learns the separable tiny task, and its model.pt loads
+    and scores on the CPU."""
+    run = tmp_path / "gpu"
+    pretrain(
+        tiny_cfg(tiny_data, run, "train.device=cuda", "train.amp=true", "train.epochs=30",
+                 "train.lr=0.003", "train.min_epochs=30"),
+        log=lambda s: None,
+    )  # fmt: skip
+    history = _history(run)
+    assert float(history[-1]["train_loss"]) < 0.7 * float(history[0]["train_loss"])
+    model, _ = load_model(run)
+    assert next(model.parameters()).device.type == "cpu"
+    assert json.loads((run / "metrics.json").read_text())["accuracy"] > 0.5  # chance: 1/3

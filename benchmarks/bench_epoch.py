@@ -1,0 +1,228 @@
+"""Throughput of eventgnn alone at scale: large batches, bf16, torch.compile, and one epoch over
+10^7 events (the GPU targets of the performance issue).
+
+``bench_model.py`` compares eventgnn with the PyTorch Geometric reference at the paper's batch
+size; this script asks how fast eventgnn itself can go when the batch is large enough to fill a
+GPU, and whether a whole pretraining epoch over ``--epoch-events`` events is fed at that rate:
+
+1. loading: read the Parquet shards of ``--data`` (all of them), compute node features, copy the
+   flat tensors to the device; timed, events/s;
+2. the dataset on the device is resampled (with replacement) to ``--epoch-events`` events - the
+   generator cannot produce 10^7 distinct events here, and the cost of a step depends on the
+   events' object counts, which resampling keeps;
+3. for each variant ``bN-PRECISION[-compile]`` of ``--variants`` (training batch size N, fp32 or
+   bf16 autocast, eager or ``torch.compile``): events/s of training steps (batch building by
+   indexing on the device + forward + backward + fused Adam) and of inference (batches of
+   ``--eval-batch-size``), each over ``min(--events, --steps x N)`` events after warm-up batches;
+4. one full training epoch over all ``--epoch-events`` events with the variant named by
+   ``--epoch-variant`` (default: the fastest training variant of step 3).
+
+Example (the command of docs/performance.md)::
+
+    python benchmarks/bench_epoch.py --data DIR --device cuda --events 2000000 \\
+        --variants b128-fp32,b8192-fp32,b8192-bf16,b8192-bf16-compile --epoch-events 10000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: import bench_model
+
+from bench_model import load_events, machine_info, make_optimizer, sync  # noqa: E402
+
+from eventgnn.config import ModelConfig  # noqa: E402
+from eventgnn.graphs.batch import GraphTensors  # noqa: E402
+from eventgnn.graphs.features import fit_standardization, node_features  # noqa: E402
+from eventgnn.model import EventGNN  # noqa: E402
+
+DTYPES = {"fp32": None, "bf16": torch.bfloat16}
+
+
+def load(data: str | None, device: torch.device, seed: int) -> tuple[GraphTensors, dict, dict]:
+    """Step 1: Parquet -> flat tensors on ``device``, timed."""
+    t0 = time.perf_counter()
+    events, n_classes = load_events(data, 10**12, seed)
+    t1 = time.perf_counter()
+    graphs = GraphTensors.from_events(events)
+    stats = fit_standardization(*node_features(events))
+    t2 = time.perf_counter()
+    graphs = graphs.to(device)
+    sync(device)
+    t3 = time.perf_counter()
+    n = len(graphs)
+    timing = {
+        "events": n,
+        "classes": n_classes,
+        "read_s": t1 - t0,
+        "features_s": t2 - t1,
+        "to_device_s": t3 - t2,
+        "total_s": t3 - t0,
+        "events_per_s": n / (t3 - t0),
+    }
+    return graphs, stats, timing
+
+
+def resample(graphs: GraphTensors, n: int, seed: int) -> GraphTensors:
+    """Step 2: ``n`` events drawn with replacement from ``graphs`` (on its device)."""
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.randint(len(graphs), (n,), generator=g)
+    return graphs.subset(idx)
+
+
+def run_steps(model, opt, graphs, order, batch_size, device, dtype, train: bool) -> float:
+    """Training steps (or inference) over the events ``order``; returns the wall seconds."""
+    model.train(train)
+    sync(device)
+    t0 = time.perf_counter()
+    with torch.inference_mode(not train):
+        for idx in order.split(batch_size):
+            b = graphs.batch(idx)
+            with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+                out = model(b)
+            if train:
+                loss = F.cross_entropy(out.float(), b.y)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()  # no .item(): the host never waits for the device
+    sync(device)
+    return time.perf_counter() - t0
+
+
+def parse_variant(name: str) -> tuple[int, str, bool]:
+    """``b8192-bf16-compile`` -> ``(8192, "bf16", True)``."""
+    parts = name.split("-")
+    ok = 2 <= len(parts) <= 3 and parts[0][:1] == "b" and parts[0][1:].isdigit()
+    ok = ok and parts[1] in DTYPES and parts[2:] in ([], ["compile"])
+    if not ok:
+        raise SystemExit(f"bench_epoch: variant '{name}': expected bN-fp32|bf16[-compile]")
+    return int(parts[0][1:]), parts[1], len(parts) == 3
+
+
+def measure_variant(graphs, stats, n_classes, args, device, name) -> dict:
+    """Step 3 for one variant: warm-up, then training and inference events/s."""
+    batch, precision, compiled = parse_variant(name)
+    torch.manual_seed(args.seed)
+    model = EventGNN(ModelConfig(), n_outputs=n_classes, stats=stats).to(device)
+    opt = make_optimizer(model, device, fused=True)
+    net = torch.compile(model, dynamic=True) if compiled else model
+    dtype = DTYPES[precision]
+    n = min(args.events, args.steps * batch, len(graphs))
+    gen = torch.Generator().manual_seed(args.seed)
+    warm = torch.randperm(len(graphs), generator=gen)[: batch * args.warmup]
+    t0 = time.perf_counter()
+    run_steps(net, opt, graphs, warm, batch, device, dtype, train=True)
+    run_steps(net, opt, graphs, warm, args.eval_batch_size, device, dtype, train=False)
+    warm_s = time.perf_counter() - t0
+    order = torch.randperm(len(graphs), generator=gen)[:n]
+    train_s = run_steps(net, opt, graphs, order, batch, device, dtype, train=True)
+    infer_s = run_steps(net, opt, graphs, order, args.eval_batch_size, device, dtype, train=False)
+    return {
+        "variant": name,
+        "batch_size": batch,
+        "precision": precision,
+        "compiled": compiled,
+        "events": n,
+        "warmup_s": warm_s,
+        "train_events_per_s": n / train_s,
+        "infer_events_per_s": n / infer_s,
+        "model": (model, opt, net, dtype, batch),
+    }
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", help="Parquet folder (default: the built-in pretraining data)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda[:i]")
+    p.add_argument("--events", type=int, default=20000, help="most events per variant")
+    p.add_argument("--steps", type=int, default=200, help="most training steps per variant")
+    p.add_argument(
+        "--variants",
+        default="b128-fp32,b1024-fp32",
+        help="comma-separated bN-fp32|bf16[-compile] (bf16: CUDA only)",
+    )
+    p.add_argument("--eval-batch-size", type=int, default=65536, help="inference batch")
+    p.add_argument("--warmup", type=int, default=5, help="warm-up batches per variant")
+    p.add_argument("--epoch-events", type=int, default=0, help="events of the full epoch (0: none)")
+    p.add_argument("--epoch-variant", help="variant for the epoch (default: fastest training)")
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--json", help="write the results here")
+    p.add_argument("--seed", type=int, default=0)
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    for v in variants:
+        if parse_variant(v)[1] == "bf16" and device.type != "cuda":
+            raise SystemExit(f"bench_epoch: variant '{v}': bf16 autocast is measured on CUDA only")
+    graphs, stats, loading = load(args.data, device, args.seed)
+    n_classes = loading["classes"]
+    print(f"loading: {json.dumps(loading)}", flush=True)
+    results: dict = {
+        "command": " ".join(["bench_epoch.py"] + (argv or sys.argv[1:])),
+        "machine": machine_info(device),
+        "loading": loading,
+        "variants": [],
+    }
+    n_pool = max(args.events, args.epoch_events)
+    pool = resample(graphs, n_pool, args.seed) if n_pool > len(graphs) else graphs
+    counts = pool.host_counts.double()
+    results["objects_per_event_mean"] = float(counts.mean())
+    results["edges_per_event_mean"] = float((counts * (counts - 1)).mean())
+    kept = {}
+    for name in variants:
+        try:
+            res = measure_variant(pool, stats, n_classes, args, device, name)
+        except Exception as err:  # a variant that fails is reported, the others go on
+            print(f"{name}: FAILED {type(err).__name__}: {err}", flush=True)
+            results["variants"].append({"variant": name, "error": repr(err)})
+            continue
+        kept[name] = res.pop("model")
+        results["variants"].append(res)
+        print(
+            f"{name:<24} train {res['train_events_per_s']:>12,.0f} ev/s"
+            f"   infer {res['infer_events_per_s']:>12,.0f} ev/s"
+            f"   (warm-up {res['warmup_s']:.1f} s)",
+            flush=True,
+        )
+    ok = [v for v in results["variants"] if "error" not in v]
+    if args.epoch_events and ok:
+        name = args.epoch_variant or max(ok, key=lambda v: v["train_events_per_s"])["variant"]
+        _, opt, net, dtype, batch = kept[name]
+        order = torch.randperm(len(pool), generator=torch.Generator().manual_seed(args.seed + 1))
+        order = order[: args.epoch_events]
+        wall = run_steps(net, opt, pool, order, batch, device, dtype, train=True)
+        results["epoch"] = {
+            "variant": name,
+            "events": len(order),
+            "train_s": wall,
+            "train_events_per_s": len(order) / wall,
+            "loading_s_extrapolated": len(order) / loading["events_per_s"],
+        }
+        print(f"epoch: {json.dumps(results['epoch'])}", flush=True)
+    print(f"\n{'variant':<24}{'train ev/s':>14}{'infer ev/s':>14}")
+    for v in ok:
+        train, infer = v["train_events_per_s"], v["infer_events_per_s"]
+        print(f"{v['variant']:<24}{train:>14,.0f}{infer:>14,.0f}")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return results
+
+
+if __name__ == "__main__":
+    main()
