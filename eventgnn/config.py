@@ -51,8 +51,10 @@ class TrainConfig:
     stops before ``min_epochs``: a small from-scratch run at lr 1e-4 can sit at chance for 15-20
     epochs before it starts to learn (measured on WH vs ZH, see docs/training.md), and a fair
     comparison must not cut it off there.
-    ``device``: ``auto`` (CUDA when present), ``cpu`` or ``cuda[:i]``; ``amp``: mixed precision on
-    CUDA (ignored on CPU).
+    ``device``: ``auto`` (CUDA when present), ``cpu`` or ``cuda[:i]``; ``amp``: bf16 autocast on
+    CUDA (ignored on CPU), off by default: on an H100 it made training of the default model slower
+    at batch sizes 128 and 8192 (docs/performance.md), its 64-wide products being too small to
+    repay the casts.
     """
 
     lr: float = 1e-4
@@ -69,7 +71,7 @@ class TrainConfig:
     test_fraction: float = 0.2
     max_events: int | None = None
     device: str = "auto"
-    amp: bool = True
+    amp: bool = False
     num_threads: int | None = None
     plots: bool = True
 
