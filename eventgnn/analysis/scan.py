@@ -363,7 +363,7 @@ def _run_parallel(finetune: TrainFn, todo: list, config: ScanConfig, log, on_don
     CUDA and torch threads); the first failure stops the scan after the running points finish."""
     import multiprocessing
     import os
-    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     threads = max(1, (os.cpu_count() or 1) // config.jobs)
     context = multiprocessing.get_context("spawn")
@@ -374,7 +374,7 @@ def _run_parallel(finetune: TrainFn, todo: list, config: ScanConfig, log, on_don
         for line, kwargs in todo:
             running[pool.submit(finetune, **kwargs)] = line
         while running:
-            done, _ = wait(running, return_when=FIRST_EXCEPTION)
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 line = running.pop(future)
                 error = future.exception()

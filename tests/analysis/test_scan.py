@@ -151,3 +151,31 @@ def test_parallel_scan_failure_names_the_point(tmp_path):
     assert (run_dir(tmp_path / "s", "scratch", 10, 98) / "metrics.json").exists()
     with pytest.raises(ValueError, match="jobs must be at least 1"):
         ScanConfig(task="t", sizes=(10,), jobs=0)
+
+
+def _gated_finetune(task, out, seed, train_size, pretrained, data, epochs, overrides):
+    """Seed 0 finishes only once the scan has reported seed 1 (the test's log creates RELEASE)."""
+    import time
+    from pathlib import Path
+
+    release = Path(out).parents[2] / "RELEASE"
+    deadline = time.monotonic() + 30
+    while seed == 0 and not release.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    _picklable_finetune(task, out, seed, train_size, pretrained, data, epochs, overrides)
+
+
+def test_parallel_scan_reports_each_point_when_it_finishes(tmp_path):
+    out = tmp_path / "s"
+    seen = []
+
+    def log(line):
+        if "seed=1 done" in line:
+            # seed 0 is still running: the scan did not wait for every point
+            seen.append((run_dir(out, "scratch", 10, 0) / "metrics.json").exists())
+            (out / "RELEASE").touch()
+
+    cfg = ScanConfig(task="t", sizes=(10,), seeds=2, setups=("scratch",), out=str(out), jobs=2)
+    run_scan(cfg, finetune=_gated_finetune, log=log)
+    assert seen == [False]
+    assert (out / "results.csv").read_text().count("\n") == 3  # header + 2 runs
