@@ -16,13 +16,16 @@ HERE = Path(__file__).resolve().parent
 
 SCAN_PARAMETERS = """\
 # Parameters: small defaults that run in CI (about a minute on one CPU core).
-# Full scale, as in docs/results.md (hours of CPU):
+# Full scale, as in docs/results.md (there: one H100, about 20 GPU-minutes with 10-20 runs at
+# once through `eventgnn scan --jobs`; on a CPU, days):
 #   TASK = "wh_vs_zh"; SIZES = (1000, 10000); SEEDS = 5
 #   SETUPS = ("scratch", "multiclass", "multilabel")
-#   EVENTS = 20000 (per process; >= 10^4 test events per class)
-#   PRETRAIN_PROCESSES = get_catalog("pretrain12"); PRETRAIN_EVENTS = 10000 or more
-#   EPOCHS = 50; PRETRAIN_EPOCHS = 50; MPI = True
-#   MODEL = () (the paper's architecture: 64 wide, 4 layers per MLP, 4 iterations)
+#   EVENTS = 25000 (per process), MODEL = ("train.test_fraction=0.4", "train.val_fraction=0.1")
+#     (10^4 test events per class)
+#   PRETRAIN_PROCESSES = get_catalog("pretrain12"); PRETRAIN_EVENTS = 25000
+#   EPOCHS = 100; PRETRAIN_EPOCHS = 100; MPI = True
+#   (docs/results.md pretrained with `eventgnn pretrain ... train.batch_size=4096 train.lr=1e-3`
+#   and read the finished scan with SCAN_DIR = "../docs/results/wh_vs_zh")
 WORKDIR = "notebook_work"  # data and runs go here (relative to the notebook's folder)
 SCAN_DIR = None  # an existing `eventgnn scan` output folder to read instead of running a scan
 TASK = "wh_vs_zh"

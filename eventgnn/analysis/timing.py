@@ -162,11 +162,14 @@ def time_to_fraction(
     metric: str | None = None,
     baseline_final: str = "last",
     interpolate: bool = False,
+    time_column: str | None = None,
 ) -> TimeToTarget:
     """Time for ``finetuned`` to reach ``fraction`` of ``baseline``'s final accuracy.
 
     ``baseline_final``: ``"last"`` (the last epoch's accuracy) or ``"max"`` (the best epoch's, the
-    model an early-stopped run keeps).
+    model an early-stopped run keeps). ``time_column``: the cost axis (default: wall time);
+    ``"epoch"`` counts epochs instead, which compares runs made under different loads fairly when
+    an epoch costs the same in both (same model and training-set size).
     """
     if not 0 < fraction <= 1.5:
         raise ValueError(f"fraction must be in (0, 1.5], got {fraction}")
@@ -182,9 +185,11 @@ def time_to_fraction(
     return TimeToTarget(
         target=target,
         baseline_final=final,
-        baseline_time=bh.total_time,
-        time=time_to_reach(fh, target, metric=metric, interpolate=interpolate),
-        finetune_total=fh.total_time,
+        baseline_time=float(bh.elapsed(time_column)[-1]),
+        time=time_to_reach(
+            fh, target, metric=metric, time_column=time_column, interpolate=interpolate
+        ),
+        finetune_total=float(fh.elapsed(time_column)[-1]),
     )
 
 

@@ -100,3 +100,14 @@ def test_break_even():
     assert break_even_tasks(100, 15, 12) is None
     with pytest.raises(ValueError):
         break_even_tasks(-1, 1, 2)
+
+
+def test_time_to_fraction_in_epochs(tmp_path):
+    """Cost counted in epochs (the engine's 1-based ``epoch`` column), not wall time: the
+    finetuned run was slowed by a busier machine, which wall time would count against it."""
+    (tmp_path / "b.csv").write_text("epoch,val_acc,elapsed_s\n1,0.5,1\n2,0.6,2\n3,0.7,3\n4,0.8,4\n")
+    (tmp_path / "f.csv").write_text("epoch,val_acc,elapsed_s\n1,0.75,10\n2,0.8,20\n")
+    r = time_to_fraction(tmp_path / "f.csv", tmp_path / "b.csv", 0.99, time_column="epoch")
+    assert (r.time, r.baseline_time, r.finetune_total) == (2, 4, 2)
+    assert r.ratio == pytest.approx(0.5)
+    assert time_to_fraction(tmp_path / "f.csv", tmp_path / "b.csv", 0.99).ratio == 5.0  # wall

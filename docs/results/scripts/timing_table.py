@@ -1,4 +1,14 @@
-"""Time-to-99% and break-even table from a scan folder (printed as Markdown)."""
+"""Time-to-99% and break-even table from a scan folder (printed as Markdown).
+
+    python timing_table.py SCAN PRETRAINED_ROOT EVENTS_PER_S
+
+Cost is counted in epochs (the engine's ``epoch`` column): a finetuned and a scratch run of the
+same size train the same model on the same number of events per epoch, so an epoch costs the same
+in both, whatever else the machine was doing (the GPU scans ran 12-20 processes at once, and not
+the same number in every batch of runs). For the break-even number of tasks, epochs are turned
+into seconds at ``EVENTS_PER_S`` (the single-process training rate of the scans' configuration,
+measured by ``benchmarks/bench_epoch.py``) and the pretraining costs its measured wall time.
+"""
 
 import sys
 from pathlib import Path
@@ -8,30 +18,34 @@ import numpy as np
 from eventgnn.analysis.scan import read_results, run_dir
 from eventgnn.analysis.timing import break_even_tasks, read_history, time_to_fraction
 
-scan, pre_root = Path(sys.argv[1]), Path(sys.argv[2])
+scan, pre_root, rate = Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3])
 records = read_results(scan)
 print(
-    "| setup | size | seeds reaching 99% | t(99%) / t_scratch (mean over seeds that reach it) "
-    "| pretraining [s] | scratch total [s] | finetune to 99% [s] | break-even tasks |"
+    "| setup | size / class | seeds reaching 99% | finetune epochs to 99% | scratch epochs "
+    "| ratio | pretraining [s] | scratch [s] | finetune to 99% [s] | break-even tasks |"
 )
-print("|---|---|---|---|---|---|---|---|")
+print("|---|---|---|---|---|---|---|---|---|---|")
 for setup in ("multiclass", "multilabel"):
     pre = read_history(pre_root / setup).total_time
     for size in sorted({r["size"] for r in records}):
-        ratios, scratch_t = [], []
-        for r in records:
-            if r["setup"] != setup or r["size"] != size:
-                continue
-            base = run_dir(scan, "scratch", size, r["seed"])
-            res = time_to_fraction(run_dir(scan, setup, size, r["seed"]), base, 0.99)
-            ratios.append(res.ratio)
-            scratch_t.append(res.baseline_time)
-        finite = [x for x in ratios if np.isfinite(x)]
-        s = float(np.mean(scratch_t))
-        ft = float(np.mean(finite)) * s if finite else float("inf")
-        n = break_even_tasks(pre, ft, s) if finite else None
-        ratio = f"{np.mean(finite):.2f}" if finite else "n/a"
+        results = [
+            time_to_fraction(
+                run_dir(scan, setup, size, r["seed"]),
+                run_dir(scan, "scratch", size, r["seed"]),
+                0.99,
+                time_column="epoch",
+            )
+            for r in records
+            if r["setup"] == setup and r["size"] == size
+        ]
+        reached = [r for r in results if r.time is not None]
+        epoch_s = 2 * size / rate  # two classes of `size` training events each
+        scratch_ep = float(np.mean([r.baseline_time for r in results]))
+        ft_ep = float(np.mean([r.time for r in reached])) if reached else float("inf")
+        ratio = float(np.mean([r.ratio for r in reached])) if reached else float("inf")
+        n = break_even_tasks(pre, ft_ep * epoch_s, scratch_ep * epoch_s) if reached else None
         print(
-            f"| {setup} | {size} | {len(finite)}/{len(ratios)} | {ratio} | {pre:.0f} | {s:.0f} "
-            f"| {ft:.0f} | {n if n is not None else 'never'} |"
+            f"| {setup} | {size:,} | {len(reached)}/{len(results)} | {ft_ep:.1f} | {scratch_ep:.1f} "
+            f"| {ratio:.2f} | {pre:.0f} | {scratch_ep * epoch_s:.0f} | {ft_ep * epoch_s:.0f} "
+            f"| {n if n is not None else 'never'} |"
         )
