@@ -40,7 +40,7 @@ from bench_model import load_events, machine_info, make_optimizer, sync  # noqa:
 
 from eventgnn.config import ModelConfig  # noqa: E402
 from eventgnn.graphs.batch import GraphTensors  # noqa: E402
-from eventgnn.graphs.features import fit_standardization, node_features  # noqa: E402
+from eventgnn.graphs.features import fit_standardization  # noqa: E402
 from eventgnn.model import EventGNN  # noqa: E402
 
 DTYPES = {"fp32": None, "bf16": torch.bfloat16}
@@ -52,7 +52,7 @@ def load(data: str | None, device: torch.device, seed: int) -> tuple[GraphTensor
     events, n_classes = load_events(data, 10**12, seed)
     t1 = time.perf_counter()
     graphs = GraphTensors.from_events(events)
-    stats = fit_standardization(*node_features(events))
+    stats = fit_standardization(graphs.x.numpy(), graphs.counts.numpy())
     t2 = time.perf_counter()
     graphs = graphs.to(device)
     sync(device)
