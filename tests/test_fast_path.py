@@ -190,6 +190,26 @@ def test_benchmark_runs_end_to_end(tmp_path):
     assert all(r["ratio"] > 0 and r["ratio_cpu_time"] > 0 for r in result["table"])
 
 
+def test_epoch_benchmark_runs_end_to_end(tmp_path):
+    """bench_epoch.py on a tiny folder: loading, each variant, a resampled epoch, JSON; a
+    malformed variant name or bf16 on the CPU is refused before any work."""
+    bench = _load("bench_epoch")
+    write_events(random_events(40, seed=6), tmp_path / "data" / "part-0.parquet")
+    out = tmp_path / "epoch.json"
+    bench.main(["--data", str(tmp_path / "data"), "--variants", "b8-fp32,b16-fp32",
+                "--steps", "2", "--warmup", "1", "--eval-batch-size", "32",
+                "--epoch-events", "100", "--json", str(out)])  # fmt: skip
+    result = json.loads(out.read_text())
+    assert result["loading"]["events"] == 40
+    assert [v["variant"] for v in result["variants"]] == ["b8-fp32", "b16-fp32"]
+    assert [v["events"] for v in result["variants"]] == [16, 32]  # steps x batch
+    assert result["epoch"]["events"] == 100  # resampled beyond the 40 distinct events
+    assert result["epoch"]["train_events_per_s"] > 0
+    for bad in ("b8-fp16", "8-fp32", "b8-bf16"):
+        with pytest.raises(SystemExit, match="variant"):
+            bench.main(["--data", str(tmp_path / "data"), "--variants", bad])
+
+
 def test_host_sized_batches_equal_device_sized(events):
     """Sizes taken from the host copy of the counts give the same batch as sizes read from
     the data (what a GPU dataset falls back to when given device indices)."""
