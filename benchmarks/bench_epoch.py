@@ -36,7 +36,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: import bench_model
 
-from bench_model import load_events, machine_info, make_optimizer, sync  # noqa: E402
+from bench_model import load_events, machine_info, make_optimizer, setup_torch, sync  # noqa: E402
 
 from eventgnn.config import ModelConfig  # noqa: E402
 from eventgnn.graphs.batch import GraphTensors  # noqa: E402
@@ -160,11 +160,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
-    if device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = True
+    device = setup_torch(args)
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     for v in variants:
         if parse_variant(v)[1] == "bf16" and device.type != "cuda":

@@ -500,8 +500,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def main(argv=None) -> dict:
-    args = parse_args(argv)
+def setup_torch(args: argparse.Namespace) -> torch.device:
+    """The options every benchmark shares: CPU threads, device (TF32 matmuls on CUDA), seed."""
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -509,6 +509,12 @@ def main(argv=None) -> dict:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     torch.manual_seed(args.seed)
+    return device
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    device = setup_torch(args)
     events, n_classes = load_events(args.data, args.events, args.seed)
     counts = ak.to_numpy(ak.num(events.objects, axis=1))
     results: dict = {
