@@ -349,10 +349,15 @@ def run_scan(
         for line, kwargs in todo:
             log(line)
             finetune(**kwargs)
-            _record(Path(kwargs["out"]), "", 0, 0)  # a run must leave a readable metrics.json
             tables(plots=False)
     else:
         _run_parallel(finetune, todo, config, log, lambda: tables(plots=False))
+    missing = [str(run_dir(out, s, n, k)) for n, s, k in points
+               if not _finished(run_dir(out, s, n, k))]  # fmt: skip
+    if missing:
+        raise RuntimeError(
+            f"scan: {len(missing)} run(s) ended without writing metrics.json, first {missing[0]}"
+        )
     summary = tables(plots=True)
     log(f"scan: wrote {out / 'summary.md'}")
     return summary

@@ -179,3 +179,15 @@ def test_parallel_scan_reports_each_point_when_it_finishes(tmp_path):
     run_scan(cfg, finetune=_gated_finetune, log=log)
     assert seen == [False]
     assert (out / "results.csv").read_text().count("\n") == 3  # header + 2 runs
+
+
+def _silent_finetune(task, out, seed, train_size, pretrained, data, epochs, overrides):
+    """A trainer that returns without writing a run (a broken plug-in, say)."""
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_run_without_metrics_is_an_error(tmp_path, jobs):
+    cfg = ScanConfig(task="t", sizes=(10,), seeds=2, setups=("scratch",), out=str(tmp_path / "s"),
+                     jobs=jobs)  # fmt: skip
+    with pytest.raises(RuntimeError, match=r"2 run\(s\) ended without writing metrics.json"):
+        run_scan(cfg, finetune=_silent_finetune, log=lambda s: None)
