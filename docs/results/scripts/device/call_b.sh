@@ -1,6 +1,8 @@
 #!/bin/bash
 # device call B: pretraining (both setups) while the last scratch points finish, then the
 # finetuned scan points; everything resumable (call C goes on where this stops)
+# NOTE (as run): the per-task tarballs of this call came out at 18 MB, over the device tool's
+# 16 MiB file limit, and were lost with the machine; call_c.sh packs per (task, setup) instead.
 . .gpudata/common.sh
 TASKS="wh_vs_zh tth_cp_even_vs_odd"
 SCAN="--sizes 1000,10000 --seeds 5 --data .gpudata/down --epochs 100"
