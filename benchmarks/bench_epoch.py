@@ -5,8 +5,9 @@
 size; this script asks how fast eventgnn itself can go when the batch is large enough to fill a
 GPU, and whether a whole pretraining epoch over ``--epoch-events`` events is fed at that rate:
 
-1. loading: read the Parquet shards of ``--data`` (all of them), compute node features, copy the
-   flat tensors to the device; timed, events/s;
+1. loading: read the Parquet shards of ``--data`` (all of them), label them, build the flat graph
+   tensors, fit the standardisation statistics, copy to the device - the training loader of
+   ``bench_load.py``, stage by stage; timed, events/s;
 2. the dataset on the device is resampled (with replacement) to ``--epoch-events`` events - the
    generator cannot produce 10^7 distinct events here, and the cost of a step depends on the
    events' object counts, which resampling keeps;
@@ -36,37 +37,29 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: import bench_model
 
-from bench_model import load_events, machine_info, make_optimizer, setup_torch, sync  # noqa: E402
+from bench_load import load_training_data  # noqa: E402
+from bench_model import machine_info, make_optimizer, setup_torch, sync  # noqa: E402
 
 from eventgnn.config import ModelConfig  # noqa: E402
 from eventgnn.graphs.batch import GraphTensors  # noqa: E402
-from eventgnn.graphs.features import fit_standardization  # noqa: E402
 from eventgnn.model import EventGNN  # noqa: E402
 
 DTYPES = {"fp32": None, "bf16": torch.bfloat16}
 
 
-def load(data: str | None, device: torch.device, seed: int) -> tuple[GraphTensors, dict, dict]:
-    """Step 1: Parquet -> flat tensors on ``device``, timed."""
-    t0 = time.perf_counter()
-    events, n_classes = load_events(data, 10**12, seed)
-    t1 = time.perf_counter()
-    graphs = GraphTensors.from_events(events)
-    stats = fit_standardization(graphs.x.numpy(), graphs.counts.numpy())
-    t2 = time.perf_counter()
-    graphs = graphs.to(device)
-    sync(device)
-    t3 = time.perf_counter()
+def load(data: str | None, device: torch.device) -> tuple[GraphTensors, dict, dict]:
+    """Step 1: Parquet -> flat tensors on ``device`` through the training loader
+    (``bench_load.load_training_data``: read, label, split, fit statistics, copy), timed; every
+    event goes into the training pool."""
+    if data is None:
+        from eventgnn.generate.default import ensure_default_data
+
+        data = ensure_default_data("pretrain")
+    graphs, stats, n_classes, seconds = load_training_data(data, device, 0.0, 0.0)
+    total = sum(seconds.values())
     n = len(graphs)
-    timing = {
-        "events": n,
-        "classes": n_classes,
-        "read_s": t1 - t0,
-        "features_s": t2 - t1,
-        "to_device_s": t3 - t2,
-        "total_s": t3 - t0,
-        "events_per_s": n / (t3 - t0),
-    }
+    timing = {"events": n, "classes": n_classes, **{f"{k}_s": v for k, v in seconds.items()}}
+    timing.update(total_s=total, events_per_s=n / total)
     return graphs, stats, timing
 
 
@@ -165,7 +158,7 @@ def main(argv=None) -> dict:
     for v in variants:
         if parse_variant(v)[1] == "bf16" and device.type != "cuda":
             raise SystemExit(f"bench_epoch: variant '{v}': bf16 autocast is measured on CUDA only")
-    graphs, stats, loading = load(args.data, device, args.seed)
+    graphs, stats, loading = load(args.data, device)
     n_classes = loading["classes"]
     print(f"loading: {json.dumps(loading)}", flush=True)
     results: dict = {

@@ -210,6 +210,20 @@ def test_epoch_benchmark_runs_end_to_end(tmp_path):
             bench.main(["--data", str(tmp_path / "data"), "--variants", bad])
 
 
+def test_load_benchmark_runs_end_to_end(tmp_path):
+    """bench_load.py on a few shards, replicated: both readers agree, every stage is timed."""
+    bench = _load("bench_load")
+    for k in range(3):
+        write_events(random_events(30, seed=k), tmp_path / "data" / f"p{k}.parquet")
+    out = tmp_path / "load.json"
+    bench.main(["--data", str(tmp_path / "data"), "--replicate", "2", "--repeats", "1",
+                "--json", str(out)])  # fmt: skip
+    result = json.loads(out.read_text())
+    assert result["events"] == 180 and result["shards"] == 6 and result["same_events"]
+    assert set(result["stages_s"]) == {"read", "labels_splits", "stats", "to_device"}
+    assert result["read_ratio"] > 0 and result["events_per_s"] > 0
+
+
 def test_host_sized_batches_equal_device_sized(events):
     """Sizes taken from the host copy of the counts give the same batch as sizes read from
     the data (what a GPU dataset falls back to when given device indices)."""

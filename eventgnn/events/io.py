@@ -8,7 +8,7 @@ from pathlib import Path
 
 import awkward as ak
 
-from .parquet import SHARD_SUFFIX, read_shard, shard_paths, write_events
+from .parquet import SHARD_SUFFIX, read_shard, read_shards, shard_paths, write_events
 
 FORMATS = ("auto", "parquet", "delphes", "nanoaod", "ntuple")
 
@@ -139,7 +139,11 @@ def read_events(paths, format: str = "auto", **options) -> ak.Array:
     ``ntuple``. Reader options: ``process`` (name stored in the record; default the file stem),
     ``branch_map`` (YAML path or dict, ntuples), ``btag_branch``/``btag_threshold`` (NanoAOD).
     """
-    arrays = [events for _, events in iter_events(paths, format, **options)]
+    files = _expand(paths)
+    if format in ("auto", "parquet") and all(p.suffix == SHARD_SUFFIX for p in files):
+        _check_options(files[0], "parquet", options, ())
+        return read_shards(files)  # parallel reads, one conversion and one check
+    arrays = [read_file(path, format, **options) for path in files]
     if len(arrays) == 1:
         return arrays[0]
     return ak.concatenate(arrays, axis=0)

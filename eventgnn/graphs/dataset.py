@@ -65,8 +65,9 @@ def select_processes(
         lookup[names.index(p)] = (1 if p in signal else 0) if signal is not None else k
     labels = lookup[codes]
     keep = labels >= 0
-    events = events[keep]
-    return ak.with_field(events, labels[keep], "label")
+    if not keep.all():  # pretraining keeps every event: no copy of the whole record then
+        events, labels = events[keep], labels[keep]
+    return ak.with_field(events, labels, "label")
 
 
 def split_indices(
@@ -82,9 +83,11 @@ def split_indices(
     out: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
     fixed = np.random.default_rng(split_seed)
     order = fixed.permutation(len(labels))  # one fixed order: the test split never moves
+    # each class's events in that order: one stable sort instead of a pass per class
+    by_class = order[np.argsort(labels[order], kind="stable")]
+    classes, sizes = np.unique(labels, return_counts=True)
     rng = np.random.default_rng(seed)
-    for c in np.unique(labels):
-        members = order[labels[order] == c]
+    for c, members in zip(classes, np.split(by_class, np.cumsum(sizes)[:-1]), strict=True):
         if max_per_class is not None:
             members = members[:max_per_class]
         n_test = int(round(test_fraction * len(members)))

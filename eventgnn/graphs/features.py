@@ -96,29 +96,60 @@ def transform_nodes(x):
     return x
 
 
-def fit_standardization(x: np.ndarray, counts: np.ndarray, max_events: int = 200_000) -> dict:
+def _mean_std(chunks) -> tuple[np.ndarray, np.ndarray]:
+    """Means and standard deviations (float64) of the rows of ``[k, n]`` arrays over all their
+    columns, combined chunk by chunk (Chan et al.'s pairwise update): memory stays at one chunk."""
+    n, mean, m2 = 0, 0.0, 0.0
+    for v in chunks:
+        nc = v.shape[1]
+        if nc == 0:
+            continue
+        mc = v.mean(1, dtype=np.float64)
+        m2c = v.var(1, dtype=np.float64) * nc
+        delta, tot = mc - mean, n + nc
+        mean = mean + delta * (nc / tot)
+        m2 = m2 + m2c + np.square(delta) * (n * nc / tot)
+        n = tot
+    return np.asarray(mean, np.float64), np.sqrt(np.asarray(m2, np.float64) / max(n, 1))
+
+
+def fit_standardization(
+    x: np.ndarray, counts: np.ndarray, max_events: int = 200_000, chunk_events: int = 16_384
+) -> dict:
     """Means and standard deviations of node, edge and global features on training events.
 
     ``x`` and ``counts`` are the flat node features of the training set
     (:func:`node_features`); at most ``max_events`` events are used for the edge statistics.
     Discrete node features get mean 0 and std 1 (left raw). Returns float32 arrays
     ``{"node_mean", "node_std", "edge_mean", "edge_std", "global_mean", "global_std"}``.
+    Works through the events ``chunk_events`` at a time: the edges of a chunk stay in cache.
     """
     if len(counts) == 0:
         raise ValueError("cannot fit standardisation on an empty training set")
-    xt = transform_nodes(x)
+    counts = np.asarray(counts, np.int64)
+    ptr = np.concatenate([[0], np.cumsum(counts)])
+    scaled = [NODE_FEATURES.index(name) for name in SCALED_FEATURES]
+    logged = [k for k, col in enumerate(scaled) if NODE_FEATURES[col] in LOG_FEATURES]
+
+    def node_chunks():
+        for a in range(0, len(x), chunk_events * 8):
+            v = np.ascontiguousarray(x[a : a + chunk_events * 8][:, scaled].T)
+            # clamp: a zero-pT MET would give log(0) = -inf (as transform_nodes)
+            v[logged] = np.log(np.clip(v[logged], 1e-3, None))
+            yield v
+
+    def edge_chunks():
+        n_events = min(len(counts), max_events)
+        for a in range(0, n_events, chunk_events):
+            b = min(a + chunk_events, n_events)
+            edge_index, _ = fully_connected_edges(counts[a:b])
+            yield np.ascontiguousarray(edge_features(x[ptr[a] : ptr[b]], edge_index).T)
+
     node_mean = np.zeros(x.shape[1], np.float64)
     node_std = np.ones(x.shape[1], np.float64)
-    for name in SCALED_FEATURES:
-        k = NODE_FEATURES.index(name)
-        node_mean[k] = xt[:, k].mean(dtype=np.float64)
-        node_std[k] = xt[:, k].std(dtype=np.float64)
-    sub = counts[:max_events]
-    edge_index, _ = fully_connected_edges(sub)
-    ea = edge_features(x[: int(sub.sum())], edge_index)
-    if len(ea):
-        edge_mean, edge_std = ea.mean(0, dtype=np.float64), ea.std(0, dtype=np.float64)
-    else:
+    node_mean[scaled], node_std[scaled] = _mean_std(node_chunks())
+    edge_mean, edge_std = _mean_std(edge_chunks())
+    if int((counts[:max_events] > 1).sum()) == 0:  # no edges at all
         edge_mean, edge_std = np.zeros(3), np.ones(3)
     u = counts.astype(np.float64)
     stats = {

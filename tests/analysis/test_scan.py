@@ -116,15 +116,19 @@ def test_given_pretrained_run_is_used(tmp_path):
 
 
 def _picklable_finetune(task, out, seed, train_size, pretrained, data, epochs, overrides):
-    """Module-level stand-in for training (worker processes must be able to import it)."""
+    """Module-level stand-in for training (worker processes must be able to import it). Like
+    the real trainer it writes metrics.json atomically: the scan tabulates finished points while
+    others still run, and a half-written file would be read as unreadable."""
     from pathlib import Path
+
+    from eventgnn.fileio import write_text_atomic
 
     if seed == 99:
         raise ValueError("planted failure")
     p = Path(out)
     p.mkdir(parents=True)
     acc = 0.6 + 0.01 * seed + (0.03 if pretrained else 0.0) + 0.0001 * train_size
-    (p / "metrics.json").write_text(json.dumps({"accuracy": acc, "auc": acc + 0.1}))
+    write_text_atomic(p / "metrics.json", json.dumps({"accuracy": acc, "auc": acc + 0.1}))
 
 
 def test_parallel_scan_equals_sequential(tmp_path):

@@ -5,8 +5,16 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 import pytest
+from hand_events import random_events
 
-from eventgnn.events.parquet import count_events, iter_shard_chunks, read_shard, write_events
+from eventgnn.events.io import read_events
+from eventgnn.events.parquet import (
+    count_events,
+    iter_shard_chunks,
+    read_shard,
+    read_shards,
+    write_events,
+)
 from eventgnn.events.schema import SchemaError, validate
 
 
@@ -76,3 +84,42 @@ def test_corrupt_parquet_is_an_error_naming_the_file(tmp_path):
     path.write_bytes(b"not parquet at all")
     with pytest.raises(SchemaError, match="junk.parquet"):
         read_shard(path)
+
+
+def _shards(tmp_path, sizes=(7, 0, 12, 5, 9)) -> list:
+    """Shards of different sizes (one empty), different processes, written by write_events."""
+    paths = []
+    for k, n in enumerate(sizes):
+        events = random_events(n, f"p{k % 2}", seed=k)
+        paths.append(write_events(events, tmp_path / f"s{k}.parquet"))
+    return paths
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_read_shards_equals_shard_by_shard(tmp_path, threads):
+    paths = _shards(tmp_path)
+    one_by_one = ak.concatenate([read_shard(p) for p in paths], axis=0)
+    together = read_shards(paths, threads=threads)
+    assert len(together) == 33
+    assert str(ak.type(together)) == str(ak.type(one_by_one))
+    assert ak.array_equal(together, one_by_one, equal_nan=True)
+    # a folder goes through the same path, in sorted order
+    assert ak.array_equal(read_events(tmp_path), one_by_one, equal_nan=True)
+
+
+def test_read_shards_names_the_bad_shard_and_its_own_entry(tmp_path):
+    paths = _shards(tmp_path)
+    bad = random_events(6, "p0", seed=9)
+    w = np.ones(6, np.float32)
+    w[4] = np.nan
+    ak.to_parquet(ak.with_field(bad, w, "weight"), tmp_path / "s2b.parquet")  # unvalidated
+    with pytest.raises(SchemaError, match=r"s2b\.parquet: field 'weight'.*entry 4"):
+        read_shards([*paths[:3], tmp_path / "s2b.parquet", *paths[3:]], threads=2)
+    # a shard whose Arrow schema differs (float64 pT) cannot be joined: still named
+    wide = ak.with_field(bad.objects, ak.values_astype(bad.objects.pt, np.float64), "pt")
+    ak.to_parquet(ak.with_field(bad, wide, "objects"), tmp_path / "s2b.parquet")
+    with pytest.raises(SchemaError, match=r"s2b\.parquet: field 'objects.pt': expected float32"):
+        read_shards([*paths, tmp_path / "s2b.parquet"], threads=2)
+    (tmp_path / "s2b.parquet").write_bytes(b"PAR1 junk")
+    with pytest.raises(SchemaError, match=r"s2b\.parquet.*not a readable Parquet file"):
+        read_events(tmp_path)

@@ -115,6 +115,38 @@ def test_fit_standardization_sanity():
     assert s["edge_std"][2] > 0
 
 
+def _one_pass_stats(x, counts, max_events):
+    """The statistics computed directly, without chunks (float64)."""
+    xt = transform_nodes(x).astype(np.float64)
+    sub = counts[:max_events]
+    edge_index, _ = fully_connected_edges(sub)
+    ea = edge_features(x[: int(sub.sum())], edge_index).astype(np.float64)
+    return xt[:, :4].mean(0), xt[:, :4].std(0), ea.mean(0), ea.std(0)
+
+
+@pytest.mark.parametrize("chunk_events, max_events", [(7, 10_000), (1, 10_000), (50, 123)])
+def test_fit_standardization_in_chunks_equals_one_pass(chunk_events, max_events):
+    """Statistics combined chunk by chunk equal those of one pass over all events (float32
+    rounding), whatever the chunk size, with the edge statistics on the first max_events."""
+    rng = np.random.default_rng(4)
+    counts = rng.integers(1, 9, size=300)
+    n = int(counts.sum())
+    x = np.zeros((n, 7), np.float32)
+    x[:, 0] = rng.exponential(50, n) + 20
+    x[:, 1] = rng.normal(0.3, 1.2, n)
+    x[:, 2] = rng.uniform(-math.pi, math.pi, n)
+    x[:, 3] = x[:, 0] * np.cosh(x[:, 1])
+    s = fit_standardization(x, counts, max_events=max_events, chunk_events=chunk_events)
+    node_mean, node_std, edge_mean, edge_std = _one_pass_stats(x, counts, max_events)
+    np.testing.assert_allclose(s["node_mean"][:4], node_mean, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(s["node_std"][:4], node_std, rtol=1e-5)
+    np.testing.assert_allclose(s["edge_mean"], edge_mean, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(s["edge_std"], edge_std, rtol=1e-5)
+    # events of one object only: no edges, so the edge features are left unscaled
+    lone = fit_standardization(x[:50], np.ones(50, np.int64), chunk_events=chunk_events)
+    assert lone["edge_mean"].tolist() == [0, 0, 0] and lone["edge_std"].tolist() == [1, 1, 1]
+
+
 def test_fit_standardization_rejects_empty():
     with pytest.raises(ValueError, match="empty"):
         fit_standardization(np.zeros((0, 7), np.float32), np.zeros(0, np.int64))

@@ -1,0 +1,156 @@
+"""Loading a training dataset: Parquet shards -> labelled, split graph tensors on the device.
+
+What ``eventgnn pretrain`` does before its first step, stage by stage, in events per second:
+
+1. read: every shard of ``--data`` into one event-record array, validated. eventgnn
+   (:func:`eventgnn.read_events`): the shards are read by parallel threads, joined as Arrow
+   tables, converted to awkward and validated once. Reference, in the same process on the same
+   files: shard by shard (:func:`eventgnn.events.io.read_file`: ``ak.from_parquet`` and
+   validation per shard) then ``ak.concatenate`` - how every shard was read before, and how
+   the ROOT formats are still read;
+2. labels and splits (:func:`~eventgnn.graphs.dataset.load_task_data` on the array of step 1:
+   process codes, stratified splits, flat graph tensors);
+3. standardisation statistics on the training split (``fit_stats``);
+4. copy to ``--device``.
+
+``--replicate K`` measures on ``K`` copies of each shard (in a temporary folder; the files are
+real and distinct, their contents repeat), to reach 10^6-10^7 events with the shard sizes that
+``eventgnn generate`` writes. The files are read through the page cache (the second repeat at the
+latest): this measures decoding and conversion, not the disk.
+
+Run: ``python benchmarks/bench_load.py --data DIR --replicate 4 --repeats 3``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import awkward as ak
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: import bench_model
+
+from bench_model import machine_info, setup_torch, sync  # noqa: E402
+
+from eventgnn.events.io import _expand, read_events, read_file  # noqa: E402
+from eventgnn.graphs.batch import GraphTensors  # noqa: E402
+from eventgnn.graphs.dataset import load_task_data, process_names  # noqa: E402
+from eventgnn.train.runs import fit_stats  # noqa: E402
+
+
+def read_reference(data) -> ak.Array:
+    """Shard by shard, then one concatenation (the reference of step 1)."""
+    return ak.concatenate([read_file(p) for p in _expand(data)], axis=0)
+
+
+def load_training_data(
+    data, device: torch.device, val_fraction: float = 0.2, test_fraction: float = 0.2
+) -> tuple[GraphTensors, dict, int, dict]:
+    """Steps 1-4 as ``eventgnn pretrain`` runs them (multiclass over every process of ``data``,
+    the default split fractions unless given); returns ``(training graphs on the device,
+    standardisation statistics, number of classes, seconds per stage)``."""
+    t0 = time.perf_counter()
+    events = read_events(data)
+    t1 = time.perf_counter()
+    td = load_task_data(
+        data,
+        process_names(events)[1],
+        None,
+        val_fraction=val_fraction,
+        test_fraction=test_fraction,
+        events=events,
+    )
+    t2 = time.perf_counter()
+    stats = fit_stats(td)
+    train = td.part("train")
+    t3 = time.perf_counter()
+    train = train.to(device)
+    sync(device)
+    t4 = time.perf_counter()
+    seconds = {"read": t1 - t0, "labels_splits": t2 - t1, "stats": t3 - t2, "to_device": t4 - t3}
+    return train, stats, len(td.processes), seconds
+
+
+def replicate(data: Path, k: int, out: Path) -> Path:
+    for path in _expand(data):
+        for i in range(k):
+            rel = path.relative_to(data) if data.is_dir() else Path(path.name)
+            dest = out / f"copy{i}" / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, dest)
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--data", help="folder of Parquet shards (default: the built-in pretrain data)")
+    ap.add_argument("--replicate", type=int, default=1, help="copies of each shard (default 1)")
+    ap.add_argument("--repeats", type=int, default=3, help="best of this many (default 3)")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", help="write the results here")
+    args = ap.parse_args(argv)
+    device = setup_torch(args)
+    data = args.data
+    if data is None:
+        from eventgnn.generate.default import ensure_default_data
+
+        data = ensure_default_data("pretrain")
+    data = Path(data)
+    with tempfile.TemporaryDirectory(prefix="bench_load_") as tmp:
+        if args.replicate > 1:
+            data = replicate(data, args.replicate, Path(tmp))
+        n_files = len(_expand(data))
+        ref_s, read_s, stages = [], [], []
+        for _ in range(args.repeats):  # alternate the two readers within each repeat
+            t = time.perf_counter()
+            ref = read_reference(data)
+            ref_s.append(time.perf_counter() - t)
+            n = len(ref)
+            del ref
+            train, _, _, seconds = load_training_data(data, device)
+            read_s.append(seconds["read"])
+            stages.append(seconds)
+            del train
+        events = read_events(data)
+        same = ak.array_equal(events, read_reference(data), equal_nan=True)
+        if not same:
+            raise SystemExit("bench_load: the two readers disagree")
+    best = min(stages, key=lambda s: sum(s.values()))
+    total = sum(best.values())
+    rows = [("read (reference: shard by shard)", min(ref_s))]
+    rows += [(f"{k}", v) for k, v in best.items()]
+    rows += [("total (eventgnn)", total)]
+    per_shard = n / n_files
+    print(f"{n:,} events in {n_files} shards ({per_shard:,.0f} per shard), best of {args.repeats}")
+    print(f"{'stage':<36} {'s':>8} {'events/s':>12}")
+    for name, s in rows:
+        print(f"{name:<36} {s:>8.3f} {n / s:>12,.0f}")
+    ratio = min(ref_s) / min(read_s)
+    print(f"read: eventgnn {ratio:.2f}x the reference")
+    result = {
+        "machine": machine_info(device),
+        "events": n,
+        "shards": n_files,
+        "repeats": args.repeats,
+        "reference_read_s": min(ref_s),
+        "stages_s": best,
+        "total_s": total,
+        "events_per_s": n / total,
+        "read_ratio": ratio,
+        "same_events": bool(same),
+    }
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
