@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 import awkward as ak
@@ -126,12 +126,6 @@ def _check_options(path: Path, fmt: str, options: dict, accepted: tuple[str, ...
         )
 
 
-def iter_events(paths, format: str = "auto", **options) -> Iterator[tuple[Path, ak.Array]]:
-    """Yield ``(file, events)`` for each input file (folders expand to their files)."""
-    for path in _expand(paths):
-        yield path, read_file(path, format, **options)
-
-
 def read_events(paths, format: str = "auto", **options) -> ak.Array:
     """Read files or folders of any supported format into one event-record array.
 
@@ -250,7 +244,6 @@ def _parquet_rows(path: Path, start: int, stop: int) -> ak.Array:
 __all__ = [
     "read_events",
     "read_file",
-    "iter_events",
     "convert",
     "count_entries",
     "detect_format",
