@@ -96,10 +96,11 @@ def transform_nodes(x):
     return x
 
 
-def _mean_std(chunks) -> tuple[np.ndarray, np.ndarray]:
-    """Means and standard deviations (float64) of the rows of ``[k, n]`` arrays over all their
-    columns, combined chunk by chunk (Chan et al.'s pairwise update): memory stays at one chunk."""
-    n, mean, m2 = 0, 0.0, 0.0
+def _mean_std(chunks, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Means and standard deviations (float64) of the ``width`` rows of ``[width, n]`` arrays
+    over all their columns, combined chunk by chunk (Chan et al.'s pairwise update), so memory
+    stays at one chunk. No columns at all: mean 0, std 1 (the feature is left unscaled)."""
+    n, mean, m2 = 0, np.zeros(width), np.zeros(width)
     for v in chunks:
         nc = v.shape[1]
         if nc == 0:
@@ -110,7 +111,7 @@ def _mean_std(chunks) -> tuple[np.ndarray, np.ndarray]:
         mean = mean + delta * (nc / tot)
         m2 = m2 + m2c + np.square(delta) * (n * nc / tot)
         n = tot
-    return np.asarray(mean, np.float64), np.sqrt(np.asarray(m2, np.float64) / max(n, 1))
+    return (mean, np.sqrt(m2 / n)) if n else (mean, np.ones(width))
 
 
 def fit_standardization(
@@ -129,14 +130,10 @@ def fit_standardization(
     counts = np.asarray(counts, np.int64)
     ptr = np.concatenate([[0], np.cumsum(counts)])
     scaled = [NODE_FEATURES.index(name) for name in SCALED_FEATURES]
-    logged = [k for k, col in enumerate(scaled) if NODE_FEATURES[col] in LOG_FEATURES]
 
     def node_chunks():
         for a in range(0, len(x), chunk_events * 8):
-            v = np.ascontiguousarray(x[a : a + chunk_events * 8][:, scaled].T)
-            # clamp: a zero-pT MET would give log(0) = -inf (as transform_nodes)
-            v[logged] = np.log(np.clip(v[logged], 1e-3, None))
-            yield v
+            yield np.ascontiguousarray(transform_nodes(x[a : a + chunk_events * 8])[:, scaled].T)
 
     def edge_chunks():
         n_events = min(len(counts), max_events)
@@ -147,10 +144,8 @@ def fit_standardization(
 
     node_mean = np.zeros(x.shape[1], np.float64)
     node_std = np.ones(x.shape[1], np.float64)
-    node_mean[scaled], node_std[scaled] = _mean_std(node_chunks())
-    edge_mean, edge_std = _mean_std(edge_chunks())
-    if int((counts[:max_events] > 1).sum()) == 0:  # no edges at all
-        edge_mean, edge_std = np.zeros(3), np.ones(3)
+    node_mean[scaled], node_std[scaled] = _mean_std(node_chunks(), len(scaled))
+    edge_mean, edge_std = _mean_std(edge_chunks(), len(EDGE_FEATURES))
     u = counts.astype(np.float64)
     stats = {
         "node_mean": node_mean,
