@@ -71,14 +71,23 @@ def read_shards(paths: Sequence[str | os.PathLike], threads: int | None = None) 
     try:
         table = pa.concat_tables(tables)
     except pa.ArrowInvalid:  # the shards differ in Arrow details (nullability, metadata)
-        arrays = [validate(ak.from_arrow(t), str(p)) for p, t in zip(paths, tables, strict=True)]
+        arrays = [_events(t, str(p)) for p, t in zip(paths, tables, strict=True)]
         return ak.concatenate(arrays, axis=0)
     try:
-        return validate(ak.from_arrow(table), str(paths[0]) if len(paths) == 1 else "<shards>")
+        return _events(table, str(paths[0]) if len(paths) == 1 else "<shards>")
     except SchemaError:
         for path, table in zip(paths, tables, strict=True):  # name the shard and its entry
-            validate(ak.from_arrow(table), str(path))
+            _events(table, str(path))
         raise
+
+
+def _events(table: pa.Table, where: str) -> ak.Array:
+    """An Arrow table as a validated event-record array."""
+    try:
+        events = ak.from_arrow(table)
+    except Exception as err:  # Arrow types awkward cannot represent
+        raise SchemaError(where, "<file>", f"not an event record ({err})") from err
+    return validate(events, where)
 
 
 def iter_shard_chunks(path: str | os.PathLike, chunk_size: int = 100_000) -> Iterator[ak.Array]:

@@ -123,3 +123,19 @@ def test_read_shards_names_the_bad_shard_and_its_own_entry(tmp_path):
     (tmp_path / "s2b.parquet").write_bytes(b"PAR1 junk")
     with pytest.raises(SchemaError, match=r"s2b\.parquet.*not a readable Parquet file"):
         read_events(tmp_path)
+
+
+def test_parquet_file_with_types_awkward_cannot_hold_is_named(tmp_path):
+    """A Parquet file from another tool with Arrow types awkward has no equivalent (decimals):
+    a schema error naming the file, among good shards too, not an internal error."""
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    paths = _shards(tmp_path, sizes=(4, 5))
+    odd = tmp_path / "odd.parquet"
+    pq.write_table(pa.table({"pt": pa.array([decimal.Decimal("1.5")], pa.decimal128(5, 2))}), odd)
+    for args in ([odd], [*paths, odd]):
+        with pytest.raises(SchemaError, match=r"odd\.parquet.*not an event record"):
+            read_shards(args, threads=2)
