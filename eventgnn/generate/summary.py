@@ -17,7 +17,7 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-from ..events.parquet import read_shard, shard_paths
+from ..events.parquet import read_shards, shard_paths
 from ..events.schema import ObjectType
 
 
@@ -81,7 +81,7 @@ def plot_distributions(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    events = ak.concatenate([read_shard(p) for p in shard_paths(folder)])
+    events = read_shards(shard_paths(folder))
     names = list(processes) if processes else sorted(set(events.process.tolist()))
     data = {p: _per_event(events[events.process == p]) for p in names}
     out_dir = Path(out_dir)
