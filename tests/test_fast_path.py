@@ -205,9 +205,21 @@ def test_epoch_benchmark_runs_end_to_end(tmp_path):
     assert [v["events"] for v in result["variants"]] == [16, 32]  # steps x batch
     assert result["epoch"]["events"] == 100  # resampled beyond the 40 distinct events
     assert result["epoch"]["train_events_per_s"] > 0
+    assert "first_epoch_with_loading_s" not in result["epoch"]  # resampled: extrapolated only
     for bad in ("b8-fp16", "8-fp32", "b8-bf16"):
         with pytest.raises(SystemExit, match="variant"):
             bench.main(["--data", str(tmp_path / "data"), "--variants", bad])
+    # --replicate: three copies of each shard are loaded, the epoch runs over distinct events
+    # and the first epoch is reported with its measured loading time
+    result = bench.main(["--data", str(tmp_path / "data"), "--replicate", "3", "--variants",
+                         "b16-fp32", "--steps", "2", "--warmup", "1", "--events", "32",
+                         "--eval-batch-size", "32", "--epoch-events", "120"])  # fmt: skip
+    assert result["loading"]["events"] == 120
+    epoch = result["epoch"]
+    assert epoch["events"] == 120
+    assert epoch["first_epoch_with_loading_s"] == pytest.approx(
+        result["loading"]["total_s"] + epoch["train_s"]
+    )
 
 
 def test_load_benchmark_runs_end_to_end(tmp_path):
