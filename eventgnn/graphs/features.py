@@ -115,38 +115,54 @@ def _mean_std(chunks, width: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fit_standardization(
-    x: np.ndarray, counts: np.ndarray, max_events: int = 200_000, chunk_events: int = 16_384
+    x: np.ndarray,
+    counts: np.ndarray,
+    max_events: int = 200_000,
+    chunk_events: int = 16_384,
+    events: np.ndarray | None = None,
 ) -> dict:
     """Means and standard deviations of node, edge and global features on training events.
 
-    ``x`` and ``counts`` are the flat node features of the training set
-    (:func:`node_features`); at most ``max_events`` events are used for the edge statistics.
-    Discrete node features get mean 0 and std 1 (left raw). Returns float32 arrays
-    ``{"node_mean", "node_std", "edge_mean", "edge_std", "global_mean", "global_std"}``.
-    Works through the events ``chunk_events`` at a time: the edges of a chunk stay in cache.
+    ``x`` and ``counts`` are flat node features (:func:`node_features`); ``events`` (indices,
+    default all) selects the training events among them, in the order given. At most ``max_events`` of them
+    are used for the edge statistics. Discrete node features get mean 0 and std 1 (left raw).
+    Returns float32 arrays ``{"node_mean", "node_std", "edge_mean", "edge_std", "global_mean",
+    "global_std"}``. Works through the events ``chunk_events`` at a time (their nodes gathered
+    per chunk, never all at once): the edges of a chunk stay in cache.
     """
-    if len(counts) == 0:
-        raise ValueError("cannot fit standardisation on an empty training set")
     counts = np.asarray(counts, np.int64)
     ptr = np.concatenate([[0], np.cumsum(counts)])
+    events = np.arange(len(counts)) if events is None else np.asarray(events, np.int64)
+    if len(events) == 0:
+        raise ValueError("cannot fit standardisation on an empty training set")
     scaled = [NODE_FEATURES.index(name) for name in SCALED_FEATURES]
 
+    def chunks(n_events: int):
+        """``(node features, counts)`` of the selected events, ``chunk_events`` at a time."""
+        for a in range(0, n_events, chunk_events):
+            idx = events[a : min(a + chunk_events, n_events)]
+            c = counts[idx]
+            if (np.diff(idx) == 1).all():  # consecutive events: a view, no copy
+                yield x[ptr[idx[0]] : ptr[idx[-1] + 1]], c
+            else:
+                offsets = np.cumsum(c) - c
+                nodes = np.repeat(ptr[idx] - offsets, c) + np.arange(int(c.sum()))
+                yield x[nodes], c
+
     def node_chunks():
-        for a in range(0, len(x), chunk_events * 8):
-            yield np.ascontiguousarray(transform_nodes(x[a : a + chunk_events * 8])[:, scaled].T)
+        for xs, _ in chunks(len(events)):
+            yield np.ascontiguousarray(transform_nodes(xs)[:, scaled].T)
 
     def edge_chunks():
-        n_events = min(len(counts), max_events)
-        for a in range(0, n_events, chunk_events):
-            b = min(a + chunk_events, n_events)
-            edge_index, _ = fully_connected_edges(counts[a:b])
-            yield np.ascontiguousarray(edge_features(x[ptr[a] : ptr[b]], edge_index).T)
+        for xs, c in chunks(min(len(events), max_events)):
+            edge_index, _ = fully_connected_edges(c)
+            yield np.ascontiguousarray(edge_features(xs, edge_index).T)
 
     node_mean = np.zeros(x.shape[1], np.float64)
     node_std = np.ones(x.shape[1], np.float64)
     node_mean[scaled], node_std[scaled] = _mean_std(node_chunks(), len(scaled))
     edge_mean, edge_std = _mean_std(edge_chunks(), len(EDGE_FEATURES))
-    u = counts.astype(np.float64)
+    u = counts[events].astype(np.float64)
     stats = {
         "node_mean": node_mean,
         "node_std": node_std,

@@ -15,7 +15,6 @@ import numpy as np
 import torch
 
 from ..config import RunConfig, dump_yaml, to_dict, validate
-from ..graphs.batch import GraphTensors
 from ..graphs.dataset import TaskData, load_task_data, process_names
 from ..graphs.features import fit_standardization
 from .engine import FitResult, fit, load_model, predict, write_plots
@@ -63,9 +62,8 @@ def default_data(purpose: str, processes: list[str] | None = None) -> Path:
 
 def fit_stats(data: TaskData) -> dict:
     """Standardisation statistics fitted on the training split only."""
-    graphs = GraphTensors(data.graphs.x, data.graphs.counts)  # no labels: nothing to copy
-    train = graphs.subset(data.splits["train"])
-    return fit_standardization(train.x.numpy(), train.counts.numpy())
+    graphs, train = data.graphs, data.splits["train"]
+    return fit_standardization(graphs.x.numpy(), graphs.counts.numpy(), events=train.numpy())
 
 
 def train_model(

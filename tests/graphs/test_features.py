@@ -142,6 +142,15 @@ def test_fit_standardization_in_chunks_equals_one_pass(chunk_events, max_events)
     np.testing.assert_allclose(s["node_std"][:4], node_std, rtol=1e-5)
     np.testing.assert_allclose(s["edge_mean"], edge_mean, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(s["edge_std"], edge_std, rtol=1e-5)
+    # a selection of events gives the statistics of those events' own arrays
+    pick = np.sort(np.random.default_rng(5).choice(len(counts), 170, replace=False))
+    pick = np.concatenate([np.arange(40), pick[pick >= 40]])  # a consecutive run, then gaps
+    ptr = np.concatenate([[0], np.cumsum(counts)])
+    own = np.concatenate([x[ptr[k] : ptr[k + 1]] for k in pick])
+    picked = fit_standardization(x, counts, max_events, chunk_events, events=pick)
+    alone = fit_standardization(own, counts[pick], max_events, chunk_events)
+    for key in picked:
+        np.testing.assert_allclose(picked[key], alone[key], rtol=1e-6, atol=1e-7)
     # events of one object only: no edges, so the edge features are left unscaled
     lone = fit_standardization(x[:50], np.ones(50, np.int64), chunk_events=chunk_events)
     assert lone["edge_mean"].tolist() == [0, 0, 0] and lone["edge_std"].tolist() == [1, 1, 1]
