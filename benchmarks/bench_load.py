@@ -10,7 +10,9 @@ What ``eventgnn pretrain`` does before its first step, stage by stage, in events
    the ROOT formats are still read;
 2. labels and splits (:func:`~eventgnn.graphs.dataset.load_task_data` on the array of step 1:
    process codes, stratified splits, flat graph tensors);
-3. standardisation statistics on the training split (``fit_stats``);
+3. ``stats``: standardisation statistics on the training split (``fit_stats``), then the
+   training split copied out of the dataset (``TaskData.part``, as the training engine does
+   before moving it to the device);
 4. copy to ``--device``.
 
 ``--replicate K`` measures on ``K`` copies of each shard (in a temporary folder; the files are
