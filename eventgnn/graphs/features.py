@@ -124,8 +124,9 @@ def fit_standardization(
     """Means and standard deviations of node, edge and global features on training events.
 
     ``x`` and ``counts`` are flat node features (:func:`node_features`); ``events`` (indices,
-    default all) selects the training events among them, in the order given. At most ``max_events`` of them
-    are used for the edge statistics. Discrete node features get mean 0 and std 1 (left raw).
+    default all) selects the training events among them, in the order given. At most
+    ``max_events`` of them are used for the edge statistics. Discrete node features get mean 0
+    and std 1 (left raw).
     Returns float32 arrays ``{"node_mean", "node_std", "edge_mean", "edge_std", "global_mean",
     "global_std"}``. Works through the events ``chunk_events`` at a time (their nodes gathered
     per chunk, never all at once): the edges of a chunk stay in cache.
