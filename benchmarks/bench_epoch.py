@@ -45,7 +45,14 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: import bench_model
 
 from bench_load import load_training_data, replicate  # noqa: E402
-from bench_model import machine_info, make_optimizer, setup_torch, sync  # noqa: E402
+from bench_model import (  # noqa: E402
+    data_or_default,
+    machine_info,
+    make_optimizer,
+    setup_torch,
+    sync,
+    write_json,
+)
 
 from eventgnn.config import ModelConfig  # noqa: E402
 from eventgnn.graphs.batch import GraphTensors  # noqa: E402
@@ -58,11 +65,7 @@ def load(data: str | None, device: torch.device) -> tuple[GraphTensors, dict, di
     """Step 1: Parquet -> flat tensors on ``device`` through the training loader
     (``bench_load.load_training_data``: read, label, split, fit statistics, copy), timed; every
     event goes into the training pool."""
-    if data is None:
-        from eventgnn.generate.default import ensure_default_data
-
-        data = ensure_default_data("pretrain")
-    graphs, stats, n_classes, seconds = load_training_data(data, device, 0.0, 0.0)
+    graphs, stats, n_classes, seconds = load_training_data(data_or_default(data), device, 0, 0)
     total = sum(seconds.values())
     n = len(graphs)
     timing = {"events": n, "classes": n_classes, **{f"{k}_s": v for k, v in seconds.items()}}
@@ -232,9 +235,7 @@ def main(argv=None) -> dict:
     for v in ok:
         train, infer = v["train_events_per_s"], v["infer_events_per_s"]
         print(f"{v['variant']:<24}{train:>14,.0f}{infer:>14,.0f}")
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(results, indent=2))
+    write_json(args.json, results)
     return results
 
 

@@ -26,7 +26,6 @@ Run: ``python benchmarks/bench_load.py --data DIR --replicate 4 --repeats 3``.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import tempfile
@@ -38,7 +37,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: import bench_model
 
-from bench_model import machine_info, setup_torch, sync  # noqa: E402
+from bench_model import data_or_default, machine_info, setup_torch, sync, write_json  # noqa: E402
 
 from eventgnn.events.io import _expand, read_events, read_file  # noqa: E402
 from eventgnn.graphs.batch import GraphTensors  # noqa: E402
@@ -100,12 +99,7 @@ def main(argv=None) -> int:
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args(argv)
     device = setup_torch(args)
-    data = args.data
-    if data is None:
-        from eventgnn.generate.default import ensure_default_data
-
-        data = ensure_default_data("pretrain")
-    data = Path(data)
+    data = Path(data_or_default(args.data))
     with tempfile.TemporaryDirectory(prefix="bench_load_") as tmp:
         if args.replicate > 1:
             data = replicate(data, args.replicate, Path(tmp))
@@ -149,8 +143,7 @@ def main(argv=None) -> int:
         "read_ratio": ratio,
         "same_events": bool(same),
     }
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.json, result)
     return 0
 
 

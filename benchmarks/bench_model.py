@@ -53,6 +53,27 @@ from eventgnn.model import EventGNN  # noqa: E402
 # data
 
 
+def data_or_default(data: str | None) -> str | Path:
+    """``data``, or the built-in default pretraining data (generated on first use)."""
+    if data is not None:
+        return data
+    try:
+        from eventgnn.generate.default import ensure_default_data
+    except ImportError as exc:
+        raise SystemExit(
+            "benchmarks: the built-in generator is not available; pass --data DIR "
+            f"(a folder of Parquet shards) [{exc}]"
+        ) from exc
+    return ensure_default_data("pretrain")
+
+
+def write_json(path: str | None, results: dict) -> None:
+    """Write ``results`` to ``path`` (if given) as indented JSON, creating its folder."""
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(results, indent=2) + "\n")
+
+
 def load_events(data: str | None, n_events: int, seed: int) -> ak.Array:
     """``n_events`` events (a seeded random subset) with ``label`` = process index.
 
@@ -61,15 +82,7 @@ def load_events(data: str | None, n_events: int, seed: int) -> ak.Array:
     """
     from eventgnn.events.io import read_events
 
-    if data is None:
-        try:
-            from eventgnn.generate.default import ensure_default_data
-        except ImportError as exc:
-            raise SystemExit(
-                "bench_model: the built-in generator is not available; pass --data DIR "
-                f"(a folder of Parquet shards) [{exc}]"
-            ) from exc
-        data = ensure_default_data("pretrain")
+    data = data_or_default(data)
     events = read_events(data)
     events = events[ak.num(events.objects, axis=1) > 0]
     if len(events) == 0:
@@ -559,9 +572,7 @@ def main(argv=None) -> dict:
         results["sweep_multiplicity"] = sweep_multiplicity(events, args, device, n_classes)
         if args.plots:
             results["plots"] = plot_sweeps(results, Path(args.plots))
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(results, indent=2))
+    write_json(args.json, results)
     return results
 
 
