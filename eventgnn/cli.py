@@ -1,14 +1,19 @@
 """The ``eventgnn`` command: the only module that reads ``argv``.
 
 Each subcommand parses its arguments here and calls the library with plain values or config
-dataclasses; nothing below this module sees an argparse namespace.
+dataclasses; nothing below this module sees an argparse namespace. The built-in default data is
+resolved here, so training never reaches into the generator. Each subcommand imports what it runs
+when it runs: ``eventgnn --help`` and ``eventgnn convert`` do not load torch.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
 
 
 def _add_common_training(p: argparse.ArgumentParser) -> None:
@@ -45,8 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--chunk-size",
         type=int,
-        default=500_000,
-        help="entries converted at a time (bounded memory; one shard each); 0: whole files",
+        help="entries converted at a time (bounded memory; one shard each; default 500,000); "
+        "0: whole files",
     )
     p.set_defaults(handler=cmd_convert)
 
@@ -94,8 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--chunk-size",
         type=int,
-        default=200_000,
-        help="events read and scored at a time (bounded memory); 0: all at once",
+        help="events read and scored at a time (bounded memory; default 200,000); 0: all at once",
     )
     p.set_defaults(handler=cmd_evaluate)
 
@@ -156,8 +160,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _chunk_size(given: int | None, default: int) -> int | None:
+    """``--chunk-size``: not given -> the library's ``default``; 0 -> None (all at once)."""
+    return default if given is None else (given or None)
+
+
 def cmd_convert(args) -> None:
-    from .events.io import convert
+    from .events.io import CONVERT_CHUNK_EVENTS, convert
 
     options = {}
     if args.branch_map:
@@ -168,24 +177,20 @@ def cmd_convert(args) -> None:
         options["btag_branch"] = args.btag_branch
     if args.btag_threshold is not None:
         options["btag_threshold"] = args.btag_threshold
-    written = convert(
-        args.inputs, args.out, format=args.format, chunk_size=args.chunk_size or None, **options
-    )
+    chunk_size = _chunk_size(args.chunk_size, CONVERT_CHUNK_EVENTS)
+    written = convert(args.inputs, args.out, format=args.format, chunk_size=chunk_size, **options)
     print(f"wrote {len(written)} shard(s) to {args.out}")
 
 
 def cmd_generate(args) -> None:
-    from pathlib import Path
-
-    from .generate.catalog import get_catalog
+    from .catalog import get_catalog
+    from .fileio import safe_name
     from .generate.run import generate, parse_shard
 
     if args.catalog:
         processes = list(get_catalog(args.catalog))
     else:
         processes = [p.strip() for p in args.process.split(",") if p.strip()]
-    from .fileio import safe_name
-
     for name in processes:  # a name is a folder under --out: no "../" or absolute paths
         safe_name(name, "--process")
     lhe = Path(args.lhe) if args.lhe else None
@@ -217,32 +222,45 @@ def cmd_generate(args) -> None:
 
 def _run_config(args, command: str):
     """YAML config (if any) -> dotted overrides -> explicit flags, as a validated RunConfig."""
-    from dataclasses import replace
+    from .config import build_run_config
 
-    from .config import RunConfig, apply_overrides, load_yaml, set_key, validate
+    finetuning = command == "finetune"
+    return build_run_config(
+        command,
+        config_file=args.config,
+        overrides=args.overrides,
+        objective=None if finetuning else args.task,
+        task=args.task if finetuning else None,
+        data=args.data,
+        out=args.out,
+        pretrained=args.from_run if finetuning else None,
+        epochs=args.epochs,
+        seed=args.seed,
+        mode=args.mode if finetuning else None,
+        train_size=args.train_size if finetuning else None,
+    )
 
-    config = load_yaml(args.config) if args.config else RunConfig()
-    config = apply_overrides(config, args.overrides)
-    config = replace(config, command=command, task=args.task)
-    if args.data is not None:
-        config = replace(config, data=args.data)
-    if args.out is not None:
-        config = replace(config, out=args.out)
-    if args.epochs is not None:
-        config = set_key(config, "train.epochs", args.epochs)
-    if args.seed is not None:
-        config = set_key(config, "train.seed", args.seed)
-    if command == "finetune":
-        if args.from_run is not None:
-            config = replace(config, pretrained=args.from_run)
-        config = set_key(config, "finetune.mode", args.mode)
-        if args.train_size is not None:
-            config = set_key(config, "finetune.train_size", args.train_size)
-    try:
-        return validate(config)
-    except ValueError as err:  # a range error: say where the value may have come from
-        where = f"config {args.config}, " if args.config else ""
-        raise type(err)(f"{err} (from {where}overrides or options)") from err
+
+def _default_data(role: str, task: str | None = None) -> str:
+    """The built-in dataset for ``role`` (``pretrain``, or ``downstream`` for ``task``),
+    generated on first use (rank 0 first under ``torchrun``)."""
+    from .catalog import get_task, list_tasks
+    from .generate.default import ensure_default_data
+    from .train.ddp import rank_zero_first
+    from .train.finetune import resolve_task
+
+    processes = None
+    if task is not None:
+        spec = resolve_task(task)
+        if not spec.builtin:
+            why = "needs LHE input" if spec.name in list_tasks() else "is not in the catalog"
+            builtin = [t for t in list_tasks() if get_task(t).builtin]
+            raise ValueError(
+                f"task '{task}' {why}, so there is no built-in data for it: pass --data DIR "
+                f"(tasks with built-in data: {', '.join(builtin)})"
+            )
+        processes = list(spec.processes)
+    return str(rank_zero_first(lambda: ensure_default_data(role, processes=processes)))
 
 
 def cmd_pretrain(args) -> None:
@@ -250,7 +268,10 @@ def cmd_pretrain(args) -> None:
     from .train.runs import pretrain
 
     rank, _ = init_distributed()  # a no-op outside torchrun
-    pretrain(_run_config(args, "pretrain"), log=print if rank == 0 else lambda s: None)
+    config = _run_config(args, "pretrain")
+    if config.data is None:
+        config = replace(config, data=_default_data("pretrain"))
+    pretrain(config, log=print if rank == 0 else lambda s: None)
     shutdown_distributed()
 
 
@@ -259,14 +280,18 @@ def cmd_finetune(args) -> None:
     from .train.finetune import finetune
 
     rank, _ = init_distributed()
-    finetune(_run_config(args, "finetune"), log=print if rank == 0 else lambda s: None)
+    config = _run_config(args, "finetune")
+    if config.data is None:
+        config = replace(config, data=_default_data("downstream", config.task))
+    finetune(config, log=print if rank == 0 else lambda s: None)
     shutdown_distributed()
 
 
 def cmd_evaluate(args) -> None:
-    from .train.runs import evaluate_run
+    from .train.evaluate import EVALUATE_CHUNK_EVENTS, evaluate_run
 
-    evaluate_run(args.model, data=args.data, out=args.out, chunk_size=args.chunk_size or None)
+    chunk_size = _chunk_size(args.chunk_size, EVALUATE_CHUNK_EVENTS)
+    evaluate_run(args.model, data=args.data, out=args.out, chunk_size=chunk_size)
 
 
 def cmd_info(args) -> None:
@@ -276,7 +301,8 @@ def cmd_info(args) -> None:
 
 
 def cmd_scan(args) -> None:
-    from .analysis.scan import ScanConfig, run_scan
+    from .analysis.scan import BASELINE, ScanConfig, run_scan
+    from .fileio import safe_name
 
     pretrained = {}
     for item in args.pretrained:
@@ -293,25 +319,27 @@ def cmd_scan(args) -> None:
         sizes = tuple(int(n) for n in args.sizes.split(",") if n.strip())
     except ValueError:
         raise ValueError(f"--sizes expects comma-separated integers, got '{args.sizes}'") from None
-    from .fileio import safe_name
-
-    for setup in args.setups.split(","):  # setup names are folders under --out
-        if setup.strip():
-            safe_name(setup.strip(), "--setups entry")
+    setups = tuple(s.strip() for s in args.setups.split(",") if s.strip())
+    for setup in setups:  # setup names are folders under --out
+        safe_name(setup, "--setups entry")
     for setup in pretrained:
         safe_name(setup, "--pretrained setup")
+    data = args.data or _default_data("downstream", args.task)
+    pretrain_data = args.pretrain_data
+    if pretrain_data is None and set(setups) - set(pretrained) - {BASELINE}:
+        pretrain_data = _default_data("pretrain")
     config = ScanConfig(
         task=args.task,
         sizes=sizes,
         seeds=args.seeds,
-        setups=tuple(s.strip() for s in args.setups.split(",") if s.strip()),
+        setups=setups,
         out=args.out,
-        data=args.data,
+        data=data,
         pretrained=pretrained,
         epochs=args.epochs,
         overrides=tuple(args.overrides),
         first_seed=args.first_seed,
-        pretrain_data=args.pretrain_data,
+        pretrain_data=pretrain_data,
         pretrain_epochs=args.pretrain_epochs,
         pretrain_overrides=tuple(args.pretrain_set),
         jobs=args.jobs,
@@ -355,8 +383,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     Errors print one line to stderr, never a traceback; ``--debug`` (anywhere on the command
     line, or ``EVENTGNN_DEBUG=1``) re-raises them so the traceback shows.
     """
-    import os
-
     argv = list(sys.argv[1:] if argv is None else argv)
     # --debug is accepted after the subcommand too ("eventgnn pretrain ... --debug"): the
     # subparsers do not know it, so take it out before parsing (but not after a "--")

@@ -10,17 +10,15 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .fileio import read_yaml
-
-
-class ConfigError(ValueError):
-    """A config file or override names an unknown key or gives a value of the wrong type."""
+from .errors import ConfigError
+from .fileio import read_yaml, write_text_atomic
 
 
 @dataclass(frozen=True)
@@ -69,7 +67,7 @@ class TrainConfig:
     split_seed: int = 2024
     val_fraction: float = 0.2
     test_fraction: float = 0.2
-    max_events: int | None = None
+    max_per_class: int | None = None
     device: str = "auto"
     amp: bool = False
     num_threads: int | None = None
@@ -94,10 +92,17 @@ class FinetuneConfig:
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Everything a run needs; stored resolved as ``config.yaml`` and inside ``model.pt``."""
+    """Everything a run needs; stored resolved as ``config.yaml`` and inside ``model.pt``.
+
+    ``objective``: what the model learns (``multiclass`` or ``multilabel`` pretraining,
+    ``binary`` for a task); ``task``: the name of the binary task a finetune learns (None when
+    pretraining); ``data``: the dataset (None: the built-in one, resolved by the command line);
+    ``pretrained``: the run a finetune starts from (None: from scratch).
+    """
 
     command: str = "pretrain"
-    task: str = "multiclass"
+    objective: str = "multiclass"
+    task: str | None = None
     data: str | None = None
     out: str | None = None
     pretrained: str | None = None
@@ -107,6 +112,7 @@ class RunConfig:
 
 
 FINETUNE_MODES = ("full", "frozen", "frozen-decoder")
+OBJECTIVES = ("multiclass", "multilabel", "binary")
 
 
 def to_dict(config) -> dict[str, Any]:
@@ -118,8 +124,6 @@ def dump_yaml(config, path: str | Path | None = None) -> str:
     """YAML text of a config; also written (atomically) to ``path`` when given."""
     text = yaml.safe_dump(to_dict(config), sort_keys=False)
     if path is not None:
-        from .fileio import write_text_atomic
-
         write_text_atomic(path, text)
     return text
 
@@ -236,6 +240,10 @@ def set_key(config, key: str, value: Any, _prefix: str = ""):
 def validate(config: RunConfig) -> RunConfig:
     """Check value ranges that types alone do not catch."""
     t, f = config.train, config.finetune
+    if config.objective not in OBJECTIVES:
+        raise ConfigError(
+            f"objective: expected one of {', '.join(OBJECTIVES)}, got {config.objective!r}"
+        )
     if f.mode not in FINETUNE_MODES:
         raise ConfigError(
             f"finetune.mode: expected one of {', '.join(FINETUNE_MODES)}, got {f.mode!r}"
@@ -251,6 +259,44 @@ def validate(config: RunConfig) -> RunConfig:
     for key in ("hidden", "latent", "mlp_layers", "iterations"):
         if getattr(m, key) < 1:
             raise ConfigError(f"model.{key} must be at least 1")
-    if f.train_size is not None and f.train_size < 1:
-        raise ConfigError("finetune.train_size must be at least 1")
+    for key, value in (
+        ("finetune.train_size", f.train_size),
+        ("train.max_per_class", t.max_per_class),
+    ):
+        if value is not None and value < 1:
+            raise ConfigError(f"{key} must be at least 1 (or null: no limit)")
     return config
+
+
+def build_run_config(
+    command: str,
+    *,
+    config_file: str | Path | None = None,
+    overrides: Sequence[str] = (),
+    epochs: int | None = None,
+    seed: int | None = None,
+    mode: str | None = None,
+    train_size: int | None = None,
+    **fields: Any,
+) -> RunConfig:
+    """A validated :class:`RunConfig`: the YAML ``config_file`` (if any), then the dotted
+    ``overrides``, then the explicit values (``None``: not given). ``fields`` are top-level
+    fields (``objective``, ``task``, ``data``, ``out``, ``pretrained``)."""
+    config = load_yaml(config_file) if config_file else RunConfig()
+    config = apply_overrides(config, overrides)
+    config = dataclasses.replace(
+        config, command=command, **{k: v for k, v in fields.items() if v is not None}
+    )
+    for key, value in (
+        ("train.epochs", epochs),
+        ("train.seed", seed),
+        ("finetune.mode", mode),
+        ("finetune.train_size", train_size),
+    ):
+        if value is not None:
+            config = set_key(config, key, value)
+    try:
+        return validate(config)
+    except ConfigError as err:  # a range error: say where the value may have come from
+        where = f"config {config_file}, " if config_file else ""
+        raise ConfigError(f"{err} (from {where}overrides or options)") from err

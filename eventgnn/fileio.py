@@ -13,6 +13,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import yaml
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
@@ -68,8 +70,6 @@ def read_yaml(path: str | os.PathLike, error: type[Exception], what: str):
 
     ``what`` names the kind of file in the message ("config file", "recipe file").
     """
-    import yaml
-
     path = Path(path)
     try:
         return yaml.safe_load(path.read_text())

@@ -4,6 +4,9 @@ Each event is a list of objects ``(pt, eta, phi, type, btag, charge)``; energies
 convention (``pT cosh eta``, ``pT`` for MET). The numbers are chosen so that Delta phi wraps across
 +-pi in event 0 and event 2 has a single object (a graph without edges).
 
+Also the one generator of random events (:func:`random_events`, :func:`separable_events`) and
+the one set of overrides for a tiny, fast model (:data:`TINY`) that every test folder uses.
+
 A plain module (importable as ``from hand_events import ...``: pytest puts ``tests/`` on the path
 for ``tests/conftest.py``); the fixtures live in ``tests/conftest.py``.
 """
@@ -16,6 +19,20 @@ import numpy as np
 from eventgnn.events.schema import N_TARGETS, ObjectType, make_events
 
 J, E, M, P, MET = (int(t) for t in ObjectType)
+
+TINY_MODEL = ("model.hidden=16", "model.latent=16", "model.mlp_layers=2", "model.iterations=1")
+"""Overrides that shrink the model so that a training run on a few hundred events takes about a
+second."""
+
+TINY = (
+    *TINY_MODEL,
+    "train.plots=false",
+    "train.device=cpu",
+    "train.batch_size=32",
+    "train.num_threads=1",  # more threads only contend on a small, shared CPU
+)
+""":data:`TINY_MODEL` plus fast, CPU-only training settings (CPU: bit-identical resume holds
+only where sums are deterministic, and CUDA's atomic scatter-adds are not)."""
 
 SMALL_EVENTS: list[list[tuple[float, float, float, int, int, int]]] = [
     # jet near phi = +pi, b-jet near phi = -pi, electron, MET
@@ -99,3 +116,9 @@ def random_events(
         tgt[:, :8] = rng.integers(0, 3, (n, 8))
         tgt[:, 8:] = rng.integers(0, 2, (n, N_TARGETS - 8))
     return make_events(objects, process=process, targets=tgt, source=f"test:{seed}")
+
+
+def separable_events(n: int, process: str, seed: int, shift: float = 0.0) -> ak.Array:
+    """``n`` events of 2-6 objects, no MET; ``shift`` moves the pT scale so processes are
+    separable."""
+    return random_events(n, process, seed, shift, max_objects=6, n_types=4)

@@ -24,9 +24,9 @@ from test_delphes import (  # noqa: E402
 from test_ntuple import MAP, write_ntuple  # noqa: E402
 
 from eventgnn.cli import main  # noqa: E402
+from eventgnn.errors import EmptyEventsWarning  # noqa: E402
 from eventgnn.events.delphes import read_delphes  # noqa: E402
 from eventgnn.events.parquet import read_shard  # noqa: E402
-from eventgnn.events.selection import EmptyEventsWarning  # noqa: E402
 
 
 def _delphes(tmp_path, name="sig.root"):

@@ -29,11 +29,11 @@ def test_overrides_are_type_checked():
             "train.lr=3e-4",
             "train.amp=true",
             "finetune.train_size=500",
-            "train.max_events=null",
+            "train.max_per_class=null",
         ],
     )
     assert c.model.hidden == 128 and c.train.lr == 3e-4 and c.train.amp is True
-    assert c.finetune.train_size == 500 and c.train.max_events is None
+    assert c.finetune.train_size == 500 and c.train.max_per_class is None
     assert apply_overrides(c, ["train.lr=1"]).train.lr == 1.0  # an int is a fine float
     with pytest.raises(ConfigError, match="unknown config key 'model.hiden'"):
         apply_overrides(c, ["model.hiden=3"])

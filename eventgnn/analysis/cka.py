@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import contextmanager
-from itertools import combinations, product
+from itertools import product
 from typing import Any, Literal
 
 import numpy as np
@@ -45,12 +45,14 @@ __all__ = [
     "capture_activations",
     "center_gram",
     "cka_from_grams",
+    "cka_matrix",
     "collect_outputs",
     "ensemble_cka",
     "gram_linear",
     "gram_rbf",
     "layerwise_cka",
     "linear_cka",
+    "pair_statistics",
     "rbf_cka",
 ]
 
@@ -179,24 +181,22 @@ def _cka_function(kernel: str, threshold: float, debiased: bool) -> Callable[[An
     raise ValueError(f"unknown kernel {kernel!r}: expected 'linear' or 'rbf'")
 
 
-def ensemble_cka(
+def cka_matrix(
     latents_a: Sequence[ArrayLike],
     latents_b: Sequence[ArrayLike] | None = None,
     kernel: Kernel = "linear",
     threshold: float = 0.5,
     debiased: bool = False,
-) -> tuple[float, float]:
-    """Mean and standard deviation of CKA over all model pairs of two ensembles (paper, eq. 1).
+) -> np.ndarray:
+    """``[len(a), len(b)]``: CKA of every pair of models ``(a_i, b_j)``, each pair computed once.
 
     ``latents_a[i]`` is model ``a_i``'s representation of the same events (``[n, d]``) as every
     entry of ``latents_b``. With ``latents_b`` None (or the same list object) the ensemble is
-    compared with itself: the pairs ``i < j`` (CKA is symmetric, so ``i != j`` gives the same mean
-    and spread). The standard deviation is the population one over pairs (``ddof=0``), 0 for a
-    single pair.
+    compared with itself: CKA is symmetric, so only ``i <= j`` is computed and mirrored.
     """
     same = latents_b is None or latents_b is latents_a
     if not latents_a or (not same and not latents_b):
-        raise ValueError("ensemble_cka needs at least one model in each ensemble")
+        raise ValueError("CKA between ensembles needs at least one model in each")
     if kernel == "rbf":
         # each model's centred, normalised Gram matrix once, instead of once per pair
         def prep(z: ArrayLike) -> torch.Tensor:
@@ -218,14 +218,40 @@ def ensemble_cka(
         def score(i: int, j: int) -> float:
             return fn(latents_a[i], lb[j])
 
+    n_b = len(latents_a) if same else len(latents_b)
+    matrix = np.full((len(latents_a), n_b), np.nan)
+    for i, j in product(range(len(latents_a)), range(n_b)):
+        if not same or i <= j:
+            matrix[i, j] = score(i, j)
+            if same:
+                matrix[j, i] = matrix[i, j]
+    return matrix
+
+
+def pair_statistics(matrix: np.ndarray, same: bool) -> tuple[float, float]:
+    """Mean and population standard deviation (``ddof=0``) over the model pairs of a
+    :func:`cka_matrix`: every entry, or for an ensemble against itself the pairs ``i < j``."""
     if same:
-        if len(latents_a) < 2:
+        if len(matrix) < 2:
             raise ValueError("comparing an ensemble with itself needs at least two models")
-        pairs = list(combinations(range(len(latents_a)), 2))
+        values = matrix[np.triu_indices(len(matrix), k=1)]
     else:
-        pairs = list(product(range(len(latents_a)), range(len(latents_b))))
-    values = np.array([score(i, j) for i, j in pairs])
+        values = matrix.ravel()
     return float(values.mean()), float(values.std())
+
+
+def ensemble_cka(
+    latents_a: Sequence[ArrayLike],
+    latents_b: Sequence[ArrayLike] | None = None,
+    kernel: Kernel = "linear",
+    threshold: float = 0.5,
+    debiased: bool = False,
+) -> tuple[float, float]:
+    """Mean and standard deviation of CKA over all model pairs of two ensembles (paper, eq. 1);
+    an ensemble against itself (``latents_b`` None or the same list) over the pairs ``i < j``."""
+    same = latents_b is None or latents_b is latents_a
+    matrix = cka_matrix(latents_a, latents_b, kernel, threshold, debiased)
+    return pair_statistics(matrix, same)
 
 
 def layerwise_cka(

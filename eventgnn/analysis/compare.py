@@ -13,23 +13,27 @@ used, and the same events go to every model.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from .cka import capture_activations, ensemble_cka, layerwise_cka
+from ..fileio import write_text_atomic
+from ..plots import plot_cka_matrix
+from ..train.checkpoint import load_checkpoint, load_model
+from ..train.engine import predict
+from ..train.evaluate import evaluation_graphs
+from .cka import capture_activations, cka_matrix, layerwise_cka, pair_statistics
 
 __all__ = ["CKAResult", "common_events", "compare_runs", "layer_activations", "run_latents"]
 
 
 def common_events(run: str | os.PathLike, data: str | os.PathLike | None = None, n_events=None):
     """The :class:`~eventgnn.graphs.batch.GraphTensors` every model is evaluated on."""
-    from ..train.engine import load_checkpoint
-    from ..train.runs import evaluation_graphs
-
     graphs = evaluation_graphs(load_checkpoint(run), data)
     if n_events is not None and n_events < len(graphs):
         # a seeded random subset, not the first events: the test split is sorted by position and
@@ -43,8 +47,6 @@ def run_latents(
     runs: Sequence[str | os.PathLike], graphs, batch_size: int = 1024
 ) -> list[torch.Tensor]:
     """Each run's latent ``[n_events, latent]`` on ``graphs`` (CPU, float32)."""
-    from ..train.engine import load_model, predict
-
     out = []
     for run in runs:
         model, _ = load_model(run)
@@ -104,20 +106,13 @@ def compare_runs(
 
     When both sets are the same runs, the self-pairs are left out of the mean and spread.
     """
-    from .cka import linear_cka, rbf_cka
-
     runs_a, runs_b = [str(r) for r in runs_a], [str(r) for r in runs_b]
     graphs = common_events(runs_a[0], data, n_events)
     same = runs_a == runs_b
     la = run_latents(runs_a, graphs)
-    lb = la if same else run_latents(runs_b, graphs)
-    fn = linear_cka if kernel == "linear" else rbf_cka
-    kwargs = {"threshold": threshold} if kernel == "rbf" else {}
-    matrix = np.array([[fn(a, b, **kwargs) for b in lb] for a in la])
-    if same and len(la) == 1:
-        mean, std = 1.0, 0.0
-    else:
-        mean, std = ensemble_cka(la, None if same else lb, kernel=kernel, threshold=threshold)
+    lb = None if same else run_latents(runs_b, graphs)
+    matrix = cka_matrix(la, lb, kernel=kernel, threshold=threshold)
+    mean, std = (1.0, 0.0) if same and len(la) == 1 else pair_statistics(matrix, same)
     return CKAResult(kernel, mean, std, matrix, runs_a, runs_b, len(graphs))
 
 
@@ -129,8 +124,6 @@ def layerwise_runs(
     n_events: int | None = 2000,
 ) -> tuple[np.ndarray, list[str], list[str]]:
     """Layer-by-layer CKA matrix between two runs' per-event stages (rows: ``run_a``)."""
-    from ..train.engine import load_model
-
     graphs = common_events(run_a, data, n_events)
     acts = []
     for run in (run_a, run_b):
@@ -149,12 +142,6 @@ def write_cka(
     """Write ``cka.json`` (mean, spread, pair matrix, runs), ``cka_pairs.csv`` and a heatmap of
     the pair matrix into ``out``; with ``layers``, also the layer-by-layer CKA between the first
     run of each set (``cka_layers.csv``, ``cka_layers.png``)."""
-    import json
-    from pathlib import Path
-
-    from ..fileio import write_text_atomic
-    from .plots import plot_cka_matrix
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     payload = {

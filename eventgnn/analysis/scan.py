@@ -32,14 +32,22 @@ import csv
 import io
 import json
 import math
+import multiprocessing
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
-from ..fileio import write_text_atomic
+from ..config import build_run_config
+from ..fileio import safe_name, write_text_atomic
+from ..plots import plot_scaling
+from ..system import cpu_count
+from ..train.finetune import finetune as finetune_run
+from ..train.runs import pretrain as pretrain_run
 
 BASELINE = "scratch"
 METRICS = ("accuracy", "auc")
@@ -106,8 +114,6 @@ class ScanConfig:
 
 def run_dir(out: str | Path, setup: str, size: int, seed: int) -> Path:
     """The run directory of one scan point (``setup`` must be a plain name: it is a folder)."""
-    from ..fileio import safe_name
-
     return Path(out) / "runs" / safe_name(setup, "setup") / f"n{int(size)}" / f"seed{int(seed)}"
 
 
@@ -269,8 +275,6 @@ def write_tables(
     write_text_atomic(out / "summary.csv", _csv_text(summary, fields))
     write_text_atomic(out / "summary.md", markdown_tables(summary, title=title))
     if plots and summary:
-        from .plots import plot_scaling
-
         for m in METRICS:
             plot_scaling(summary, metric=m, out=out / f"{m}.png", title=title or None)
     return summary
@@ -366,11 +370,7 @@ def run_scan(
 def _run_parallel(finetune: TrainFn, todo: list, config: ScanConfig, log, on_done) -> None:
     """Train the scan points ``todo`` in ``config.jobs`` worker processes (spawned: safe with
     CUDA and torch threads); the first failure stops the scan after the running points finish."""
-    import multiprocessing
-    import os
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
-    threads = max(1, (os.cpu_count() or 1) // config.jobs)
+    threads = max(1, cpu_count() // config.jobs)
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
         config.jobs, mp_context=context, initializer=_worker_init, initargs=(threads,)
@@ -392,28 +392,7 @@ def _run_parallel(finetune: TrainFn, todo: list, config: ScanConfig, log, on_don
 
 
 def _worker_init(threads: int) -> None:
-    import torch
-
     torch.set_num_threads(threads)
-
-
-def _run_config(overrides: Sequence[str], **fields):
-    from dataclasses import replace
-
-    from ..config import RunConfig, apply_overrides, set_key
-
-    config = apply_overrides(RunConfig(), list(overrides))
-    epochs = fields.pop("epochs", None)
-    seed = fields.pop("seed", None)
-    train_size = fields.pop("train_size", None)
-    config = replace(config, **fields)
-    if epochs is not None:
-        config = set_key(config, "train.epochs", int(epochs))
-    if seed is not None:
-        config = set_key(config, "train.seed", int(seed))
-    if train_size is not None:
-        config = set_key(config, "finetune.train_size", int(train_size))
-    return config
 
 
 def _default_finetune(
@@ -422,36 +401,32 @@ def _default_finetune(
     seed: int,
     train_size: int,
     pretrained: str | None,
-    data: str | None,
+    data: str,
     epochs: int | None,
     overrides: Sequence[str],
 ) -> None:
     """One scan point through :func:`eventgnn.train.finetune.finetune` (scratch when no
     ``pretrained``); ``overrides`` apply first, the scan's own values win."""
-    from ..train.finetune import finetune
-
-    config = _run_config(
-        overrides, command="finetune", task=task, data=data, out=out, pretrained=pretrained,
+    config = build_run_config(
+        "finetune", overrides=overrides, task=task, data=data, out=out, pretrained=pretrained,
         epochs=epochs, seed=seed, train_size=train_size,
     )  # fmt: skip
-    finetune(config, log=_quiet)
+    finetune_run(config, log=_quiet)
 
 
 def _default_pretrain(
-    kind: str, out: str, data: str | None, epochs: int | None, overrides: Sequence[str]
+    kind: str, out: str, data: str, epochs: int | None, overrides: Sequence[str]
 ) -> None:
     """One pretraining run through :func:`eventgnn.train.runs.pretrain`."""
-    from ..train.runs import pretrain
-
     if kind not in ("multiclass", "multilabel"):
         raise ValueError(
             f"setup '{kind}' has no pretrained run: give one with --pretrained {kind}=RUN "
             "(only multiclass and multilabel are pretrained by the scan)"
         )
-    config = _run_config(
-        overrides, command="pretrain", task=kind, data=data, out=out, epochs=epochs
+    config = build_run_config(
+        "pretrain", overrides=overrides, objective=kind, data=data, out=out, epochs=epochs
     )
-    pretrain(config, log=_quiet)
+    pretrain_run(config, log=_quiet)
 
 
 def _quiet(line: str) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-from .io import InputError
+from ..errors import InputError
 from .schema import first_non_finite, make_events
 from .selection import DEFAULT_CUTS, SelectionCuts, build_objects, drop_empty
 
@@ -29,7 +29,7 @@ def _why(err: BaseException) -> str:
 def open_tree(path: str | os.PathLike, tree: str, kind: str) -> Iterator:
     """Open ``path`` and yield its TTree ``tree``; ``kind`` ("Delphes", "NanoAOD"...) goes into
     error messages so the user learns which format was expected."""
-    import uproot
+    import uproot  # 1.5 s to import: paid on the first ROOT read, never by Parquet-only use
 
     path = Path(path)
     if not path.exists():

@@ -20,7 +20,7 @@ import math
 import os
 from pathlib import Path
 
-from .io import InputError
+from ..errors import InputError
 
 __all__ = ["check_lhe"]
 

@@ -28,7 +28,9 @@ from pathlib import Path
 
 import awkward as ak
 import numpy as np
+import yaml
 
+from ..errors import InputError
 from ._uproot import (
     collection,
     empty_collection,
@@ -38,7 +40,6 @@ from ._uproot import (
     open_tree,
     read_branches,
 )
-from .io import InputError
 from .selection import DEFAULT_CUTS, SelectionCuts
 
 KIND = "flat ntuple"
@@ -61,8 +62,6 @@ def load_branch_map(branch_map: str | os.PathLike | Mapping, where: str = "") ->
         name = "branch map"
         bm = dict(branch_map)
     else:
-        import yaml
-
         name = str(branch_map)
         try:
             with open(branch_map) as fh:

@@ -11,8 +11,10 @@ import awkward as ak
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..errors import SchemaError
 from ..fileio import atomic_path
-from .schema import SchemaError, validate
+from ..system import cpu_count
+from .schema import validate
 
 SHARD_SUFFIX = ".parquet"
 
@@ -62,7 +64,7 @@ def read_shards(paths: Sequence[str | os.PathLike], threads: int | None = None) 
     """
     paths = [Path(p) for p in paths]
     if threads is None:
-        threads = min(32, os.cpu_count() or 1)
+        threads = min(32, cpu_count())
     if len(paths) == 1 or threads <= 1:
         tables = [_read_table(p) for p in paths]
     else:
@@ -90,7 +92,7 @@ def _events(table: pa.Table, where: str) -> ak.Array:
     return validate(events, where)
 
 
-def iter_shard_chunks(path: str | os.PathLike, chunk_size: int = 100_000) -> Iterator[ak.Array]:
+def iter_shard_chunks(path: str | os.PathLike, chunk_size: int) -> Iterator[ak.Array]:
     """Stream one shard in chunks of about ``chunk_size`` events (whole row groups)."""
     path = Path(path)
     meta = pq.ParquetFile(path).metadata

@@ -31,6 +31,8 @@ import math
 import awkward as ak
 import numpy as np
 
+from ..errors import SchemaError
+
 OBJECT_FIELDS: dict[str, type] = {
     "pt": np.float32,
     "eta": np.float32,
@@ -266,11 +268,3 @@ def _leaf_dtype(array: ak.Array) -> np.dtype:
         return ak.to_numpy(ak.flatten(array, axis=None)[:0]).dtype
     except (TypeError, ValueError):
         return np.dtype(object)
-
-
-class SchemaError(ValueError):
-    """An event-record field is missing or has the wrong type."""
-
-    def __init__(self, where: str, field: str, problem: str):
-        self.where, self.field, self.problem = where, field, problem
-        super().__init__(f"{where}: field '{field}': {problem}")

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import awkward as ak
 import numpy as np
 
+from ..errors import EmptyEventsWarning
 from ..physics import delta_r, massless_energy
 from .schema import OBJECT_FIELDS, ObjectType
 
@@ -172,7 +173,3 @@ def drop_empty(events: ak.Array, where: str) -> tuple[ak.Array, int]:
             stacklevel=2,
         )
     return events[keep], n_dropped
-
-
-class EmptyEventsWarning(UserWarning):
-    """Events without any selected object were excluded (counted in the message)."""

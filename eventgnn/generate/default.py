@@ -19,8 +19,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from .catalog import get_catalog, get_task, list_tasks
-from .pythia import cpu_count
+from ..catalog import builtin_downstream_processes, get_catalog
+from ..system import cpu_count
 from .run import generate
 
 DEFAULT_PRETRAIN_EVENTS = 3000
@@ -58,16 +58,6 @@ def _env_int(name: str, default: int) -> int:
     if n <= 0:
         raise ValueError(f"environment variable {name}: expected a positive integer, got {n}")
     return n
-
-
-def builtin_downstream_processes() -> tuple[str, ...]:
-    """Every process of the built-in downstream tasks, in task order, without repeats."""
-    seen: dict[str, None] = {}
-    for name in list_tasks():
-        task = get_task(name)
-        if task.builtin:
-            seen.update(dict.fromkeys(task.processes))
-    return tuple(seen)
 
 
 def ensure_default_data(role: str = "pretrain", processes: Sequence[str] | None = None) -> Path:

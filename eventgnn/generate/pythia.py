@@ -12,7 +12,6 @@ event, -1 for none (Pythia's 0); ``daughter1``/``daughter2`` likewise, -1 for no
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,8 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-from .catalog import Process
+from ..catalog import Process
+from ..errors import GeneratorError
 
 BEAM_SETTINGS: tuple[str, ...] = ("Beams:idA = 2212", "Beams:idB = 2212", "Beams:eCM = 13000.")
 """Proton-proton collisions at sqrt(s) = 13 TeV."""
@@ -37,10 +37,6 @@ QUIET_SETTINGS: tuple[str, ...] = (
 
 MAX_SEED = 900_000_000
 """Pythia's ``Random:seed`` accepts 0..900,000,000."""
-
-
-class GeneratorError(RuntimeError):
-    """Pythia failed to initialise or to produce events."""
 
 
 @dataclass
@@ -209,11 +205,3 @@ def count_lhe_events(path: Path) -> int:
             if line.lstrip().startswith(b"<event"):
                 n += 1
     return n
-
-
-def cpu_count() -> int:
-    """Cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1

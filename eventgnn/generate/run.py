@@ -26,10 +26,11 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
+from ..catalog import Process, get_process
+from ..errors import CatalogError, EmptyEventsWarning
 from ..events.parquet import write_events
-from ..events.selection import EmptyEventsWarning, drop_empty
-from ..fileio import write_text_atomic
-from .catalog import CatalogError, Process, get_process
+from ..events.selection import drop_empty
+from ..fileio import safe_name, write_text_atomic
 from .extract import events_from_particles
 from .pythia import (
     count_lhe_events,
@@ -110,8 +111,6 @@ def resolve_process(name: str, lhe: str | Path | None = None) -> Process:
     except CatalogError:
         if lhe is None:
             raise
-        from ..fileio import safe_name
-
         safe_name(name, "process")  # a new name becomes a folder under the output folder
         return Process(
             name, f"events showered from the LHE file {Path(lhe).name}", (), lhe_only=True

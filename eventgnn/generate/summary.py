@@ -16,9 +16,11 @@ from pathlib import Path
 
 import awkward as ak
 import numpy as np
+from matplotlib.figure import Figure
 
 from ..events.parquet import read_shards, shard_paths
 from ..events.schema import ObjectType
+from ..plots import distinct_colors, save
 
 
 def shard_reports(folder: Path) -> list[dict]:
@@ -76,17 +78,12 @@ def plot_distributions(
     folder: Path, out_dir: Path, processes: Sequence[str] | None = None
 ) -> list[Path]:
     """Normalised distributions per process; returns the PNG paths."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     events = read_shards(shard_paths(folder))
     names = list(processes) if processes else sorted(set(events.process.tolist()))
     data = {p: _per_event(events[events.process == p]) for p in names}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    colors = plt.get_cmap("tab20")(np.linspace(0, 1, max(len(names), 2)))
+    colors = distinct_colors(len(names))
     written = []
 
     def hist(ax, key, bins, xlabel):
@@ -97,7 +94,8 @@ def plot_distributions(
         ax.set_xlabel(xlabel)
         ax.set_ylabel("events (normalised to unit area)")
 
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    fig = Figure(figsize=(15, 4.5), layout="tight")
+    axes = fig.subplots(1, 3)
     for ax, key, label in zip(
         axes, ("jets", "leptons", "photons"), ("jets", "electrons + muons", "photons"), strict=True
     ):
@@ -105,32 +103,23 @@ def plot_distributions(
         hist(ax, key, np.arange(-0.5, top + 0.5), f"number of selected {label}")
     axes[0].legend(fontsize=7, ncol=2)
     fig.suptitle("Object multiplicities after detector model and selection")
-    written.append(_save(fig, out_dir / "generation_multiplicities.png"))
+    save(fig, out_dir / "generation_multiplicities.png")
+    written.append(out_dir / "generation_multiplicities.png")
 
     for key, bins, label, fname in (
         ("lead_jet_pt", np.linspace(25, 500, 39), "leading jet pT [GeV]", "leading_jet_pt"),
         ("met", np.linspace(0, 400, 41), "missing transverse momentum [GeV]", "met"),
         ("btag", np.arange(-0.5, 6.5), "number of b-tagged jets", "btag_multiplicity"),
     ):
-        fig, ax = plt.subplots(figsize=(7.5, 5))
+        fig = Figure(figsize=(7.5, 5), layout="tight")
+        ax = fig.add_subplot()
         hist(ax, key, bins, label)
         if key != "btag":
             ax.set_yscale("log")
         ax.legend(fontsize=7, ncol=2)
-        written.append(_save(fig, out_dir / f"generation_{fname}.png"))
+        save(fig, out_dir / f"generation_{fname}.png")
+        written.append(out_dir / f"generation_{fname}.png")
     return written
-
-
-def _save(fig, path: Path) -> Path:
-    fig.tight_layout()
-    from ..fileio import atomic_path
-
-    with atomic_path(path) as tmp:  # a killed job never leaves a truncated image
-        fig.savefig(tmp, dpi=110, format=Path(path).suffix[1:] or "png")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return path
 
 
 def main(argv: Sequence[str] | None = None) -> None:

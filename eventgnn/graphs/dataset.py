@@ -10,29 +10,65 @@ field. Splits are stratified by class:
 - ``train_size`` (per class) takes the first events of that seeded order, and the validation
   split shrinks in proportion (``val_fraction / (1 - val_fraction - test_fraction)`` of it), as in
   a real small-data analysis.
+
+The split values travel together as one :class:`Split`, stored whole in every checkpoint, so that
+a run's test split can be rebuilt exactly (``eventgnn evaluate``). Labels come from one lookup
+(:func:`label_lookup`) whether the events are read at once or in chunks.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import awkward as ak
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import torch
 
+from ..errors import DatasetError
+from ..events.io import input_files, iter_event_chunks, read_events
+from ..events.parquet import SHARD_SUFFIX
 from .batch import GraphTensors
 
 
-class DatasetError(ValueError):
-    """The data does not hold what a task needs (for example a missing process)."""
+@dataclass(frozen=True)
+class Split:
+    """How a task's events are split (see the module docstring).
+
+    ``val_fraction``, ``test_fraction``: of each class; ``split_seed``: fixes the test split;
+    ``seed``: draws validation and training events from the rest; ``train_size``: training events
+    per class (None: all); ``max_per_class``: cap on each class before splitting (None: none).
+    """
+
+    val_fraction: float = 0.2
+    test_fraction: float = 0.2
+    split_seed: int = 2024
+    seed: int = 0
+    train_size: int | None = None
+    max_per_class: int | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_provenance(cls, provenance: dict) -> Split:
+        """The split stored in a checkpoint's provenance (flat keys in files written before
+        eventgnn stored it whole)."""
+        if "split" in provenance:
+            return cls(**provenance["split"])
+        return cls(**{k: provenance[k] for k in asdict(cls()) if k in provenance})
 
 
 def process_names(events: ak.Array) -> tuple[np.ndarray, list[str]]:
     """``(codes [B] int64, names)``: ``names[codes[b]]`` is the process of event ``b``."""
-    arrow = ak.to_arrow(events.process, extensionarray=False)
+    return _encode(ak.to_arrow(events.process, extensionarray=False))
+
+
+def _encode(arrow: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
     if isinstance(arrow, pa.ChunkedArray):
         arrow = arrow.combine_chunks()
     encoded = arrow.cast(pa.string()).dictionary_encode()
@@ -40,49 +76,81 @@ def process_names(events: ak.Array) -> tuple[np.ndarray, list[str]]:
     return codes, [str(s) for s in encoded.dictionary.to_pylist()]
 
 
-def select_processes(
-    events: ak.Array,
-    processes: list[str] | tuple[str, ...],
-    signal: list[str] | tuple[str, ...] | None = None,
-    where: str = "<data>",
-) -> ak.Array:
-    """Keep the events of ``processes`` and set ``label``.
+def label_lookup(
+    names: Sequence[str], processes: Sequence[str], signal: Sequence[str] | None
+) -> np.ndarray:
+    """``[len(names)]`` labels of process ``names``: multiclass (``signal`` None) the index in
+    ``processes``; binary 1 for ``signal`` processes, 0 for the others; -1 for a process the task
+    does not use."""
+    table = {
+        p: ((1 if p in signal else 0) if signal is not None else k) for k, p in enumerate(processes)
+    }
+    return np.array([table.get(n, -1) for n in names], dtype=np.int64).reshape(len(names))
 
-    Multiclass (``signal`` None): ``label`` = index of the process in ``processes``. Binary:
-    ``label`` = 1 for the ``signal`` processes, 0 for the others. Raises :class:`DatasetError`
-    naming the missing processes and those present.
-    """
-    codes, names = process_names(events)
-    present = set(names)
-    missing = [p for p in processes if p not in present]
+
+def check_present(seen: Iterable[str], processes: Sequence[str], where: str) -> None:
+    """Raise :class:`DatasetError` naming the task's processes that the data lacks (``seen``: the
+    process names met in the data; the message lists them)."""
+    seen = set(seen)
+    missing = [p for p in processes if p not in seen]
     if missing:
         raise DatasetError(
             f"{where}: no events of process(es) {', '.join(missing)}; the data holds "
-            f"{', '.join(sorted(present)) or 'nothing'}"
+            f"{', '.join(sorted(seen)) or 'nothing'}"
         )
-    lookup = np.full(len(names), -1, dtype=np.int64)
-    for k, p in enumerate(processes):
-        lookup[names.index(p)] = (1 if p in signal else 0) if signal is not None else k
-    labels = lookup[codes]
+
+
+def event_labels(
+    events: ak.Array, processes: Sequence[str], signal: Sequence[str] | None
+) -> tuple[np.ndarray, list[str]]:
+    """``(labels [B], process names present)`` of ``events`` (-1: not used by the task)."""
+    codes, names = process_names(events)
+    return label_lookup(names, processes, signal)[codes], names
+
+
+def select_processes(
+    events: ak.Array,
+    processes: Sequence[str],
+    signal: Sequence[str] | None = None,
+    where: str = "<data>",
+) -> ak.Array:
+    """Keep the events of ``processes`` and set ``label`` (see :func:`label_lookup`). Raises
+    :class:`DatasetError` naming the missing processes and those present."""
+    labels, names = event_labels(events, processes, signal)
+    check_present(names, processes, where)
     keep = labels >= 0
     if not keep.all():  # pretraining keeps every event: no copy of the whole record then
         events, labels = events[keep], labels[keep]
     return ak.with_field(events, labels, "label")
 
 
-def split_indices(
-    labels: np.ndarray,
-    val_fraction: float,
-    test_fraction: float,
-    split_seed: int,
-    seed: int,
-    train_size: int | None = None,
-    max_per_class: int | None = None,
-) -> dict[str, np.ndarray]:
+TASK_LABEL_CHUNK = 500_000
+"""Events read at a time when labels come from a format other than Parquet."""
+
+
+def task_labels(
+    data: str | os.PathLike, processes: Sequence[str], signal: Sequence[str] | None
+) -> np.ndarray:
+    """The labels of the task's events of ``data`` in read order, as :func:`select_processes`
+    gives them, read in bounded memory: for Parquet shards the ``process`` column alone."""
+    labels, seen = [], set()
+    for path in input_files(data):
+        if path.suffix == SHARD_SUFFIX:
+            parts = [_encode(pq.read_table(path, columns=["process"]).column("process"))]
+        else:
+            parts = (process_names(c) for c in iter_event_chunks(path, TASK_LABEL_CHUNK))
+        for codes, names in parts:
+            seen.update(names)
+            lab = label_lookup(names, processes, signal)[codes]
+            labels.append(lab[lab >= 0])
+    check_present(seen, processes, str(data))
+    return np.concatenate(labels) if labels else np.zeros(0, np.int64)
+
+
+def split_indices(labels: np.ndarray, split: Split) -> dict[str, np.ndarray]:
     """Stratified ``{"train", "val", "test"}`` index arrays (sorted) over events with ``labels``."""
     out: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
-    fixed = np.random.default_rng(split_seed)
-    order = fixed.permutation(len(labels))  # one fixed order: the test split never moves
+    order = np.random.default_rng(split.split_seed).permutation(len(labels))  # the fixed order
     # each class's events in that order: one stable sort instead of a pass per class (on 16-bit
     # keys numpy's stable sort is a radix sort, 3x faster on 10^7 events)
     key = labels[order]
@@ -90,34 +158,25 @@ def split_indices(
         key = key.astype(np.int16)
     by_class = order[np.argsort(key, kind="stable")]
     classes, sizes = np.unique(labels, return_counts=True)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(split.seed)
+    val_of_rest = split.val_fraction / max(1e-9, 1.0 - split.test_fraction)
+    val_per_train = split.val_fraction / max(1e-9, 1 - split.val_fraction - split.test_fraction)
     for c, members in zip(classes, np.split(by_class, np.cumsum(sizes)[:-1]), strict=True):
-        if max_per_class is not None:
-            members = members[:max_per_class]
-        n_test = int(round(test_fraction * len(members)))
+        if split.max_per_class is not None:
+            members = members[: split.max_per_class]
+        n_test = int(round(split.test_fraction * len(members)))
         test, pool = members[:n_test], rng.permutation(members[n_test:])
-        frac_val = val_fraction / max(1e-9, 1.0 - test_fraction)
-        n_val = int(round(frac_val * len(pool)))
-        if train_size is not None:
-            n_val = min(
-                n_val,
-                max(
-                    1,
-                    int(
-                        round(
-                            train_size * val_fraction / max(1e-9, 1 - val_fraction - test_fraction)
-                        )
-                    ),
-                ),
-            )
+        n_val = int(round(val_of_rest * len(pool)))
+        if split.train_size is not None:  # a small training set gets a small validation set
+            n_val = min(n_val, max(1, int(round(split.train_size * val_per_train))))
         val, train = pool[:n_val], pool[n_val:]
-        if train_size is not None:
-            if train_size > len(train):
+        if split.train_size is not None:
+            if split.train_size > len(train):
                 raise DatasetError(
-                    f"--train-size {train_size} asks for more events than class {c} has for "
-                    f"training ({len(train)})"
+                    f"--train-size {split.train_size} asks for more events than class {c} has "
+                    f"for training ({len(train)})"
                 )
-            train = train[:train_size]
+            train = train[: split.train_size]
         out["test"].append(test)
         out["val"].append(val)
         out["train"].append(train)
@@ -130,7 +189,8 @@ class TaskData:
 
     ``graphs``: all selected events (labels set); ``splits``: index tensors into it;
     ``processes``: the task's processes (multiclass: in label order); ``signal``: binary signal
-    processes (empty otherwise); ``provenance``: plain values saved in the checkpoint.
+    processes (empty otherwise); ``provenance``: plain values saved in the checkpoint (the data
+    path, the :class:`Split` as ``split``, event and class counts).
     """
 
     graphs: GraphTensors
@@ -145,55 +205,31 @@ class TaskData:
 
 def load_task_data(
     data: str | os.PathLike,
-    processes: list[str] | tuple[str, ...],
-    signal: list[str] | tuple[str, ...] | None = None,
-    *,
-    val_fraction: float = 0.2,
-    test_fraction: float = 0.2,
-    split_seed: int = 2024,
-    seed: int = 0,
-    train_size: int | None = None,
-    max_per_class: int | None = None,
+    processes: Sequence[str],
+    signal: Sequence[str] | None = None,
+    split: Split | None = None,
     events: ak.Array | None = None,
 ) -> TaskData:
-    """Read ``data`` (anything :func:`eventgnn.read_events` reads), select, label and split it."""
-    from ..events.io import read_events
-
+    """Read ``data`` (anything :func:`eventgnn.read_events` reads; ``events`` if already read),
+    select, label and split it."""
+    split = split or Split()
     if events is None:
         events = read_events(data)
     events = select_processes(events, processes, signal, where=str(data))
     labels = np.asarray(ak.to_numpy(events.label), dtype=np.int64)
-    splits = split_indices(
-        labels, val_fraction, test_fraction, split_seed, seed, train_size, max_per_class
-    )
-    graphs = GraphTensors.from_events(events)
-    counts = {name: int(len(v)) for name, v in splits.items()}
+    splits = split_indices(labels, split)
+    classes, counts = np.unique(labels, return_counts=True)
     provenance = {
-        "data": str(Path(data).resolve()) if data is not None else None,
+        "data": str(Path(data).resolve()),
         "n_events": int(len(events)),
-        "split_seed": int(split_seed),
-        "seed": int(seed),
-        "val_fraction": float(val_fraction),
-        "test_fraction": float(test_fraction),
-        "train_size": train_size,
-        "max_per_class": max_per_class,
-        "split_sizes": counts,
-        "class_counts": dict(
-            zip(*(v.tolist() for v in np.unique(labels, return_counts=True)), strict=True)
-        ),
+        "split": split.to_dict(),
+        "split_sizes": {name: int(len(v)) for name, v in splits.items()},
+        "class_counts": dict(zip(classes.tolist(), counts.tolist(), strict=True)),
     }
     return TaskData(
-        graphs=graphs,
+        graphs=GraphTensors.from_events(events),
         splits={k: torch.from_numpy(v) for k, v in splits.items()},
         processes=tuple(processes),
         signal=tuple(signal or ()),
         provenance=provenance,
     )
-
-
-def iter_batches(
-    n: int, batch_size: int, generator: torch.Generator | None = None
-) -> list[torch.Tensor]:
-    """Positions ``0..n-1`` in batches, shuffled by ``generator`` when given."""
-    order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
-    return list(order.split(batch_size))

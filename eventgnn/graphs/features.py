@@ -117,7 +117,7 @@ def _mean_std(chunks, width: int) -> tuple[np.ndarray, np.ndarray]:
 def fit_standardization(
     x: np.ndarray,
     counts: np.ndarray,
-    max_events: int = 200_000,
+    edge_events: int = 200_000,
     chunk_events: int = 16_384,
     events: np.ndarray | None = None,
 ) -> dict:
@@ -125,7 +125,7 @@ def fit_standardization(
 
     ``x`` and ``counts`` are flat node features (:func:`node_features`); ``events`` (indices,
     default all) selects the training events among them, in the order given. At most
-    ``max_events`` of them are used for the edge statistics. Discrete node features get mean 0
+    ``edge_events`` of them are used for the edge statistics. Discrete node features get mean 0
     and std 1 (left raw).
     Returns float32 arrays ``{"node_mean", "node_std", "edge_mean", "edge_std", "global_mean",
     "global_std"}``. Works through the events ``chunk_events`` at a time (their nodes gathered
@@ -155,7 +155,7 @@ def fit_standardization(
             yield np.ascontiguousarray(transform_nodes(xs)[:, scaled].T)
 
     def edge_chunks():
-        for xs, c in chunks(min(len(events), max_events)):
+        for xs, c in chunks(min(len(events), edge_events)):
             edge_index, _ = fully_connected_edges(c)
             yield np.ascontiguousarray(edge_features(xs, edge_index).T)
 

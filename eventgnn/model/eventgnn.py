@@ -61,10 +61,6 @@ class EventGNN(nn.Module):
             block.reset_parameters()
         self.head.reset_parameters()
 
-    # the parts finetuning treats separately
-    def encoder_modules(self) -> list[nn.Module]:
-        return [self.norm, self.node_encoder, self.edge_encoder, self.global_encoder]
-
     def encode_tensors(
         self,
         x: torch.Tensor,

@@ -34,11 +34,12 @@ class GNBlock(nn.Module):
         hidden: width of every MLP (and of the outputs).
         layers: Linear layers per MLP.
         layer_norm: LayerNorm after each MLP.
-        split_first: compute the first Linear layer of the edge and node MLPs as a sum of
-            per-part products (``W_src x_i + W_dst x_j + W_e e_ij + W_u u_b``), so the node and
-            global parts are multiplied once per node / event and then gathered per edge, instead
-            of multiplying an ``[E, 2 F_x + F_e + F_u]`` concatenation. Mathematically identical to
-            the concatenation (tested); about ``n`` times fewer FLOPs for those parts.
+
+    The first Linear layer of the edge and node MLPs is computed as a sum of per-part products
+    (``W_src x_i + W_dst x_j + W_e e_ij + W_u u_b``): the node and global parts are multiplied once
+    per node / event and then gathered per edge, instead of multiplying an
+    ``[E, 2 F_x + F_e + F_u]`` concatenation. Mathematically the same as the concatenation (tested
+    against a hand-written loop over edges); about ``n`` times fewer FLOPs for those parts.
 
     Shapes:
         ``x [N, node_in]``, ``edge_index [2, E]``, ``e [E, edge_in]``, ``u [B, global_in]``,
@@ -53,7 +54,6 @@ class GNBlock(nn.Module):
         hidden: int = 64,
         layers: int = 4,
         layer_norm: bool = True,
-        split_first: bool = True,
     ):
         super().__init__()
         self.node_in, self.edge_in, self.global_in, self.hidden = (
@@ -62,7 +62,6 @@ class GNBlock(nn.Module):
             global_in,
             hidden,
         )
-        self.split_first = split_first
         self.edge_mlp = MLP(2 * node_in + edge_in + global_in, hidden, layers, layer_norm)
         self.node_mlp = MLP(node_in + hidden + global_in, hidden, layers, layer_norm)
         self.global_mlp = MLP(2 * hidden + global_in, hidden, layers, layer_norm)
@@ -84,36 +83,29 @@ class GNBlock(nn.Module):
         fx, fe, fu, hid = self.node_in, self.edge_in, self.global_in, self.hidden
 
         # edge update
-        if self.split_first:
-            lin = self.edge_mlp.first
-            w_src, w_dst, w_e, w_u = lin.weight.split([fx, fx, fe, fu], dim=1)
-            x_sd = F.linear(x, torch.cat([w_src, w_dst], 0))  # [N, 2H]: both node parts at once
-            # the per-event part (and the bias) joins the per-node source part, so each edge
-            # gathers two rows instead of three (the edge's event is its source node's event)
-            h_src = x_sd[:, :hid] + F.linear(u, w_u, lin.bias).index_select(0, batch)  # [N, H]
-            h = (
-                F.linear(e, w_e)  # [E, H]
-                .add_(h_src.index_select(0, src))
-                .add_(x_sd[:, hid:].index_select(0, dst))
-            )
-            e_new = self.edge_mlp.forward_after_first(h)
-        else:
-            edge_batch = batch[src]  # [E]
-            e_new = self.edge_mlp(torch.cat([x[src], x[dst], e, u[edge_batch]], dim=1))
+        lin = self.edge_mlp.first
+        w_src, w_dst, w_e, w_u = lin.weight.split([fx, fx, fe, fu], dim=1)
+        x_sd = F.linear(x, torch.cat([w_src, w_dst], 0))  # [N, 2H]: both node parts at once
+        # the per-event part (and the bias) joins the per-node source part, so each edge
+        # gathers two rows instead of three (the edge's event is its source node's event)
+        h_src = x_sd[:, :hid] + F.linear(u, w_u, lin.bias).index_select(0, batch)  # [N, H]
+        h = (
+            F.linear(e, w_e)  # [E, H]
+            .add_(h_src.index_select(0, src))
+            .add_(x_sd[:, hid:].index_select(0, dst))
+        )
+        e_new = self.edge_mlp.forward_after_first(h)
 
         # node update: messages summed at their target node
         agg = scatter_sum(e_new, dst, n_nodes)  # [N, H]
-        if self.split_first:
-            lin = self.node_mlp.first
-            w_x, w_a, w_u = lin.weight.split([fx, hid, fu], dim=1)
-            h = (
-                F.linear(x, w_x)
-                .add_(F.linear(agg, w_a))
-                .add_(F.linear(u, w_u, lin.bias).index_select(0, batch))
-            )  # [N, H]
-            x_new = self.node_mlp.forward_after_first(h)
-        else:
-            x_new = self.node_mlp(torch.cat([x, agg, u[batch]], dim=1))
+        lin = self.node_mlp.first
+        w_x, w_a, w_u = lin.weight.split([fx, hid, fu], dim=1)
+        h = (
+            F.linear(x, w_x)
+            .add_(F.linear(agg, w_a))
+            .add_(F.linear(u, w_u, lin.bias).index_select(0, batch))
+        )  # [N, H]
+        x_new = self.node_mlp.forward_after_first(h)
 
         # global update; sum_ij e'_ij = sum_j agg_j: a sum over N nodes instead of E edges
         x_sum = scatter_sum(x_new, batch, n_graphs)  # [B, H]

@@ -1,23 +1,25 @@
-"""Training: tasks (losses and metrics), the engine (fit / evaluate / checkpoints), finetuning.
+"""Training: objectives (losses and metrics), the training loop, checkpoints, finetuning.
 
 Entry points (plain values and :class:`eventgnn.config.RunConfig` in, run directories out):
 :func:`pretrain`, :func:`finetune`, :func:`evaluate_run`, :func:`run_info`, :func:`load_model`.
 """
 
-from .engine import fit, load_checkpoint, load_model, predict
+from .checkpoint import load_checkpoint, load_model
+from .engine import fit, predict
+from .evaluate import evaluate_run
 from .finetune import finetune, finetune_groups
-from .runs import evaluate_run, pretrain, run_info
-from .tasks import Task, make_task
+from .objectives import Objective, make_objective
+from .runs import pretrain, run_info
 
 __all__ = [
-    "Task",
+    "Objective",
     "evaluate_run",
     "finetune",
     "finetune_groups",
     "fit",
     "load_checkpoint",
     "load_model",
-    "make_task",
+    "make_objective",
     "predict",
     "pretrain",
     "run_info",

@@ -8,8 +8,12 @@ training events (:func:`eventgnn.train.engine.fit`), and only rank 0 writes the 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import TypeVar
 
 import torch
+
+T = TypeVar("T")
 
 
 def init_distributed() -> tuple[int, int]:
@@ -32,3 +36,16 @@ def shutdown_distributed() -> None:
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.barrier()
         torch.distributed.destroy_process_group()
+
+
+def rank_zero_first(make: Callable[[], T]) -> T:
+    """``make()`` on rank 0 first, then on the other ranks (which then find its outputs, for
+    example the generated default data, instead of writing them at the same time)."""
+    if not (torch.distributed.is_initialized() and torch.distributed.get_world_size() > 1):
+        return make()
+    if torch.distributed.get_rank() == 0:
+        result = make()
+    torch.distributed.barrier()
+    if torch.distributed.get_rank() != 0:
+        result = make()
+    return result

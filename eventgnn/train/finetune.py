@@ -22,32 +22,29 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..catalog import Task, get_task, list_tasks
 from ..config import FINETUNE_MODES, ModelConfig, RunConfig, from_dict, validate
+from ..errors import CatalogError, DatasetError
 from ..graphs.dataset import load_task_data
-from .engine import check_features, load_model
-from .runs import default_data, fit_stats, train_model
-from .tasks import make_task
+from ..model.eventgnn import EventGNN
+from .checkpoint import load_model
+from .objectives import make_objective
+from .runs import fit_stats, split_of, train_model
 
 
-def task_processes(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """``(signal, background)`` processes of a task: from the task catalog, or, for names not in
-    it, ``A_vs_B`` read as signal process ``A`` against background ``B`` (custom data)."""
+def resolve_task(name: str) -> Task:
+    """The task called ``name`` in the catalog; a name not in it of the form ``A_vs_B`` is read as
+    signal process ``A`` against background process ``B`` (your own converted data)."""
     try:
-        from ..generate.catalog import get_task
-    except ImportError:
-        get_task = None
-    if get_task is not None:
-        try:
-            task = get_task(name)
-            return tuple(task.signal), tuple(task.background)
-        except (KeyError, ValueError) as err:
-            if "_vs_" not in name:
-                # the catalog's message already names the task and lists the known ones
-                raise ValueError(f"{err} (or A_vs_B: signal process A against B)") from err
-    if "_vs_" in name:
-        sig, bkg = name.split("_vs_", 1)
-        return (sig,), (bkg,)
-    raise ValueError(f"unknown task '{name}' (not in the task catalog and not of the form A_vs_B)")
+        return get_task(name)
+    except CatalogError:
+        sig, sep, bkg = name.partition("_vs_")
+        if not (sep and sig and bkg):
+            raise CatalogError(
+                f"unknown task '{name}'; known: {', '.join(list_tasks())} (or SIGNAL_vs_BACKGROUND "
+                "with two process names of your data)"
+            ) from None
+        return Task(name, (sig,), (bkg,), builtin=False, description="custom: A_vs_B")
 
 
 def finetune_groups(model: nn.Module, mode: str, head_lr: float, backbone_lr: float) -> list[dict]:
@@ -77,41 +74,37 @@ def finetune_groups(model: nn.Module, mode: str, head_lr: float, backbone_lr: fl
 
 
 def finetune(config: RunConfig, log: Callable[[str], None] = print) -> Path:
-    """Finetune ``config.pretrained`` (or train from scratch) on the binary task ``config.task``."""
-    from ..model.eventgnn import EventGNN
-
-    config = validate(replace(config, command="finetune"))
-    signal, background = task_processes(config.task)
-    processes = list(signal) + list(background)
-    data_path = Path(config.data) if config.data else default_data("downstream", processes)
-    config = replace(config, data=str(data_path))
-    t, f = config.train, config.finetune
-    data = load_task_data(
-        data_path,
-        processes,
-        signal,
-        val_fraction=t.val_fraction,
-        test_fraction=t.test_fraction,
-        split_seed=t.split_seed,
-        seed=t.seed,
-        train_size=f.train_size,
-        max_per_class=t.max_events,
-    )
-    task = make_task("binary")
-    torch.manual_seed(t.seed)
+    """Finetune ``config.pretrained`` (or train from scratch) on the binary task ``config.task``
+    with the events of ``config.data``."""
+    config = validate(replace(config, command="finetune", objective="binary"))
+    if config.task is None or config.data is None:
+        raise ValueError("finetune needs a task and data (--task NAME, --data DIR)")
+    task = resolve_task(config.task)
+    try:
+        data = load_task_data(config.data, task.processes, task.signal, split_of(config))
+    except DatasetError as err:
+        if task.name in list_tasks():
+            raise
+        raise DatasetError(
+            f"{err} (task '{task.name}' is not in the catalog, so it was read as signal process "
+            f"'{task.signal[0]}' against '{task.background[0]}'; catalog tasks: "
+            f"{', '.join(list_tasks())})"
+        ) from err
+    objective = make_objective("binary")
+    torch.manual_seed(config.train.seed)
     extra: dict = {}
+    f = config.finetune
     if config.pretrained:
         model, ckpt = load_model(config.pretrained)
-        check_features(ckpt, str(config.pretrained))
         # the architecture is the checkpoint's, whatever the command line said
         config = replace(config, model=from_dict(ModelConfig, ckpt["model_config"]))
-        model.replace_head(task.n_outputs)
+        model.replace_head(objective.n_outputs)
         groups = finetune_groups(model, f.mode, f.head_lr, f.backbone_lr)
         extra["pretrained_task"] = ckpt["task"]
         log(f"finetuning {config.pretrained} ({ckpt['task']['kind']} pretraining), mode {f.mode}")
     else:
-        model = EventGNN(config.model, task.n_outputs, fit_stats(data))
+        model = EventGNN(config.model, objective.n_outputs, fit_stats(data))
         groups = None
         log("training from scratch (no --from)")
-    out, _ = train_model(config, task, data, model, groups, extra, log)
+    out, _ = train_model(config, objective, data, model, groups, extra, log)
     return out

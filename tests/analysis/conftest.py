@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-import awkward as ak
 import pytest
-from hand_events import random_events as shared_random_events
+from hand_events import TINY
+from hand_events import separable_events as random_events
 
 from eventgnn.events.parquet import write_events
-
-# tiny models keep a real training run to a fraction of a second
-TINY = (
-    "model.hidden=16",
-    "model.latent=16",
-    "model.mlp_layers=2",
-    "model.iterations=1",
-    "train.plots=false",
-    "train.device=cpu",
-    "train.batch_size=32",
-    "train.num_threads=1",  # more threads only contend on a small, shared CPU
-)
-
-
-def random_events(n: int, process: str, seed: int, shift: float = 0.0) -> ak.Array:
-    """``n`` events of 2-6 objects, no MET; ``shift`` moves the pT scale so processes are
-    separable."""
-    return shared_random_events(n, process, seed, shift, max_objects=6, n_types=4)
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,7 @@ def scan_out(toy_data, tiny, tmp_path_factory):
     return out
 
 
-def test_scan_cli(scan_out, capsys):
+def test_scan_cli(scan_out, toy_data, capsys):
     assert (scan_out / "pretrained" / "multiclass" / "model.pt").exists()
     with open(scan_out / "results.csv") as f:
         rows = list(csv.DictReader(f))
@@ -43,7 +43,7 @@ def test_scan_cli(scan_out, capsys):
     # resuming trains nothing new
     mtime = (scan_out / "runs/scratch/n20/seed0/model.pt").stat().st_mtime
     argv = ["scan", "--task", "sig_vs_bkg", "--sizes", "20", "--seeds", "2", "--setups",
-            "scratch", "--out", str(scan_out)]  # fmt: skip
+            "scratch", "--data", str(toy_data[1]), "--out", str(scan_out)]  # fmt: skip
     assert main(argv) == 0
     assert "done already" in capsys.readouterr().out
     assert (scan_out / "runs/scratch/n20/seed0/model.pt").stat().st_mtime == mtime

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from rootfiles import write_delphes
 
+from eventgnn.errors import InputError
 from eventgnn.events.delphes import read_delphes
-from eventgnn.events.io import InputError, detect_format, read_events
+from eventgnn.events.io import detect_format, read_events
 from eventgnn.events.schema import validate
 
 # event 0: every kind of object, some failing the selection; event 1: only MET survives;

@@ -7,10 +7,10 @@ import pytest
 from rootfiles import write_nanoaod
 from test_delphes import check_objects
 
-from eventgnn.events.io import InputError, detect_format, read_events
+from eventgnn.errors import EmptyEventsWarning, InputError
+from eventgnn.events.io import detect_format, read_events
 from eventgnn.events.nanoaod import DEFAULT_BTAG_THRESHOLD, read_nanoaod
 from eventgnn.events.schema import validate
-from eventgnn.events.selection import EmptyEventsWarning
 
 WP = DEFAULT_BTAG_THRESHOLD
 JETS = [

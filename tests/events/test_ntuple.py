@@ -8,9 +8,9 @@ import pytest
 import yaml
 from test_delphes import check_objects
 
-from eventgnn.events.io import InputError, read_events
+from eventgnn.errors import EmptyEventsWarning, InputError
+from eventgnn.events.io import read_events
 from eventgnn.events.ntuple import load_branch_map, read_ntuple
-from eventgnn.events.selection import EmptyEventsWarning
 
 MAP = {
     "tree": "mytree",

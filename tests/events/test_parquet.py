@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from hand_events import random_events
 
+from eventgnn.errors import SchemaError
 from eventgnn.events.io import read_events
 from eventgnn.events.parquet import (
     count_events,
@@ -15,7 +16,7 @@ from eventgnn.events.parquet import (
     read_shards,
     write_events,
 )
-from eventgnn.events.schema import SchemaError, validate
+from eventgnn.events.schema import validate
 
 
 def test_parquet_round_trip(small_events, tmp_path):

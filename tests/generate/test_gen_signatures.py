@@ -6,9 +6,9 @@ import awkward as ak
 import numpy as np
 import pytest
 
+from eventgnn.catalog import get_process, list_processes
 from eventgnn.events.schema import TARGET_NAMES
 from eventgnn.events.truth import last_copy_from_daughters
-from eventgnn.generate.catalog import get_process, list_processes
 from eventgnn.generate.extract import events_from_particles, truth_targets
 from eventgnn.generate.pythia import generate_particles
 

@@ -8,8 +8,8 @@ import awkward as ak
 import numpy as np
 import pytest
 
+from eventgnn.catalog import get_process
 from eventgnn.events.schema import TARGET_NAMES
-from eventgnn.generate.catalog import get_process
 from eventgnn.generate.extract import truth_targets
 from eventgnn.generate.pythia import make_pythia, to_particles
 

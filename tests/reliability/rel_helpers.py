@@ -12,9 +12,9 @@ import os
 import sys
 from pathlib import Path
 
-import awkward as ak
 import torch
-from hand_events import random_events as shared_random_events
+from hand_events import TINY
+from hand_events import separable_events as random_events
 
 from eventgnn.cli import main
 
@@ -22,23 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "events"))
 
 torch.set_num_threads(1)  # tiny models: one thread is fastest and the CI machine is shared
 
-TINY = (
-    "model.hidden=8",
-    "model.latent=8",
-    "model.mlp_layers=1",
-    "model.iterations=1",
-    "train.plots=false",
-    "train.device=cpu",
-    "train.batch_size=32",
-    "train.num_threads=1",
-)
-"""Overrides for a model that trains an epoch of a few hundred events in well under a second."""
-
-
-def random_events(n: int, process: str, seed: int, shift: float = 0.0) -> ak.Array:
-    """``n`` events of 2-6 objects, no MET; ``shift`` moves the pT scale so processes are
-    separable."""
-    return shared_random_events(n, process, seed, shift, max_objects=6, n_types=4)
+__all__ = ["TINY", "cli", "error_of", "random_events"]
 
 
 def cli(argv: list[str], capsys) -> tuple[int, str, str]:

@@ -14,17 +14,17 @@ import pytest
 import torch
 from rel_helpers import cli
 
-from eventgnn.events.io import read_events
-from eventgnn.graphs.dataset import load_task_data
-from eventgnn.train.engine import load_model, predict
-from eventgnn.train.runs import evaluate_run
-from eventgnn.train.stream import iter_event_chunks, predict_stream
+from eventgnn.events.io import iter_event_chunks, read_events
+from eventgnn.graphs.dataset import Split, load_task_data
+from eventgnn.train.checkpoint import load_model
+from eventgnn.train.engine import predict
+from eventgnn.train.evaluate import evaluate_run, predict_chunks
 
 
 @pytest.mark.parametrize("chunk", [1, 37, 10_000])
 def test_chunks_cover_the_data_in_order(datasets, chunk):
     events = read_events(datasets["pre"])
-    parts = [c for _, c in iter_event_chunks(datasets["pre"], chunk)]
+    parts = list(iter_event_chunks(datasets["pre"], chunk))
     assert all(len(c) <= chunk for c in parts)
     assert sum(len(c) for c in parts) == len(events)
     joined = np.concatenate([c.source.to_numpy() for c in parts])
@@ -47,21 +47,26 @@ def test_chunks_of_a_root_file(tmp_path):
     )  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no event is empty: no warning expected
-        parts = [c for _, c in iter_event_chunks(src, 3)]
+        parts = list(iter_event_chunks(src, 3))
     assert [len(c) for c in parts] == [3, 3, 1]
     whole = read_events(src)
     for field in ("objects", "source", "weight"):
         assert ak.concatenate(parts)[field].to_list() == whole[field].to_list()
 
 
+def test_whole_data_is_one_chunk(datasets):
+    (whole,) = iter_event_chunks(datasets["pre"], None)
+    assert whole.source.to_list() == read_events(datasets["pre"]).source.to_list()
+
+
 def test_streamed_outputs_equal_in_memory_outputs(trained_run, datasets):
     model, ckpt = load_model(trained_run)
     procs = ckpt["task"]["processes"]
-    td = load_task_data(datasets["pre"], procs, None, val_fraction=0.0, test_fraction=0.0)
+    td = load_task_data(datasets["pre"], procs, None, Split(val_fraction=0.0, test_fraction=0.0))
     ref, yref = predict(model, td.graphs, "label", 64)
-    got, y, n = predict_stream(model, datasets["pre"], procs, None, "label", chunk_size=37,
-                               batch_size=64)  # fmt: skip
-    assert n == len(td.graphs)
+    got, y = predict_chunks(model, datasets["pre"], procs, None, "label", chunk_size=37,
+                            batch_size=64)  # fmt: skip
+    assert len(got) == len(td.graphs)
     assert torch.equal(y, yref)
     # equal up to float32 rounding: a different batch composition changes the GEMM blocking
     # (measured: 1.3e-6 at most on logits of order 1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from hand_events import random_events
+from hand_events import TINY, random_events
 
 # tiny models: one thread is fastest, and it avoids oversubscribing a shared CI machine
 torch.set_num_threads(1)
@@ -14,10 +14,6 @@ torch.set_num_threads(1)
 def rand_events():
     """The :func:`random_events` factory."""
     return random_events
-
-
-TINY_MODEL = ["model.hidden=16", "model.latent=16", "model.mlp_layers=2", "model.iterations=2"]
-"""Overrides that shrink the model so that training tests take about a second."""
 
 
 @pytest.fixture(scope="session")
@@ -37,12 +33,9 @@ def tiny_config(data, out, *overrides, command="pretrain", task="multiclass", **
 
     from eventgnn.config import RunConfig, apply_overrides
 
-    # CPU unless a test asks for CUDA: bit-identical resume holds only where sums are
-    # deterministic (CUDA's atomic scatter-adds are not)
-    base = ["train.device=cpu", "train.batch_size=32", "train.plots=false", "train.epochs=2"]
-    base += TINY_MODEL
-    config = apply_overrides(RunConfig(), [*base, *overrides])
-    return replace(config, command=command, task=task, data=str(data), out=str(out), **fields)
+    config = apply_overrides(RunConfig(), [*TINY, "train.epochs=2", *overrides])  # fmt: skip
+    kind = {"objective": task} if command == "pretrain" else {"task": task}
+    return replace(config, command=command, data=str(data), out=str(out), **kind, **fields)
 
 
 @pytest.fixture(scope="session")

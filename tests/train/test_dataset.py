@@ -6,7 +6,8 @@ import awkward as ak
 import numpy as np
 import pytest
 
-from eventgnn.graphs.dataset import DatasetError, load_task_data, select_processes, split_indices
+from eventgnn.errors import DatasetError
+from eventgnn.graphs.dataset import Split, load_task_data, select_processes, split_indices
 
 
 def _mixed(rand_events):
@@ -38,12 +39,14 @@ def test_missing_process_is_named(rand_events):
 
 def test_test_split_is_independent_of_the_training_seed_and_size():
     labels = np.repeat([0, 1], [300, 200])
-    a = split_indices(labels, 0.2, 0.2, split_seed=7, seed=0)
-    b = split_indices(labels, 0.2, 0.2, split_seed=7, seed=1, train_size=50)
-    c = split_indices(labels, 0.2, 0.2, split_seed=8, seed=0)
+    a = split_indices(labels, Split(0.2, 0.2, split_seed=7, seed=0))
+    b = split_indices(labels, Split(0.2, 0.2, split_seed=7, seed=1, train_size=50))
+    c = split_indices(labels, Split(0.2, 0.2, split_seed=8, seed=0))
     np.testing.assert_array_equal(a["test"], b["test"])
     assert not np.array_equal(a["test"], c["test"])
-    assert not np.array_equal(a["train"], split_indices(labels, 0.2, 0.2, 7, seed=1)["train"])
+    assert not np.array_equal(
+        a["train"], split_indices(labels, Split(0.2, 0.2, 7, seed=1))["train"]
+    )
     for s in (a, b):  # disjoint
         assert not set(s["train"]) & set(s["test"]) and not set(s["val"]) & set(s["test"])
         assert not set(s["train"]) & set(s["val"])
@@ -56,11 +59,11 @@ def test_test_split_is_independent_of_the_training_seed_and_size():
 
 def test_train_size_larger_than_pool_is_refused():
     with pytest.raises(DatasetError, match="train-size 500"):
-        split_indices(np.zeros(100, int), 0.2, 0.2, 0, 0, train_size=500)
+        split_indices(np.zeros(100, int), Split(0.2, 0.2, 0, 0, train_size=500))
 
 
 def test_load_task_data_from_folder(tiny_data):
-    data = load_task_data(tiny_data, ["wh", "zh"], signal=["wh"], seed=3)
+    data = load_task_data(tiny_data, ["wh", "zh"], signal=["wh"], split=Split(seed=3))
     assert data.provenance["n_events"] == 120
     sizes = data.provenance["split_sizes"]
     assert sizes == {"train": 72, "val": 24, "test": 24}

@@ -21,8 +21,8 @@ from eventgnn.graphs.dataset import load_task_data
 from eventgnn.model import EventGNN
 from eventgnn.train.ddp import init_distributed, shutdown_distributed
 from eventgnn.train.engine import fit
+from eventgnn.train.objectives import make_objective
 from eventgnn.train.runs import fit_stats
-from eventgnn.train.tasks import make_task
 
 torch.set_num_threads(1)
 data_dir, out = sys.argv[1], sys.argv[2]
@@ -32,7 +32,7 @@ config = apply_overrides(RunConfig(), ["model.hidden=16", "model.latent=16", "mo
                                        "model.iterations=2", "train.batch_size=16",
                                        "train.epochs=3", "train.plots=false"])
 data = load_task_data(data_dir, ["tt", "wh", "zh"])
-task = make_task("multiclass", ("tt", "wh", "zh"))
+task = make_objective("multiclass", ("tt", "wh", "zh"))
 torch.manual_seed(rank)  # different initial weights: DDP must broadcast rank 0's
 model = EventGNN(config.model, 3, fit_stats(data))
 fit(model, task, data, config.train, out, log=lambda s: None)

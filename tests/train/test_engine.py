@@ -8,7 +8,7 @@ import json
 import pytest
 import torch
 
-from eventgnn.train.engine import load_checkpoint, load_model
+from eventgnn.train.checkpoint import load_checkpoint, load_model
 from eventgnn.train.runs import pretrain
 
 

@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from eventgnn.config import ModelConfig
+from eventgnn.errors import CatalogError, DatasetError
 from eventgnn.model import EventGNN
-from eventgnn.train.engine import load_model
-from eventgnn.train.finetune import finetune, finetune_groups, task_processes
+from eventgnn.train.checkpoint import load_model
+from eventgnn.train.finetune import finetune, finetune_groups, resolve_task
 
 QUIET = lambda s: None  # noqa: E731
 
@@ -31,11 +32,21 @@ def _state(run):
     return torch.load(run / "model.pt", weights_only=True)["state_dict"]
 
 
-def test_task_processes_from_catalog_or_name():
-    assert task_processes("wh_vs_zh") == (("wh",), ("zh",))
-    assert task_processes("foo_vs_bar") == (("foo",), ("bar",))
-    with pytest.raises(ValueError, match="unknown task"):
-        task_processes("nonsense")
+def test_tasks_from_the_catalog_or_signal_vs_background():
+    task = resolve_task("wh_vs_zh")
+    assert (task.signal, task.background, task.builtin) == (("wh",), ("zh",), True)
+    # a catalog name with "_vs_" inside a process name is never split
+    assert resolve_task("tth_cp_even_vs_odd").background == ("tth_cp_odd",)
+    custom = resolve_task("foo_vs_bar")
+    assert (custom.signal, custom.background, custom.builtin) == (("foo",), ("bar",), False)
+    with pytest.raises(CatalogError, match="unknown task 'nonsense'; known: wh_vs_zh, "):
+        resolve_task("nonsense")
+
+
+def test_custom_task_missing_process_says_how_the_name_was_read(tiny_cfg, tiny_data, tmp_path):
+    config = tiny_cfg(tiny_data, tmp_path / "r", command="finetune", task="wh_vs_odd")
+    with pytest.raises(DatasetError, match="no events of process.*odd.*read as signal process"):
+        finetune(config, log=QUIET)
 
 
 def test_full_mode_has_two_groups_at_head_and_backbone_rates():

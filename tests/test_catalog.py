@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from eventgnn.generate.catalog import (
+from eventgnn.catalog import (
     CatalogError,
     Task,
     get_catalog,

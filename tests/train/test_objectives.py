@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from eventgnn.events.schema import N_REGRESSION, N_TARGETS
-from eventgnn.train.tasks import make_task, multilabel_loss
+from eventgnn.train.objectives import make_objective as make_task
+from eventgnn.train.objectives import multilabel_loss
 
 
 def _bce(z, t):

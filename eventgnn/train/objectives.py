@@ -1,4 +1,7 @@
-"""Learning tasks: what the head predicts, the loss, and the metrics.
+"""Training objectives: what the head predicts, the loss, and the metrics.
+
+An objective has a kind and the names of its classes or labels; a *task* (a named pair of signal
+and background samples, :class:`eventgnn.catalog.Task`) is trained with the ``binary`` objective.
 
 - ``multiclass``: one logit per process, cross-entropy; accuracy by argmax, one-vs-rest ROC AUC.
 - ``multilabel``: 41 outputs (:data:`eventgnn.events.schema.TARGET_NAMES`); the loss is the
@@ -22,8 +25,8 @@ KINDS = ("multiclass", "multilabel", "binary")
 
 
 @dataclass(frozen=True)
-class Task:
-    """A task: ``kind`` (one of :data:`KINDS`) and the names of its classes or labels."""
+class Objective:
+    """An objective: ``kind`` (one of :data:`KINDS`) and the names of its classes or labels."""
 
     kind: str
     names: tuple[str, ...]
@@ -36,6 +39,16 @@ class Task:
     def target(self) -> str:
         """Which :class:`~eventgnn.graphs.batch.GraphTensors` label is ``y``."""
         return "targets" if self.kind == "multilabel" else "label"
+
+    def check_trainable(self, graphs) -> None:
+        """Refuse training data this objective cannot learn from, saying why."""
+        if len(graphs) == 0:
+            raise ValueError("the training split is empty")
+        if self.kind == "multilabel" and bool(torch.isnan(graphs.labels["targets"]).all()):
+            raise ValueError(
+                "multilabel training needs generator truth, but every target of the training "
+                "events is NaN (the data has no generator record); use --task multiclass"
+            )
 
     def loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         logits = logits.float()  # losses in float32 under mixed precision
@@ -155,15 +168,15 @@ def multilabel_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor
     return (per_label * has).sum() / has.sum().clamp(min=1)
 
 
-def make_task(kind: str, processes: tuple[str, ...] = ()) -> Task:
-    """The task for ``kind``: class names are the processes (multiclass), the 41 target names
+def make_objective(kind: str, processes: tuple[str, ...] = ()) -> Objective:
+    """The objective for ``kind``: class names are the processes (multiclass), the 41 target names
     (multilabel) or ``(background, signal)`` (binary)."""
     if kind == "multiclass":
         if len(processes) < 2:
             raise ValueError("a multiclass task needs at least two processes")
-        return Task("multiclass", tuple(processes))
+        return Objective("multiclass", tuple(processes))
     if kind == "multilabel":
-        return Task("multilabel", TARGET_NAMES)
+        return Objective("multilabel", TARGET_NAMES)
     if kind == "binary":
-        return Task("binary", ("background", "signal"))
-    raise ValueError(f"unknown task kind '{kind}' (expected one of {', '.join(KINDS)})")
+        return Objective("binary", ("background", "signal"))
+    raise ValueError(f"unknown objective '{kind}' (expected one of {', '.join(KINDS)})")

@@ -1,9 +1,10 @@
-"""Figures for the study: accuracy/AUC versus training size, CKA matrices, loss curves, ROC.
+"""Every figure eventgnn draws: loss curves, ROC curves, accuracy versus training size, CKA
+matrices, and the plots of a run directory.
 
-Every function builds a :class:`matplotlib.figure.Figure` directly (no ``pyplot`` state, so it
-works headless and in threads, and never changes the caller's backend), saves it when ``out`` is
-given (PNG or PDF by suffix, parent folders created) and returns it; a notebook displays the
-returned figure.
+Each function takes plain arrays, builds a :class:`matplotlib.figure.Figure` directly (no
+``pyplot`` state, so it works headless and in threads, and never changes the caller's backend),
+saves it when ``out`` is given (PNG or PDF by suffix, parent folders created, at one resolution)
+and returns it; a notebook displays the returned figure.
 """
 
 from __future__ import annotations
@@ -14,19 +15,27 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from .timing import History, read_history
+from .fileio import atomic_path
 
-__all__ = ["plot_cka_matrix", "plot_loss_curves", "plot_roc", "plot_scaling", "save"]
+__all__ = [
+    "distinct_colors",
+    "plot_cka_matrix",
+    "plot_loss_curves",
+    "plot_roc",
+    "plot_run",
+    "plot_scaling",
+    "save",
+]
+
+DPI = 150
 
 
 def save(fig: Figure, out: str | Path | None) -> Figure:
     """Write ``fig`` to ``out`` (if given) and return it."""
     if out is not None:
         out = Path(out)
-        from ..fileio import atomic_path
-
         with atomic_path(out) as tmp:  # a killed job never leaves a truncated image
-            fig.savefig(tmp, dpi=150, bbox_inches="tight", format=out.suffix[1:] or "png")
+            fig.savefig(tmp, dpi=DPI, bbox_inches="tight", format=out.suffix[1:] or "png")
     return fig
 
 
@@ -100,24 +109,31 @@ def plot_cka_matrix(
 
 
 def plot_loss_curves(
-    histories: Mapping[str, History | str | Path],
+    histories: Mapping[str, Mapping[str, Sequence[float]]],
     columns: Sequence[str] = ("train_loss", "val_loss"),
     out: str | Path | None = None,
     x: str = "epoch",
+    best: Mapping[str, int] | None = None,
 ) -> Figure:
-    """Per-epoch curves of ``columns`` for several runs (``label -> history or run dir``).
+    """Per-epoch curves of ``columns`` for several runs.
 
-    ``x`` is ``"epoch"`` or ``"time"`` (cumulative wall time). Columns a history lacks are skipped.
+    ``histories``: label -> columns (name -> one value per epoch), for example a run's
+    ``history.csv`` as :func:`eventgnn.analysis.timing.read_history` gives it in ``.columns``.
+    ``x``: ``"epoch"`` (1, 2, ...) or the name of a column of every history (for example
+    ``"elapsed_s"``, the cumulative wall time). Columns a history lacks are skipped. ``best``:
+    label -> best epoch, marked with a dotted line (with ``x="epoch"``).
     """
     fig = Figure(figsize=(5.5, 4))
     ax = fig.add_subplot()
     for label, h in histories.items():
-        h = h if isinstance(h, History) else read_history(h)
-        xs = h.elapsed() if x == "time" else np.arange(1, len(h) + 1)
+        n = len(next(iter(h.values()), []))
+        xs = np.arange(1, n + 1) if x == "epoch" else np.asarray(h[x], dtype=float)
         for c in columns:
-            if c in h.columns:
-                ax.plot(xs, h.columns[c], label=f"{label} {c}" if len(columns) > 1 else label)
-    ax.set_xlabel("wall time [s]" if x == "time" else "epoch")
+            if c in h:
+                ax.plot(xs, h[c], label=f"{label} {c}".strip() if len(columns) > 1 else label)
+        if best and best.get(label) and x == "epoch":
+            ax.axvline(best[label], color="0.5", ls=":", lw=1, label=f"{label} best epoch".strip())
+    ax.set_xlabel("epoch" if x == "epoch" else x.replace("_", " "))
     ax.set_ylabel(", ".join(columns))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
@@ -125,24 +141,64 @@ def plot_loss_curves(
 
 
 def plot_roc(
-    y_true: np.ndarray,
+    y_true: np.ndarray | Mapping[str, np.ndarray],
     scores: Mapping[str, np.ndarray],
     out: str | Path | None = None,
     weights: np.ndarray | None = None,
 ) -> Figure:
-    """ROC curves (signal efficiency vs background rejection 1/eps_B) of several classifiers."""
+    """ROC curves as signal efficiency against background rejection 1/eps_B (log scale), with
+    each curve's AUC. ``y_true``: one truth array for every curve, or one per curve (for
+    one-versus-rest curves of several classes); curves whose truth holds one class are skipped."""
     from sklearn.metrics import roc_auc_score, roc_curve
 
     fig = Figure(figsize=(5, 4))
     ax = fig.add_subplot()
-    for label, s in scores.items():
-        fpr, tpr, _ = roc_curve(y_true, s, sample_weight=weights)
-        auc = roc_auc_score(y_true, s, sample_weight=weights)
+    colors = distinct_colors(len(scores))
+    for color, (label, s) in zip(colors, scores.items(), strict=True):
+        truth = y_true[label] if isinstance(y_true, Mapping) else y_true
+        if len(np.unique(truth)) < 2:
+            continue
+        fpr, tpr, _ = roc_curve(truth, s, sample_weight=weights)
+        auc = roc_auc_score(truth, s, sample_weight=weights)
         keep = fpr > 0
-        ax.plot(tpr[keep], 1 / fpr[keep], label=f"{label} (AUC {auc:.3f})")
+        ax.plot(tpr[keep], 1 / fpr[keep], color=color, label=f"{label} (AUC {auc:.3f})")
     ax.set_yscale("log")
     ax.set_xlabel("signal efficiency")
     ax.set_ylabel("background rejection 1/eps_B")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     return save(fig, out)
+
+
+def distinct_colors(n: int) -> np.ndarray:
+    """``n`` distinct colours (tab10 up to 10, tab20 up to 20, then a continuous map)."""
+    from matplotlib import colormaps
+
+    name = "tab10" if n <= 10 else "tab20" if n <= 20 else "turbo"
+    cmap = colormaps[name]
+    return cmap(np.arange(n)) if n <= 20 else cmap(np.linspace(0, 1, n))
+
+
+def plot_run(
+    folder: str | Path,
+    kind: str,
+    names: Sequence[str],
+    scores: np.ndarray | None,
+    y: np.ndarray | None,
+    history: Sequence[Mapping[str, float]],
+) -> None:
+    """A run's plots in ``folder``: ``loss.png`` (train and validation loss per epoch, the best
+    epoch marked; only with a history) and ``roc.png`` (test split; binary: signal against
+    background, multiclass: each class against the rest; not for multilabel)."""
+    folder = Path(folder)
+    if history:
+        columns = {k: [row[k] for row in history] for k in history[0]}
+        best = int(np.argmin(columns["val_loss"])) + 1
+        plot_loss_curves({"": columns}, out=folder / "loss.png", best={"": best})
+    if scores is None or y is None or kind == "multilabel":
+        return
+    if kind == "binary":
+        plot_roc(y == 1, {"signal": scores}, out=folder / "roc.png")
+    else:
+        truth = {name: y == k for k, name in enumerate(names)}
+        plot_roc(truth, {name: scores[:, k] for k, name in enumerate(names)}, folder / "roc.png")

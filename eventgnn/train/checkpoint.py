@@ -1,0 +1,153 @@
+"""The model file ``model.pt`` and the resumable state ``last.pt``: tensors and plain values only.
+
+``model.pt`` holds the best weights and everything needed to use them: the architecture
+(``model_config``, ``n_outputs``), the feature schema, the input standardisation, the resolved
+run config, the objective (``task``: kind, class names, processes, signal) and the data
+provenance (data path, :class:`~eventgnn.graphs.dataset.Split`, counts). Both files load with
+``torch.load(weights_only=True)``: no pickled classes, so opening one never runs code.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..config import ModelConfig, from_dict
+from ..fileio import atomic_path
+from ..graphs.features import EDGE_FEATURES, GLOBAL_FEATURES, NODE_FEATURES
+from ..model.eventgnn import EventGNN
+from .objectives import Objective
+
+MODEL_FORMAT = "eventgnn-model/1"
+
+CHECKPOINT_KEYS = ("state_dict", "model_config", "n_outputs", "features", "normalization",
+                   "config", "task", "provenance")  # fmt: skip
+"""Keys every ``model.pt`` holds; a file without one of them is refused by name."""
+
+
+def feature_schema() -> dict[str, list[str]]:
+    """The feature names a model was trained on (checked when a checkpoint meets new data)."""
+    return {
+        "node": list(NODE_FEATURES),
+        "edge": list(EDGE_FEATURES),
+        "global": list(GLOBAL_FEATURES),
+    }
+
+
+def to_plain(obj):
+    """Tensors' and numpy's scalars -> plain Python, recursively (for JSON and weights_only)."""
+    if isinstance(obj, dict):
+        return {str(k): to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_plain(v) for v in obj]
+    if isinstance(obj, (np.floating, np.integer)):
+        return obj.item()
+    return obj
+
+
+def safe_load(path: str | os.PathLike) -> dict:
+    """``torch.load(path, weights_only=True)``: tensors and plain values only, never code. A file
+    that holds a pickled object, or is truncated, is a ``ValueError`` naming the file."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(
+            f"{path}: refused: the file holds pickled Python objects, not only tensors and plain "
+            f"values, and loading it could run code (torch.load weights_only=True: {first})"
+        ) from err
+    except Exception as err:  # zip/format errors: RuntimeError, OSError, EOFError...
+        why = " ".join(f"{type(err).__name__}: {err}".split())
+        raise ValueError(
+            f"{path}: cannot read the model file; truncated or corrupt? ({why[:200]})"
+        ) from err
+
+
+def save_model(path: str | os.PathLike, model: EventGNN, meta: dict) -> None:
+    """Write ``model.pt``: the weights, architecture, features and standardisation of ``model``
+    plus the plain values of ``meta`` (config, task, provenance, metrics)."""
+    payload = {
+        "format": MODEL_FORMAT,
+        "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        "model_config": asdict(model.config),
+        "n_outputs": int(model.n_outputs),
+        "features": feature_schema(),
+        "normalization": dict(model.norm.stats()),
+        **to_plain(meta),
+    }
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def model_path(run: str | os.PathLike) -> Path:
+    """``RUN/model.pt`` for a run directory, else ``run`` itself."""
+    path = Path(run)
+    return path / "model.pt" if path.is_dir() else path
+
+
+def load_checkpoint(run: str | os.PathLike) -> dict:
+    """Read ``RUN/model.pt`` (or a ``model.pt`` path) with ``weights_only=True``."""
+    path = model_path(run)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path}: no such model file (is '{run}' a finished run directory?)"
+        )
+    ckpt = safe_load(path)
+    if not isinstance(ckpt, dict) or "format" not in ckpt:
+        raise ValueError(f"{path}: not an eventgnn model file (no 'format' key)")
+    if ckpt["format"] != MODEL_FORMAT:
+        raise ValueError(
+            f"{path}: model file format {ckpt['format']!r} (eventgnn version "
+            f"{ckpt.get('version', 'unknown')}), expected {MODEL_FORMAT!r}; this version of "
+            "eventgnn cannot read it"
+        )
+    missing = [k for k in CHECKPOINT_KEYS if k not in ckpt]
+    if missing:
+        raise ValueError(
+            f"{path}: model file lacks key '{missing[0]}' (expected {', '.join(CHECKPOINT_KEYS)})"
+        )
+    return ckpt
+
+
+def check_features(ckpt: dict, where: str) -> None:
+    """Refuse a checkpoint whose feature schema differs from the data's, saying what differs."""
+    saved, now = ckpt.get("features"), feature_schema()
+    if saved == now:
+        return
+    diffs = []
+    for kind in ("node", "edge", "global"):
+        a, b = list((saved or {}).get(kind, [])), now[kind]
+        if a != b:
+            diffs.append(f"{kind} features: checkpoint {a} vs data {b}")
+    raise ValueError(f"{where}: feature schema differs from the data's: " + "; ".join(diffs))
+
+
+def load_model(run: str | os.PathLike) -> tuple[EventGNN, dict]:
+    """``(EventGNN with the saved weights, checkpoint dict)`` from a run directory."""
+    ckpt = load_checkpoint(run)
+    where = str(model_path(run))
+    check_features(ckpt, where)
+    try:
+        model = EventGNN(from_dict(ModelConfig, ckpt["model_config"]), n_outputs=ckpt["n_outputs"])
+        model.load_state_dict(ckpt["state_dict"])
+    except (ValueError, RuntimeError, TypeError) as err:  # ConfigError, shape/key mismatches
+        raise ValueError(
+            f"{where}: model_config/state_dict do not match this version's EventGNN ({err})"
+        ) from err
+    return model, ckpt
+
+
+def objective_of(ckpt: dict) -> Objective:
+    """The objective a checkpoint was trained for."""
+    return Objective(ckpt["task"]["kind"], tuple(ckpt["task"]["names"]))
+
+
+def state_copy(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A detached CPU copy of ``model``'s weights (the best epoch's, kept while training on)."""
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}

@@ -1,0 +1,137 @@
+"""Scoring a finished run: its own test split, or every event of its processes in other data.
+
+The events are read in chunks (:func:`eventgnn.events.io.iter_event_chunks`; ``chunk_size``
+None reads everything as one chunk), labelled, turned into graphs and scored; only the outputs
+(a few numbers per event) accumulate, so memory stays bounded whatever the size of the data. A
+run's test split is rebuilt from the :class:`~eventgnn.graphs.dataset.Split` stored in its
+checkpoint, over labels read in a first pass (for Parquet shards the ``process`` column alone).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+import torch
+
+from ..events.io import iter_event_chunks
+from ..fileio import write_text_atomic
+from ..graphs.batch import GraphTensors
+from ..graphs.dataset import (
+    Split,
+    check_present,
+    event_labels,
+    load_task_data,
+    split_indices,
+    task_labels,
+)
+from .checkpoint import load_model, objective_of, to_plain
+from .engine import predict, resolve_device, write_plots
+
+EVALUATE_CHUNK_EVENTS = 200_000
+"""Events scored at a time: the chunk and its graphs take about 1 GiB (docs/reliability.md)."""
+
+
+@torch.no_grad()
+def predict_chunks(
+    model: torch.nn.Module,
+    data: str | os.PathLike,
+    processes: Sequence[str],
+    signal: Sequence[str] | None,
+    target: str | None,
+    *,
+    chunk_size: int | None = EVALUATE_CHUNK_EVENTS,
+    batch_size: int = 1024,
+    device: torch.device | str = "cpu",
+    only: np.ndarray | None = None,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``(logits, y)`` for the task's events of ``data`` (labels as
+    :func:`~eventgnn.graphs.dataset.select_processes` sets them), read ``chunk_size`` at a time.
+
+    ``only``: sorted positions (among the task's events, in read order) to score, for example a
+    run's test split. Raises :class:`~eventgnn.errors.DatasetError` when a process has no events.
+    """
+    outs, ys, seen, offset = [], [], set(), 0
+    for chunk in iter_event_chunks(data, chunk_size):
+        labels, names = event_labels(chunk, processes, signal)
+        seen.update(names)
+        chosen = np.nonzero(labels >= 0)[0]
+        if only is not None:  # positions of this chunk's task events among all task events
+            inside = np.isin(offset + np.arange(len(chosen)), only, assume_unique=True)
+            offset += len(chosen)
+            chosen = chosen[inside]
+        if len(chosen) == 0:
+            continue
+        part = ak.with_field(chunk[chosen], labels[chosen], "label")
+        logits, y = predict(model, GraphTensors.from_events(part), target, batch_size, device)
+        outs.append(logits)
+        if y is not None:
+            ys.append(y)
+    check_present(seen, processes, str(data))
+    logits = torch.cat(outs) if outs else torch.zeros(0, model.n_outputs)
+    return logits, (torch.cat(ys) if ys else None)
+
+
+def evaluate_run(
+    run: str | os.PathLike,
+    data: str | os.PathLike | None = None,
+    out: str | os.PathLike | None = None,
+    batch_size: int = 1024,
+    device: str = "auto",
+    log: Callable[[str], None] = print,
+    chunk_size: int | None = EVALUATE_CHUNK_EVENTS,
+) -> dict:
+    """Score a finished run. Without ``data``: its own test split (re-derived from the data path
+    and split stored in ``model.pt``). With ``data``: every event of the run's processes in
+    ``data``. Writes ``metrics.json`` and ``plots/roc.png`` to ``out`` (default
+    ``RUN/evaluate``). ``chunk_size``: events read and scored at a time (None: all at once; the
+    results are the same)."""
+    model, ckpt = load_model(run)
+    objective = objective_of(ckpt)
+    info = ckpt["task"]
+    signal = info["signal"] or None
+    dev = resolve_device(device)
+    model.to(dev)
+    only = None
+    source = data
+    if data is None:
+        prov = ckpt["provenance"]
+        source = prov["data"]
+        labels = task_labels(source, info["processes"], signal)
+        only = split_indices(labels, Split.from_provenance(prov))["test"]
+    logits, y = predict_chunks(
+        model, source, info["processes"], signal, objective.target,
+        chunk_size=chunk_size, batch_size=batch_size, device=dev, only=only,
+    )  # fmt: skip
+    metrics = objective.metrics(logits, y)
+    metrics.update(
+        {"task": objective.kind, "run": str(run), "data": str(source),
+         "split": "test" if data is None else "all"}
+    )  # fmt: skip
+    out = Path(out) if out is not None else Path(run) / "evaluate"
+    out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out / "metrics.json", json.dumps(to_plain(metrics), indent=2) + "\n")
+    write_plots(out / "plots", objective, logits, y, [], log)
+    log(
+        f"{run}: {len(logits):,} events  accuracy {metrics['accuracy']:.4f}  "
+        f"AUC {metrics['auc']:.4f}  loss {metrics['loss']:.4f}  -> {out}"
+    )
+    return metrics
+
+
+def evaluation_graphs(ckpt: dict, data: str | os.PathLike | None = None) -> GraphTensors:
+    """The events a run is scored on, in memory: without ``data`` its own test split (rebuilt
+    from the data path and split stored in its checkpoint), with ``data`` every event of the
+    run's processes there."""
+    info = ckpt["task"]
+    signal = info["signal"] or None
+    if data is not None:
+        everything = Split(val_fraction=0.0, test_fraction=0.0)
+        return load_task_data(data, info["processes"], signal, everything).graphs
+    prov = ckpt["provenance"]
+    split = Split.from_provenance(prov)
+    return load_task_data(prov["data"], info["processes"], signal, split).part("test")
