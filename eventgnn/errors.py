@@ -38,3 +38,12 @@ class GeneratorError(RuntimeError):
 
 class EmptyEventsWarning(UserWarning):
     """Events without any selected object were excluded (counted in the message)."""
+
+
+class StaleOutputError(RuntimeError):
+    """An existing output was made from other inputs or options than this run's; the message
+    names what differs and how to go on."""
+
+
+class LockedError(RuntimeError):
+    """Another job holds the output folder (the message names its PID and host)."""
