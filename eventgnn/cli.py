@@ -367,13 +367,21 @@ _USER_ERRORS = (ValueError, OSError, RuntimeError, ImportError)
 """Exceptions whose message is written for the user (bad input, missing file, unknown name)."""
 
 
+MAX_ERROR_CHARS = 1000
+"""An error line longer than this is cut in the middle (a message quoting a huge value)."""
+
+
 def error_line(command: str, err: BaseException) -> str:
     """The one line printed for ``err``: whitespace collapsed (uproot, pyarrow and torch write
     messages over several lines), prefixed by the exception type where the message alone would
-    not say what went wrong (an unexpected internal error, or an empty message)."""
+    not say what went wrong (an unexpected internal error, or an empty message), and cut to
+    :data:`MAX_ERROR_CHARS` (its start names the file or key, its end often the remedy)."""
     text = " ".join(str(err).split())
     if not text or not isinstance(err, _USER_ERRORS):
         text = f"{type(err).__name__}: {text or 'no message'} (--debug shows the traceback)"
+    if len(text) > MAX_ERROR_CHARS:
+        half = MAX_ERROR_CHARS // 2
+        text = f"{text[:half]} [... {len(text) - 2 * half:,} characters cut ...] {text[-half:]}"
     return f"eventgnn {command}: error: {text}"
 
 

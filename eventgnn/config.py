@@ -237,34 +237,46 @@ def set_key(config, key: str, value: Any, _prefix: str = ""):
     return dataclasses.replace(config, **{head: _check_value(value, tp, full)})
 
 
+def _finite(value: float) -> bool:
+    return value == value and abs(value) != float("inf")
+
+
 def validate(config: RunConfig) -> RunConfig:
-    """Check value ranges that types alone do not catch."""
-    t, f = config.train, config.finetune
-    if config.objective not in OBJECTIVES:
-        raise ConfigError(
-            f"objective: expected one of {', '.join(OBJECTIVES)}, got {config.objective!r}"
-        )
-    if f.mode not in FINETUNE_MODES:
-        raise ConfigError(
-            f"finetune.mode: expected one of {', '.join(FINETUNE_MODES)}, got {f.mode!r}"
-        )
-    if not 0 <= t.val_fraction < 1 or not 0 <= t.test_fraction < 1:
-        raise ConfigError("train.val_fraction and train.test_fraction must lie in [0, 1)")
+    """Check value ranges that types alone do not catch; the error names the key, the value and
+    the range it must lie in."""
+    t, f, m = config.train, config.finetune, config.model
+    choices = (
+        ("objective", config.objective, OBJECTIVES),
+        ("finetune.mode", f.mode, FINETUNE_MODES),
+    )
+    for key, value, allowed in choices:
+        if value not in allowed:
+            raise ConfigError(f"{key}: expected one of {', '.join(allowed)}, got {value!r}")
+    checks = [
+        *((f"train.{k}", getattr(t, k), "a finite number > 0", lambda v: _finite(v) and v > 0)
+          for k in ("lr",)),
+        *((f"finetune.{k}", getattr(f, k), "a finite number > 0",
+           lambda v: _finite(v) and v > 0) for k in ("head_lr", "backbone_lr")),
+        ("train.lr_decay", t.lr_decay, "in (0, 1]", lambda v: _finite(v) and 0 < v <= 1),
+        ("train.min_delta", t.min_delta, "a finite number >= 0", lambda v: _finite(v) and v >= 0),
+        ("train.val_fraction", t.val_fraction, "in [0, 1)", lambda v: 0 <= v < 1),
+        ("train.test_fraction", t.test_fraction, "in [0, 1)", lambda v: 0 <= v < 1),
+        *((f"train.{k}", getattr(t, k), "at least 1", lambda v: v >= 1)
+          for k in ("batch_size", "eval_batch_size", "epochs")),
+        *((f"train.{k}", getattr(t, k), "at least 0", lambda v: v >= 0)
+          for k in ("patience", "min_epochs")),
+        *((f"model.{k}", getattr(m, k), "at least 1", lambda v: v >= 1)
+          for k in ("hidden", "latent", "mlp_layers", "iterations")),
+        *((key, v, "at least 1 (or null: no limit)", lambda v: v is None or v >= 1)
+          for key, v in (("finetune.train_size", f.train_size),
+                         ("train.max_per_class", t.max_per_class),
+                         ("train.num_threads", t.num_threads))),
+    ]  # fmt: skip
+    for key, value, expected, ok in checks:
+        if not ok(value):
+            raise ConfigError(f"{key}: expected {expected}, got {value!r}")
     if t.val_fraction + t.test_fraction >= 1:
         raise ConfigError("train.val_fraction + train.test_fraction must be below 1")
-    for key in ("batch_size", "eval_batch_size", "epochs"):
-        if getattr(t, key) < 1:
-            raise ConfigError(f"train.{key} must be at least 1")
-    m = config.model
-    for key in ("hidden", "latent", "mlp_layers", "iterations"):
-        if getattr(m, key) < 1:
-            raise ConfigError(f"model.{key} must be at least 1")
-    for key, value in (
-        ("finetune.train_size", f.train_size),
-        ("train.max_per_class", t.max_per_class),
-    ):
-        if value is not None and value < 1:
-            raise ConfigError(f"{key} must be at least 1 (or null: no limit)")
     return config
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from eventgnn.config import (
@@ -68,3 +70,40 @@ def test_validate_ranges():
         validate(
             apply_overrides(RunConfig(), ["train.val_fraction=0.6", "train.test_fraction=0.5"])
         )
+
+
+@pytest.mark.parametrize(
+    "override, needle",
+    [
+        ("train.lr=-1e-4", "train.lr: expected a finite number > 0, got -0.0001"),
+        ("train.lr=.nan", "train.lr: expected a finite number > 0, got nan"),
+        ("train.lr=.inf", "train.lr: expected a finite number > 0, got inf"),
+        ("finetune.backbone_lr=0", "finetune.backbone_lr: expected a finite number > 0"),
+        ("train.lr_decay=-0.5", "train.lr_decay: expected in (0, 1]"),
+        ("train.patience=-1", "train.patience: expected at least 0, got -1"),
+        ("train.max_per_class=-1", "train.max_per_class: expected at least 1 (or null"),
+        ("train.min_delta=-1", "train.min_delta: expected a finite number >= 0"),
+    ],
+)
+def test_values_out_of_range_are_refused_by_name(override, needle):
+    with pytest.raises(ConfigError, match=re.escape(needle)):
+        validate(apply_overrides(RunConfig(), [override]))
+
+
+def test_duplicate_yaml_keys_are_refused(tmp_path):
+    (tmp_path / "dup.yaml").write_text("train:\n  lr: 0.001\ntrain:\n  epochs: 3\n")
+    with pytest.raises(ConfigError, match=r"dup\.yaml: .*duplicate key 'train' \(first at line 1"):
+        load_yaml(tmp_path / "dup.yaml")
+
+
+def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path):
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
+        lines.append(f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]")
+    # 10^9 values once expanded: refused from the node graph, before any expansion
+    (tmp_path / "bomb.yaml").write_text("\n".join(lines) + "\n")
+    with pytest.raises(ConfigError, match="expands to more than 100,000 values"):
+        load_yaml(tmp_path / "bomb.yaml")
+    # an ordinary alias still works
+    (tmp_path / "ok.yaml").write_text("model: &m {hidden: 8}\n")
+    assert load_yaml(tmp_path / "ok.yaml").model.hidden == 8

@@ -43,8 +43,11 @@ import numpy as np
 import torch
 
 from ..config import build_run_config
+from ..errors import StaleOutputError
 from ..fileio import safe_name, write_text_atomic
+from ..graphs.dataset import data_identity
 from ..plots import plot_scaling
+from ..provenance import differences, lock, write_record
 from ..system import cpu_count
 from ..train.finetune import finetune as finetune_run
 from ..train.runs import pretrain as pretrain_run
@@ -297,11 +300,64 @@ def run_scan(
     one run (``pretrained`` None: from scratch) and ``pretrain(kind=, out=, data=, epochs=,
     overrides=)`` one pretraining run; the defaults call :mod:`eventgnn.train`. Returns the
     summary rows.
+
+    ``OUT/scan.json`` records what every run of the scan shares (task, data, epochs, overrides,
+    pretrained runs); a rerun into the same ``OUT`` with other values is refused, naming them
+    (sizes, seeds and setups may grow). The scan holds a lock on ``OUT`` while it runs.
     """
     finetune = finetune or _default_finetune
     pretrain = pretrain or _default_pretrain
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
+    with lock(out, "scan"):
+        _check_scan_record(out / "scan.json", scan_record(config))
+        return _run_points(config, out, finetune, pretrain, log)
+
+
+def scan_record(config: ScanConfig) -> dict:
+    """What the runs of a scan share (its ``scan.json``): task, data, epochs and overrides, and
+    per pretrained setup where its pretrained run comes from (a given run, or the scan's own
+    pretraining with its data, epochs and overrides)."""
+
+    def identity(data):
+        return data_identity(data) if data is not None and Path(data).exists() else data
+
+    setups = {}
+    for setup in config.setups:
+        if setup in config.pretrained:
+            setups[setup] = {"pretrained": str(Path(config.pretrained[setup]).resolve())}
+        elif setup != BASELINE:
+            setups[setup] = {"pretrain_data": identity(config.pretrain_data),
+                             "pretrain_epochs": config.pretrain_epochs,
+                             "pretrain_overrides": list(config.pretrain_overrides)}  # fmt: skip
+    return {
+        "task": config.task,
+        "data": identity(config.data),
+        "epochs": config.epochs,
+        "overrides": list(config.overrides),
+        "setups": setups,
+    }
+
+
+def _check_scan_record(path: Path, wanted: dict) -> None:
+    """Refuse a scan whose shared values differ from those of the runs already in its folder;
+    setups the folder has not seen yet are added to the record."""
+    stored = json.loads(path.read_text()) if path.exists() else None
+    if stored is not None:
+        seen = {k: v for k, v in stored.get("setups", {}).items() if k in wanted["setups"]}
+        now = {**wanted, "setups": {k: wanted["setups"][k] for k in seen}}
+        diffs = differences({**stored, "setups": seen}, json.loads(json.dumps(now)))
+        if diffs:
+            more = f" (and {len(diffs) - 3} more)" if len(diffs) > 3 else ""
+            raise StaleOutputError(
+                f"scan folder {path.parent} holds runs made with other settings: "
+                f"{'; '.join(diffs[:3])}{more}; use another --out, or the same task, data and "
+                "settings"
+            )
+        wanted = {**wanted, "setups": {**stored.get("setups", {}), **wanted["setups"]}}
+    write_record(path, wanted)
+
+
+def _run_points(config: ScanConfig, out: Path, finetune, pretrain, log) -> list[dict]:
     pretrained = dict(config.pretrained)
     for setup in config.setups:
         if setup == BASELINE or setup in pretrained:

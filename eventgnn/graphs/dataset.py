@@ -32,6 +32,7 @@ import torch
 from ..errors import DatasetError
 from ..events.io import input_files, iter_event_chunks, read_events
 from ..events.parquet import SHARD_SUFFIX
+from ..provenance import file_identity, fingerprint
 from .batch import GraphTensors
 
 
@@ -147,6 +148,17 @@ def task_labels(
     return np.concatenate(labels) if labels else np.zeros(0, np.int64)
 
 
+def data_identity(data: str | os.PathLike) -> dict:
+    """What a dataset is: its resolved path, number of files, and a fingerprint of every file's
+    path, size and modification time (a file added, removed or rewritten changes it)."""
+    files = input_files(data)
+    return {
+        "path": str(Path(data).resolve()),
+        "n_files": len(files),
+        "fingerprint": fingerprint([file_identity(f) for f in files], length=16),
+    }
+
+
 def split_indices(labels: np.ndarray, split: Split) -> dict[str, np.ndarray]:
     """Stratified ``{"train", "val", "test"}`` index arrays (sorted) over events with ``labels``."""
     out: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
@@ -221,6 +233,7 @@ def load_task_data(
     classes, counts = np.unique(labels, return_counts=True)
     provenance = {
         "data": str(Path(data).resolve()),
+        "files": data_identity(data)["fingerprint"],
         "n_events": int(len(events)),
         "split": split.to_dict(),
         "split_sizes": {name: int(len(v)) for name, v in splits.items()},

@@ -29,10 +29,12 @@ from torch import nn
 
 from .. import __version__
 from ..config import TrainConfig
+from ..errors import StaleOutputError
 from ..fileio import atomic_path, write_text_atomic
 from ..graphs.batch import GraphTensors
 from ..graphs.dataset import TaskData
 from ..plots import plot_run
+from ..provenance import differences
 from .checkpoint import safe_load, save_model, state_copy, to_plain
 from .objectives import Objective
 
@@ -136,14 +138,17 @@ def _optimizer(model: nn.Module, param_groups: list[dict] | None, config: TrainC
     return optimizer, scheduler
 
 
-def _fingerprint(config: TrainConfig, objective: Objective, n_train: int) -> dict:
-    """What must match for ``last.pt`` to be resumed (the epoch limit and hardware may change)."""
+def _fingerprint(config: TrainConfig, objective: Objective, model: nn.Module, meta: dict) -> dict:
+    """What must match for ``last.pt`` to be resumed: the training settings (the epoch limit and
+    hardware may change), the objective, the architecture, and the data (its files' identities,
+    split and counts) and pretrained run that ``meta`` records."""
     train = asdict(config)
     for key in ("epochs", "device", "num_threads", "plots", "eval_batch_size"):
         train.pop(key)
-    return to_plain(
-        {"train": train, "task": [objective.kind, list(objective.names)], "n_train": n_train}
-    )
+    run = {k: meta.get(k) for k in ("task", "provenance", "pretrained_from")}
+    architecture = asdict(model.config) if hasattr(model, "config") else None
+    return to_plain({"train": train, "objective": [objective.kind, list(objective.names)],
+                     "model": architecture, **run})  # fmt: skip
 
 
 def _resume(path: Path, fingerprint: dict, model, optimizer, scheduler, generator) -> _Progress:
@@ -153,10 +158,12 @@ def _resume(path: Path, fingerprint: dict, model, optimizer, scheduler, generato
     ckpt = safe_load(path)
     if "progress" not in ckpt:
         raise RuntimeError(f"{path}: written by an older eventgnn; use another --out")
-    if ckpt.get("fingerprint") != fingerprint:
-        raise RuntimeError(
-            f"{path}: this run directory holds a run with a different configuration or "
-            "data; use another --out, or delete it to start over"
+    diffs = differences(ckpt.get("fingerprint"), fingerprint)
+    if diffs:
+        more = f" (and {len(diffs) - 3} more)" if len(diffs) > 3 else ""
+        raise StaleOutputError(
+            f"{path}: this run directory holds a run made with other settings or data: "
+            f"{'; '.join(diffs[:3])}{more}; use another --out, or delete it to start over"
         )
     model.load_state_dict(ckpt["model"])
     optimizer.load_state_dict(ckpt["optimizer"])
@@ -264,7 +271,7 @@ def fit(
         net = nn.parallel.DistributedDataParallel(model, device_ids=ids)
 
     generator = torch.Generator().manual_seed(config.seed)
-    fingerprint = _fingerprint(config, objective, len(train_graphs))
+    fingerprint = _fingerprint(config, objective, model, meta or {})
     last = out / "last.pt"
     progress = _resume(last, fingerprint, model, optimizer, scheduler, generator)
     if progress.epoch and rank == 0:

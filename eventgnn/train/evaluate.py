@@ -18,6 +18,7 @@ import awkward as ak
 import numpy as np
 import torch
 
+from ..errors import DatasetError
 from ..events.io import iter_event_chunks
 from ..fileio import write_text_atomic
 from ..graphs.batch import GraphTensors
@@ -29,7 +30,7 @@ from ..graphs.dataset import (
     split_indices,
     task_labels,
 )
-from .checkpoint import load_model, objective_of, to_plain
+from .checkpoint import load_model, model_path, objective_of, to_plain
 from .engine import predict, resolve_device, write_plots
 
 EVALUATE_CHUNK_EVENTS = 200_000
@@ -107,12 +108,17 @@ def evaluate_run(
         model, source, info["processes"], signal, objective.target,
         chunk_size=chunk_size, batch_size=batch_size, device=dev, only=only,
     )  # fmt: skip
+    if objective.kind == "multilabel" and y is not None and bool(torch.isnan(y).all()):
+        raise DatasetError(
+            f"{source}: no event has generator truth (every multilabel target is NaN), so the "
+            f"multilabel run {run} cannot be scored on it"
+        )
     metrics = objective.metrics(logits, y)
     metrics.update(
         {"task": objective.kind, "run": str(run), "data": str(source),
          "split": "test" if data is None else "all"}
     )  # fmt: skip
-    out = Path(out) if out is not None else Path(run) / "evaluate"
+    out = Path(out) if out is not None else model_path(run).parent / "evaluate"
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out / "metrics.json", json.dumps(to_plain(metrics), indent=2) + "\n")
     write_plots(out / "plots", objective, logits, y, [], log)

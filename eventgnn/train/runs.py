@@ -7,6 +7,7 @@ translates argv and resolves the built-in dataset.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import replace
@@ -23,6 +24,7 @@ from ..fileio import safe_name
 from ..graphs.dataset import Split, TaskData, load_task_data, process_names
 from ..graphs.features import fit_standardization
 from ..model.eventgnn import EventGNN, count_parameters
+from ..provenance import lock
 from .checkpoint import load_model
 from .engine import FitResult, fit
 from .objectives import Objective, make_objective
@@ -76,8 +78,6 @@ def train_model(
     rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
     n_params, n_train = count_parameters(model), count_parameters(model, trainable_only=True)
     if rank == 0:
-        out.mkdir(parents=True, exist_ok=True)
-        dump_yaml(config, out / "config.yaml")
         sizes = data.provenance["split_sizes"]
         log(
             f"{config.command} {config.task or config.objective}: {n_params:,} parameters "
@@ -98,7 +98,15 @@ def train_model(
         "n_parameters": n_params,
         **extra_meta,
     }
-    result = fit(model, objective, data, config.train, out, param_groups, meta, log)
+    # one writer per run directory (rank 0 writes it; the other ranks only train)
+    with lock(out, "training run") if rank == 0 else contextlib.nullcontext():
+        # a refused resume must leave the old run's config.yaml as it was: written first only
+        # for a new run, and rewritten when the run ends
+        if rank == 0 and not (out / "config.yaml").exists():
+            dump_yaml(config, out / "config.yaml")
+        result = fit(model, objective, data, config.train, out, param_groups, meta, log)
+        if rank == 0:
+            dump_yaml(config, out / "config.yaml")
     if rank == 0:
         m, nan = result.metrics, float("nan")
         log(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 
 import pytest
 
@@ -16,6 +17,7 @@ from eventgnn.analysis.scan import (
     run_scan,
     summarize,
 )
+from eventgnn.errors import StaleOutputError
 
 
 def _records():
@@ -195,3 +197,25 @@ def test_run_without_metrics_is_an_error(tmp_path, jobs):
                      jobs=jobs)  # fmt: skip
     with pytest.raises(RuntimeError, match=r"2 run\(s\) ended without writing metrics.json"):
         run_scan(cfg, finetune=_silent_finetune, log=lambda s: None)
+
+
+@pytest.mark.parametrize(
+    "change, needle",
+    [
+        ({"task": "u"}, "task: 't' -> 'u'"),
+        ({"epochs": 7}, "epochs: 5 -> 7"),
+        ({"overrides": ("train.lr=0.001",)}, "overrides"),
+        ({"pretrained": {"multiclass": "elsewhere"}}, "setups.multiclass"),
+    ],
+)
+def test_a_scan_into_a_folder_of_other_runs_is_refused(change, needle, tmp_path):
+    """Was: "done already", then a summary titled with the new task holding the old numbers."""
+    ft, pt = _stub_trainer([])
+    base = dict(task="t", sizes=(10,), seeds=1, setups=("scratch", "multiclass"), epochs=5,
+                out=str(tmp_path / "scan"))  # fmt: skip
+    run_scan(ScanConfig(**base), finetune=ft, pretrain=pt, log=lambda s: None)
+    with pytest.raises(StaleOutputError, match=re.escape(needle)):
+        run_scan(ScanConfig(**{**base, **change}), finetune=ft, pretrain=pt, log=lambda s: None)
+    # more sizes, more seeds, or fewer setups are a resume, not a change
+    more = {**base, "sizes": (10, 20), "seeds": 2, "setups": ("scratch",)}
+    run_scan(ScanConfig(**more), finetune=ft, pretrain=pt, log=lambda s: None)

@@ -391,7 +391,7 @@ def test_unknown_names(argv, needle, tmp_path, datasets, capsys):
         ("train:\n  amp: maybe\n", ["train.amp", "expected bool"]),
         ("- 1\n- 2\n", ["expected a mapping"]),
         ("model: 3\n", ["model", "expected ModelConfig"]),
-        ("train:\n  epochs: 0\n", ["train.epochs must be at least 1"]),
+        ("train:\n  epochs: 0\n", ["train.epochs: expected at least 1, got 0"]),
         ("!!python/object/apply:os.system ['echo pwned']\n", ["not valid YAML"]),
         ("model: !!python/object:eventgnn.config.ModelConfig {hidden: 3}\n", ["not valid YAML"]),
     ],

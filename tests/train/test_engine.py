@@ -1,13 +1,20 @@
-"""The training engine: resume, checkpoints, history, early stopping."""
+"""The training engine: resume (and what it refuses), one writer per run, checkpoints, history,
+early stopping."""
 
 from __future__ import annotations
 
 import csv
 import json
+import os
+import shutil
 
 import pytest
 import torch
+from hand_events import random_events
 
+from eventgnn.errors import LockedError, StaleOutputError
+from eventgnn.events.parquet import write_events
+from eventgnn.provenance import lock
 from eventgnn.train.checkpoint import load_checkpoint, load_model
 from eventgnn.train.runs import pretrain
 
@@ -19,6 +26,9 @@ def _history(run):
 
 def _state(run):
     return torch.load(run / "model.pt", weights_only=True)["state_dict"]
+
+
+QUIET = lambda s: None  # noqa: E731
 
 
 def test_resumed_run_continues_the_same_history(tiny_cfg, tiny_data, tmp_path):
@@ -42,11 +52,47 @@ def test_resumed_run_continues_the_same_history(tiny_cfg, tiny_data, tmp_path):
         assert torch.equal(s_full[k], s_part[k]), k
 
 
-def test_resume_refuses_a_different_configuration(tiny_cfg, tiny_data, tmp_path):
-    quiet = lambda s: None  # noqa: E731
-    pretrain(tiny_cfg(tiny_data, tmp_path / "r"), log=quiet)
-    with pytest.raises(RuntimeError, match="different configuration"):
-        pretrain(tiny_cfg(tiny_data, tmp_path / "r", "train.lr=0.001"), log=quiet)
+def _interrupted_run(tiny_cfg, data, out):
+    """A run stopped after 1 of 2 epochs: ``last.pt`` and ``config.yaml``, no ``model.pt``."""
+    pretrain(tiny_cfg(data, out, "train.epochs=1"), log=QUIET)
+    (out / "model.pt").unlink()
+    (out / "metrics.json").unlink()
+    return (out / "config.yaml").read_text()
+
+
+@pytest.mark.parametrize(
+    "change, needle",
+    [
+        (("train.lr=0.001",), r"train\.lr: 0\.0001 -> 0\.001"),
+        (("model.hidden=8",), r"model\.hidden: 16 -> 8"),  # the architecture
+        (("train.split_seed=7",), r"split_seed: 2024 -> 7"),
+    ],
+)
+def test_resume_refuses_other_settings_naming_them(change, needle, tiny_cfg, tiny_data, tmp_path):
+    config_text = _interrupted_run(tiny_cfg, tiny_data, tmp_path / "r")
+    with pytest.raises(StaleOutputError, match=needle):
+        pretrain(tiny_cfg(tiny_data, tmp_path / "r", *change), log=QUIET)
+    # the refused run leaves the interrupted run's record as it was
+    assert (tmp_path / "r" / "config.yaml").read_text() == config_text
+
+
+def test_resume_refuses_changed_data(tiny_cfg, tiny_data, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(tiny_data, data)
+    _interrupted_run(tiny_cfg, data, tmp_path / "r")
+    # the same number of events of each process, other events: only the files' identity differs
+    write_events(random_events(60, "tt", seed=99, shift=80.0), data / "tt.parquet")
+    with pytest.raises(StaleOutputError, match=r"provenance\.files: "):
+        pretrain(tiny_cfg(data, tmp_path / "r"), log=QUIET)
+
+
+def test_two_runs_into_one_folder_at_once_the_second_fails(tiny_cfg, tiny_data, tmp_path):
+    out = tmp_path / "r"
+    with lock(out, "training run"):  # as if another pretrain were running there
+        with pytest.raises(LockedError, match=rf"another training run is writing here \(pid "
+                           rf"{os.getpid()}"):  # fmt: skip
+            pretrain(tiny_cfg(tiny_data, out), log=QUIET)
+    assert not (out / "model.pt").exists()
 
 
 def test_model_file_loads_with_weights_only_and_reproduces_outputs(pretrained_run, tiny_data):
@@ -88,12 +134,13 @@ def test_history_and_learning_rate_decay(pretrained_run):
 
 
 def test_early_stopping_restores_best_weights(tiny_cfg, tiny_data, tmp_path):
-    # lr 0: the validation loss never improves after epoch 1, so patience 2 stops after epoch 3
+    # lr 1e-30: the weights cannot change in float32, so the validation loss never improves after
+    # epoch 1, and patience 2 stops after epoch 3
     run = pretrain(
         tiny_cfg(
             tiny_data,
             tmp_path / "es",
-            "train.lr=0.0",
+            "train.lr=1e-30",
             "train.patience=2",
             "train.min_epochs=0",
             "train.epochs=10",
@@ -122,7 +169,7 @@ def test_no_early_stop_before_min_epochs(tiny_cfg, tiny_data, tmp_path):
         tiny_cfg(
             tiny_data,
             tmp_path / "me",
-            "train.lr=0.0",
+            "train.lr=1e-30",
             "train.patience=1",
             "train.min_epochs=4",
             "train.epochs=10",
