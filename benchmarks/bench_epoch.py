@@ -40,30 +40,28 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: import bench_model
-
-from bench_load import load_training_data, replicate  # noqa: E402
-from bench_model import (  # noqa: E402
+from common import (
+    add_torch_options,
     data_or_default,
+    load_training_data,
     machine_info,
     make_optimizer,
+    replicate,
     setup_torch,
-    sync,
+    timed_pass,
     write_json,
 )
 
-from eventgnn.config import ModelConfig  # noqa: E402
-from eventgnn.graphs.batch import GraphTensors  # noqa: E402
-from eventgnn.model import EventGNN  # noqa: E402
+from eventgnn.config import ModelConfig
+from eventgnn.graphs.batch import GraphTensors
+from eventgnn.model import EventGNN
 
 DTYPES = {"fp32": None, "bf16": torch.bfloat16}
 
 
 def load(data: str | None, device: torch.device) -> tuple[GraphTensors, dict, dict]:
     """Step 1: Parquet -> flat tensors on ``device`` through the training loader
-    (``bench_load.load_training_data``: read, label, split, fit statistics, copy), timed; every
+    (``common.load_training_data``: read, label, split, fit statistics, copy), timed; every
     event goes into the training pool."""
     graphs, stats, n_classes, seconds = load_training_data(data_or_default(data), device, 0, 0)
     total = sum(seconds.values())
@@ -81,22 +79,10 @@ def resample(graphs: GraphTensors, n: int, seed: int) -> GraphTensors:
 
 
 def run_steps(model, opt, graphs, order, batch_size, device, dtype, train: bool) -> float:
-    """Training steps (or inference) over the events ``order``; returns the wall seconds."""
-    model.train(train)
-    sync(device)
-    t0 = time.perf_counter()
-    with torch.inference_mode(not train):
-        for idx in order.split(batch_size):
-            b = graphs.batch(idx)
-            with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-                out = model(b)
-            if train:
-                loss = F.cross_entropy(out.float(), b.y)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()  # no .item(): the host never waits for the device
-    sync(device)
-    return time.perf_counter() - t0
+    """Training steps (or inference) over the events ``order``, each batch built by indexing
+    ``graphs`` on its device; returns the wall seconds."""
+    batches = (graphs.batch(idx) for idx in order.split(batch_size))
+    return timed_pass(model, opt, batches, device, dtype, train)[0]
 
 
 def parse_variant(name: str) -> tuple[int, str, bool]:
@@ -149,7 +135,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=1,
         help="load K copies of each shard (bench_load.py), to load as many events as an epoch",
     )
-    p.add_argument("--device", default="cpu", help="cpu or cuda[:i]")
+    add_torch_options(p)
     p.add_argument("--events", type=int, default=20000, help="most events per variant")
     p.add_argument("--steps", type=int, default=200, help="most training steps per variant")
     p.add_argument(
@@ -161,9 +147,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=5, help="warm-up batches per variant")
     p.add_argument("--epoch-events", type=int, default=0, help="events of the full epoch (0: none)")
     p.add_argument("--epoch-variant", help="variant for the epoch (default: fastest training)")
-    p.add_argument("--threads", type=int, help="torch CPU threads")
     p.add_argument("--json", help="write the results here")
-    p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
 
 

@@ -1,6 +1,7 @@
 """Loading a training dataset: Parquet shards -> labelled, split graph tensors on the device.
 
-What ``eventgnn pretrain`` does before its first step, stage by stage, in events per second:
+What ``eventgnn pretrain`` does before its first step (``common.load_training_data``), stage by
+stage, in events per second:
 
 1. read: every shard of ``--data`` into one event-record array, validated. eventgnn
    (:func:`eventgnn.read_events`): the shards are read by parallel threads, joined as Arrow
@@ -26,23 +27,22 @@ Run: ``python benchmarks/bench_load.py --data DIR --replicate 4 --repeats 3``.
 from __future__ import annotations
 
 import argparse
-import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import awkward as ak
-import torch
+from common import (
+    add_torch_options,
+    data_or_default,
+    load_training_data,
+    machine_info,
+    replicate,
+    setup_torch,
+    write_json,
+)
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: import bench_model
-
-from bench_model import data_or_default, machine_info, setup_torch, sync, write_json  # noqa: E402
-
-from eventgnn.events.io import _expand, read_events, read_file  # noqa: E402
-from eventgnn.graphs.batch import GraphTensors  # noqa: E402
-from eventgnn.graphs.dataset import load_task_data, process_names  # noqa: E402
-from eventgnn.train.runs import fit_stats  # noqa: E402
+from eventgnn.events.io import _expand, read_events, read_file
 
 
 def read_reference(data) -> ak.Array:
@@ -50,52 +50,12 @@ def read_reference(data) -> ak.Array:
     return ak.concatenate([read_file(p) for p in _expand(data)], axis=0)
 
 
-def load_training_data(
-    data, device: torch.device, val_fraction: float = 0.2, test_fraction: float = 0.2
-) -> tuple[GraphTensors, dict, int, dict]:
-    """Steps 1-4 as ``eventgnn pretrain`` runs them (multiclass over every process of ``data``,
-    the default split fractions unless given); returns ``(training graphs on the device,
-    standardisation statistics, number of classes, seconds per stage)``."""
-    t0 = time.perf_counter()
-    events = read_events(data)
-    t1 = time.perf_counter()
-    td = load_task_data(
-        data,
-        process_names(events)[1],
-        None,
-        val_fraction=val_fraction,
-        test_fraction=test_fraction,
-        events=events,
-    )
-    t2 = time.perf_counter()
-    stats = fit_stats(td)
-    train = td.part("train")
-    t3 = time.perf_counter()
-    train = train.to(device)
-    sync(device)
-    t4 = time.perf_counter()
-    seconds = {"read": t1 - t0, "labels_splits": t2 - t1, "stats": t3 - t2, "to_device": t4 - t3}
-    return train, stats, len(td.processes), seconds
-
-
-def replicate(data: Path, k: int, out: Path) -> Path:
-    for path in _expand(data):
-        for i in range(k):
-            rel = path.relative_to(data) if data.is_dir() else Path(path.name)
-            dest = out / f"copy{i}" / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, dest)
-    return out
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--data", help="folder of Parquet shards (default: the built-in pretrain data)")
     ap.add_argument("--replicate", type=int, default=1, help="copies of each shard (default 1)")
     ap.add_argument("--repeats", type=int, default=3, help="best of this many (default 3)")
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
-    ap.add_argument("--seed", type=int, default=0)
+    add_torch_options(ap)
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args(argv)
     device = setup_torch(args)

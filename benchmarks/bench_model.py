@@ -26,10 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from itertools import islice
@@ -37,41 +34,27 @@ from pathlib import Path
 
 import awkward as ak
 import numpy as np
+import reference as ref
 import torch
-import torch.nn.functional as F
+from common import (
+    add_torch_options,
+    data_or_default,
+    machine_info,
+    make_optimizer,
+    setup_torch,
+    sync,
+    timed_pass,
+    write_json,
+)
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: import reference.py
-
-import reference as ref  # noqa: E402
-
-from eventgnn.config import ModelConfig  # noqa: E402
-from eventgnn.graphs.batch import GraphTensors  # noqa: E402
-from eventgnn.graphs.features import fit_standardization, node_features  # noqa: E402
-from eventgnn.model import EventGNN  # noqa: E402
+from eventgnn.config import ModelConfig
+from eventgnn.events.io import read_events
+from eventgnn.graphs.batch import GraphTensors
+from eventgnn.graphs.features import fit_standardization, node_features
+from eventgnn.model import EventGNN
 
 # ---------------------------------------------------------------------------------------------
 # data
-
-
-def data_or_default(data: str | None) -> str | Path:
-    """``data``, or the built-in default pretraining data (generated on first use)."""
-    if data is not None:
-        return data
-    try:
-        from eventgnn.generate.default import ensure_default_data
-    except ImportError as exc:
-        raise SystemExit(
-            "benchmarks: the built-in generator is not available; pass --data DIR "
-            f"(a folder of Parquet shards) [{exc}]"
-        ) from exc
-    return ensure_default_data("pretrain")
-
-
-def write_json(path: str | None, results: dict) -> None:
-    """Write ``results`` to ``path`` (if given) as indented JSON, creating its folder."""
-    if path:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(results, indent=2) + "\n")
 
 
 def load_events(data: str | None, n_events: int, seed: int) -> ak.Array:
@@ -80,8 +63,6 @@ def load_events(data: str | None, n_events: int, seed: int) -> ak.Array:
     From ``data`` (anything :func:`eventgnn.read_events` reads) when given, else from the
     built-in default data (generated on first use by :mod:`eventgnn.generate`).
     """
-    from eventgnn.events.io import read_events
-
     data = data_or_default(data)
     events = read_events(data)
     events = events[ak.num(events.objects, axis=1) > 0]
@@ -96,12 +77,6 @@ def load_events(data: str | None, n_events: int, seed: int) -> ak.Array:
 
 # ---------------------------------------------------------------------------------------------
 # the two implementations, behind one interface
-
-
-def sync(device: torch.device) -> None:
-    # timing only: make sure queued GPU work is finished before reading the clock
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 class Impl:
@@ -156,48 +131,6 @@ def make_models(stats: dict, n_outputs: int, device: torch.device, seed: int):
     plain = ref.ReferenceGNN(stats, n_outputs).to(device)
     ref.load_eventgnn_weights(plain, fast)
     return fast, plain
-
-
-def make_optimizer(model: torch.nn.Module, device: torch.device, fused: bool):
-    if fused:
-        try:
-            return torch.optim.Adam(model.parameters(), lr=1e-4, fused=True)
-        except (RuntimeError, TypeError):  # fused Adam not supported on this device/build
-            pass
-    return torch.optim.Adam(model.parameters(), lr=1e-4)
-
-
-def train_pass(model, opt, batches, device, autocast: torch.dtype | None) -> tuple:
-    """One pass of training steps over ``batches``; returns (wall s, process CPU s, events)."""
-    model.train()
-    n = 0
-    sync(device)
-    t0, c0 = time.perf_counter(), time.process_time()
-    for batch in batches:
-        with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
-            out = model(batch)
-        loss = F.cross_entropy(out.float(), batch.y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()  # no .item(): the step never waits for the device
-        n += batch.num_graphs
-    sync(device)
-    return time.perf_counter() - t0, time.process_time() - c0, n
-
-
-@torch.inference_mode()
-def infer_pass(model, batches, device, autocast: torch.dtype | None) -> tuple:
-    """One pass of inference over ``batches``; returns (wall s, process CPU s, events)."""
-    model.eval()
-    n = 0
-    sync(device)
-    t0, c0 = time.perf_counter(), time.process_time()
-    for batch in batches:
-        with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
-            model(batch)
-        n += batch.num_graphs
-    sync(device)
-    return time.perf_counter() - t0, time.process_time() - c0, n
 
 
 # ---------------------------------------------------------------------------------------------
@@ -267,29 +200,20 @@ def measure_model(
     infer: dict[str, list] = {k: [] for k in impls}
     n = len(events)
     warm_order = torch.randperm(n, generator=torch.Generator().manual_seed(12345))
-    for impl, model, opt in impls.values():
-        key_autocast = autocast[next(k for k, v in impls.items() if v[1] is model)]
+    for key, (impl, model, opt) in impls.items():
         if do_train:
-            train_pass(
-                model,
-                opt,
-                islice(impl.batches(warm_order, batch_size), n_warmup),
-                device,
-                key_autocast,
-            )
-        infer_pass(
-            model, islice(impl.batches(warm_order, eval_batch_size), n_warmup), device, key_autocast
-        )
+            warm = islice(impl.batches(warm_order, batch_size), n_warmup)
+            timed_pass(model, opt, warm, device, autocast[key], train=True)
+        warm = islice(impl.batches(warm_order, eval_batch_size), n_warmup)
+        timed_pass(model, opt, warm, device, autocast[key], train=False)
     for r in range(repeats):
         order = torch.randperm(n, generator=torch.Generator().manual_seed(r))
         for key, (impl, model, opt) in impls.items():
             if do_train:
-                train[key].append(
-                    train_pass(model, opt, impl.batches(order, batch_size), device, autocast[key])
-                )
-            infer[key].append(
-                infer_pass(model, impl.batches(order, eval_batch_size), device, autocast[key])
-            )
+                batches = impl.batches(order, batch_size)
+                train[key].append(timed_pass(model, opt, batches, device, autocast[key], True))
+            batches = impl.batches(order, eval_batch_size)
+            infer[key].append(timed_pass(model, opt, batches, device, autocast[key], False))
     res = {"inference": {k: median_rate(v) for k, v in infer.items()}}
     res["cpu_time"] = {"inference": {k: median_rate(v, 1) for k, v in infer.items()}}
     if do_train:
@@ -366,26 +290,6 @@ def sweep_multiplicity(events, args, device, n_classes) -> dict:
 # report
 
 
-def machine_info(device: torch.device) -> dict:
-    info = {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-        "cpu_count": os.cpu_count(),
-        "device": str(device),
-    }
-    try:
-        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        for line in lscpu.splitlines():
-            if line.startswith("Model name:"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    if device.type == "cuda":
-        info["gpu"] = torch.cuda.get_device_name(device)
-    return info
-
-
 def table_rows(results: dict) -> list[dict]:
     """One row per (stage, eventgnn variant): events/s of both and the ratios, wall and CPU."""
     rows = []
@@ -422,65 +326,74 @@ def print_table(rows: list[dict]) -> None:
     print()
 
 
+def plot_stages(
+    rows: list[dict], x_key: str, cost, ylabels: dict, xlabel: str, path: Path, log_x: bool
+) -> None:
+    """Training and inference side by side, one line per implementation, log y, saved at
+    ``path``: ``cost(row, stage, key)`` against ``row[x_key]``, labelled ``ylabels[stage]``.
+    A ``Figure`` without pyplot, so no global matplotlib state changes."""
+    # matplotlib is imported only when plots are asked for (--sweep --plots)
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter
+
+    fig = Figure(figsize=(10, 4))
+    axes = fig.subplots(1, 2)
+    x = [r[x_key] for r in rows]
+    for ax, stage in zip(axes, ("training", "inference"), strict=True):
+        for key in rows[0][stage]:
+            ax.plot(x, [cost(r, stage, key) for r in rows], "o-", label=key)
+        ax.set_yscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabels[stage])
+        ax.set_title(stage)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend()
+        if log_x:  # labelled at the points themselves
+            ax.set_xscale("log")
+            ax.set_xticks(x, [str(v) for v in x])
+            ax.xaxis.set_minor_formatter(NullFormatter())
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
 def plot_sweeps(results: dict, folder: Path) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import matplotlib.ticker
-
+    """``perf_vs_events.png`` and ``perf_vs_multiplicity.png`` from the sweeps in ``results``."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     # on a CPU shared with other work, process CPU time is the robust measure of cost
     on_cpu = results["machine"]["device"].startswith("cpu")
     unit = " [process CPU time]" if on_cpu else " [wall time]"
 
-    def rates(row: dict) -> dict:
-        return row["cpu_time"] if on_cpu else row
+    def rate(row: dict, stage: str, key: str) -> float:
+        return (row["cpu_time"] if on_cpu else row)[stage][key]
 
     if "sweep_events" in results:
-        rows = results["sweep_events"]["rows"]
-        fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-        for ax, stage in zip(axes, ("training", "inference"), strict=True):
-            x = [r["events"] for r in rows]
-            for key in rows[0][stage]:
-                y = [r["events"] / rates(r)[stage][key] for r in rows]
-                ax.plot(x, y, "o-", label=key)
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-            ax.set_xticks(x, [str(v) for v in x])
-            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-            ax.set_xlabel("events")
-            what = "inference pass" if stage == "inference" else "training epoch"
-            ax.set_ylabel(f"seconds per {what}{unit}")
-            ax.set_title(stage)
-            ax.grid(alpha=0.3, which="both")
-            ax.legend()
-        fig.tight_layout()
         path = folder / "perf_vs_events.png"
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
+        plot_stages(
+            results["sweep_events"]["rows"],
+            "events",
+            lambda r, stage, key: r["events"] / rate(r, stage, key),
+            {
+                "training": f"seconds per training epoch{unit}",
+                "inference": f"seconds per inference pass{unit}",
+            },
+            "events",
+            path,
+            log_x=True,
+        )
         written.append(str(path))
-    if "sweep_multiplicity" in results:
-        rows = results["sweep_multiplicity"]["rows"]
-        if rows:
-            fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-            for ax, stage in zip(axes, ("training", "inference"), strict=True):
-                x = [r["n_objects"] for r in rows]
-                for key in rows[0][stage]:
-                    y = [1e6 / rates(r)[stage][key] for r in rows]
-                    ax.plot(x, y, "o-", label=key)
-                ax.set_yscale("log")
-                ax.set_xlabel("objects per event N (edges N(N-1))")
-                ax.set_ylabel("microseconds per event" + unit)
-                ax.set_title(stage)
-                ax.grid(alpha=0.3, which="both")
-                ax.legend()
-            fig.tight_layout()
-            path = folder / "perf_vs_multiplicity.png"
-            fig.savefig(path, dpi=120)
-            plt.close(fig)
-            written.append(str(path))
+    if results.get("sweep_multiplicity", {}).get("rows"):
+        path = folder / "perf_vs_multiplicity.png"
+        plot_stages(
+            results["sweep_multiplicity"]["rows"],
+            "n_objects",
+            lambda r, stage, key: 1e6 / rate(r, stage, key),
+            dict.fromkeys(("training", "inference"), "microseconds per event" + unit),
+            "objects per event N (edges N(N-1))",
+            path,
+            log_x=False,
+        )
+        written.append(str(path))
     return written
 
 
@@ -495,8 +408,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--eval-batch-size", type=int, default=1024, help="inference batch")
     p.add_argument("--repeats", type=int, default=3, help="repeats, median reported")
     p.add_argument("--warmup", type=int, default=3, help="batches excluded from timing per pass")
-    p.add_argument("--device", default="cpu", help="cpu or cuda[:i]")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    add_torch_options(p)
     p.add_argument("--compile", action="store_true", help="also time torch.compile(eventgnn)")
     p.add_argument("--bf16", action="store_true", help="bf16 autocast for eventgnn (CUDA only)")
     p.add_argument("--no-train", action="store_true", help="skip the training measurement")
@@ -509,20 +421,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     p.add_argument("--plots", default=None, help="folder for perf_*.png (with --sweep)")
     p.add_argument("--json", default=None, help="write the results here")
-    p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
-
-
-def setup_torch(args: argparse.Namespace) -> torch.device:
-    """The options every benchmark shares: CPU threads, device (TF32 matmuls on CUDA), seed."""
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
-    if device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-    torch.manual_seed(args.seed)
-    return device
 
 
 def main(argv=None) -> dict:

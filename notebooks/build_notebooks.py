@@ -72,6 +72,8 @@ print(f"{len(records)} runs in {scan_dir}")
 
 
 def _nb(cells: list[tuple[str, str]]) -> nbformat.NotebookNode:
+    """A notebook without outputs from ``(kind, source)`` pairs, kind ``"md"`` or ``"code"``;
+    the second cell, when code, is tagged as the parameters cell."""
     nb = new_notebook()
     nb.metadata["kernelspec"] = {
         "name": "python3",
@@ -308,10 +310,23 @@ display(plot_loss_curves(curves, columns=("val_acc",), x="time"))
 ]
 
 
+# file name -> cells, in the order the notebooks run (the first makes the scan the others read)
+NOTEBOOKS = {
+    "accuracy_vs_size.ipynb": ACCURACY,
+    "cka.ipynb": CKA,
+    "training_time.ipynb": TIMING,
+}
+
+
+def build(name: str) -> nbformat.NotebookNode:
+    """The notebook ``name`` (a key of ``NOTEBOOKS``) as this file generates it."""
+    return _nb(NOTEBOOKS[name])
+
+
 def main() -> None:
-    for name, cells in (("accuracy_vs_size", ACCURACY), ("cka", CKA), ("training_time", TIMING)):
-        path = HERE / f"{name}.ipynb"
-        nbformat.write(_nb(cells), path)
+    for name in NOTEBOOKS:
+        path = HERE / name
+        nbformat.write(build(name), path)
         print(f"wrote {path}")
 
 
