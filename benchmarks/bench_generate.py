@@ -23,10 +23,10 @@ from pathlib import Path
 
 import awkward as ak
 
+from eventgnn.catalog import get_process
 from eventgnn.events.parquet import write_events
 from eventgnn.events.schema import make_events
 from eventgnn.events.truth import last_copy_from_daughters, targets_from_particles
-from eventgnn.generate.catalog import get_process
 from eventgnn.generate.detector import reconstruct
 from eventgnn.generate.pythia import make_pythia, next_batches, to_particles
 from eventgnn.generate.run import CHUNK, detector_rng

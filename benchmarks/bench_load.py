@@ -42,12 +42,12 @@ from common import (
     write_json,
 )
 
-from eventgnn.events.io import _expand, read_events, read_file
+from eventgnn.events.io import input_files, read_events, read_file
 
 
 def read_reference(data) -> ak.Array:
     """Shard by shard, then one concatenation (the reference of step 1)."""
-    return ak.concatenate([read_file(p) for p in _expand(data)], axis=0)
+    return ak.concatenate([read_file(p) for p in input_files(data)], axis=0)
 
 
 def main(argv=None) -> int:
@@ -63,7 +63,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench_load_") as tmp:
         if args.replicate > 1:
             data = replicate(data, args.replicate, Path(tmp))
-        n_files = len(_expand(data))
+        n_files = len(input_files(data))
         ref_s, read_s, stages = [], [], []
         for _ in range(args.repeats):  # alternate the two readers within each repeat
             t = time.perf_counter()

@@ -19,10 +19,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from eventgnn.events.io import _expand, read_events
+from eventgnn.events.io import input_files, read_events
 from eventgnn.generate.default import ensure_default_data
 from eventgnn.graphs.batch import GraphTensors
-from eventgnn.graphs.dataset import load_task_data, process_names
+from eventgnn.graphs.dataset import Split, load_task_data, process_names
 from eventgnn.train.runs import fit_stats
 
 # ---------------------------------------------------------------------------------------------
@@ -37,7 +37,7 @@ def data_or_default(data: str | None) -> str | Path:
 def replicate(data: Path, k: int, out: Path) -> Path:
     """``k`` copies of every shard of ``data`` under ``out/copy{i}/`` (real, distinct files whose
     contents repeat), to measure loading at 10^6-10^7 events with the generator's shard sizes."""
-    for path in _expand(data):
+    for path in input_files(data):
         for i in range(k):
             rel = path.relative_to(data) if data.is_dir() else Path(path.name)
             dest = out / f"copy{i}" / rel
@@ -63,8 +63,7 @@ def load_training_data(
         data,
         process_names(events)[1],
         None,
-        val_fraction=val_fraction,
-        test_fraction=test_fraction,
+        Split(val_fraction=val_fraction, test_fraction=test_fraction),
         events=events,
     )
     t2 = time.perf_counter()

@@ -46,7 +46,7 @@ MAKE_SCAN = """\
 from pathlib import Path
 
 from eventgnn.analysis.scan import ScanConfig, read_results, run_scan
-from eventgnn.generate.catalog import get_task
+from eventgnn.catalog import get_task
 from eventgnn.generate.run import generate
 
 work = Path(WORKDIR)
@@ -125,7 +125,7 @@ display(Markdown(markdown_tables(summary, title=TASK if SCAN_DIR is None else st
     (
         "code",
         """\
-from eventgnn.analysis.plots import plot_scaling
+from eventgnn.plots import plot_scaling
 
 fig_acc = plot_scaling(summary, metric="accuracy", title="accuracy")
 fig_auc = plot_scaling(summary, metric="auc", title="AUC")
@@ -200,7 +200,7 @@ assert all(a > b for a, b in zip(lin, lin[1:])), lin
         "code",
         """\
 from eventgnn.analysis.compare import compare_runs, layerwise_runs
-from eventgnn.analysis.plots import plot_cka_matrix
+from eventgnn.plots import plot_cka_matrix
 from eventgnn.analysis.scan import run_dir
 
 size = max(r["size"] for r in records)
@@ -298,13 +298,16 @@ display(Markdown("\\n".join(lines)))
     (
         "code",
         """\
-from eventgnn.analysis.plots import plot_loss_curves
+from eventgnn.analysis.timing import read_history
+from eventgnn.plots import plot_loss_curves
 
 size = max(r["size"] for r in records)
 seed = min(r["seed"] for r in records)
-curves = {f"{s} seed {seed}": run_dir(scan_dir, s, size, seed)
-          for s in dict.fromkeys(r["setup"] for r in records)}
-display(plot_loss_curves(curves, columns=("val_acc",), x="time"))
+curves = {}
+for s in dict.fromkeys(r["setup"] for r in records):
+    h = read_history(run_dir(scan_dir, s, size, seed))
+    curves[f"{s} seed {seed}"] = {**h.columns, "wall time [s]": h.elapsed()}
+display(plot_loss_curves(curves, columns=("val_acc",), x="wall time [s]"))
 """,
     ),
 ]
