@@ -28,6 +28,8 @@ def _add_common_training(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand. Long (one block of declarations per subcommand,
+    no logic): read as a flat list, it is the command-line reference."""
     parser = argparse.ArgumentParser(
         prog="eventgnn",
         description="Graph-network event classification: pretrain, finetune, evaluate, compare.",

@@ -24,7 +24,7 @@ def scan_out(toy_data, tiny, tmp_path_factory):
     return out
 
 
-def test_scan_cli(scan_out, toy_data, capsys):
+def test_scan_cli(scan_out, toy_data, tiny, capsys):
     assert (scan_out / "pretrained" / "multiclass" / "model.pt").exists()
     with open(scan_out / "results.csv") as f:
         rows = list(csv.DictReader(f))
@@ -43,9 +43,13 @@ def test_scan_cli(scan_out, toy_data, capsys):
     # resuming trains nothing new
     mtime = (scan_out / "runs/scratch/n20/seed0/model.pt").stat().st_mtime
     argv = ["scan", "--task", "sig_vs_bkg", "--sizes", "20", "--seeds", "2", "--setups",
-            "scratch", "--data", str(toy_data[1]), "--out", str(scan_out)]  # fmt: skip
+            "scratch", "--data", str(toy_data[1]), "--epochs", "2", "--out", str(scan_out),
+            "--", *tiny]  # fmt: skip
     assert main(argv) == 0
     assert "done already" in capsys.readouterr().out
+    # the same scan with other settings (here: the default epochs) is refused, naming them
+    assert main(argv[: argv.index("--epochs")] + argv[argv.index("--out") :]) == 1
+    assert "epochs: 2 -> null" in capsys.readouterr().err
     assert (scan_out / "runs/scratch/n20/seed0/model.pt").stat().st_mtime == mtime
 
 

@@ -1,30 +1,13 @@
-"""Tiny randomly generated events for the model and training tests."""
+"""Tiny runs for the training tests (the events and ``tiny_data`` are in ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-from hand_events import TINY, random_events
+from hand_events import TINY
 
 # tiny models: one thread is fastest, and it avoids oversubscribing a shared CI machine
 torch.set_num_threads(1)
-
-
-@pytest.fixture
-def rand_events():
-    """The :func:`random_events` factory."""
-    return random_events
-
-
-@pytest.fixture(scope="session")
-def tiny_data(tmp_path_factory):
-    """A folder of Parquet shards: processes wh, zh, tt (60 events each, separable by pT)."""
-    from eventgnn.events.parquet import write_events
-
-    folder = tmp_path_factory.mktemp("tiny_data")
-    for k, p in enumerate(["wh", "zh", "tt"]):
-        write_events(random_events(60, p, seed=10 + k, shift=40.0 * k), folder / f"{p}.parquet")
-    return folder
 
 
 def tiny_config(data, out, *overrides, command="pretrain", task="multiclass", **fields):
