@@ -159,6 +159,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="also a layer-by-layer CKA heatmap: first RUN vs first --vs run",
     )
     p.set_defaults(handler=cmd_cka)
+
+    p = sub.add_parser(
+        "export", help="export a run's model to ONNX: raw graph tensors in, logits out"
+    )
+    p.add_argument("--model", required=True, metavar="RUN", help="run directory")
+    p.add_argument("--onnx", required=True, metavar="FILE.onnx", help="ONNX file to write")
+    p.add_argument(
+        "--exporter",
+        choices=["dynamo", "legacy"],
+        help="torch.onnx exporter: dynamo (torch.export-based; the default where torch has it) "
+        "or legacy (TorchScript-based)",
+    )
+    p.add_argument("--opset", type=int, help="ONNX opset (default: the exporter's own)")
+    p.add_argument(
+        "--no-check",
+        action="store_true",
+        help="skip the onnxruntime-against-PyTorch check of the written file",
+    )
+    p.set_defaults(handler=cmd_export)
     return parser
 
 
@@ -363,6 +382,20 @@ def cmd_cka(args) -> None:
     if args.out:
         write_cka(args.out, result, layers=args.layers, data=args.data, n_events=args.events)
         print(f"wrote {args.out}")
+
+
+def cmd_export(args) -> None:
+    from .export import CHECK_TOLERANCE, export_onnx
+
+    result = export_onnx(
+        args.model, args.onnx, exporter=args.exporter, opset=args.opset, check=not args.no_check
+    )
+    check = (
+        "not checked"
+        if result.max_difference is None
+        else f"onnxruntime matches PyTorch to {result.max_difference:.2g} (<= {CHECK_TOLERANCE:g})"
+    )
+    print(f"wrote {result.path} ({result.exporter} exporter, opset {result.opset}; {check})")
 
 
 _USER_ERRORS = (ValueError, OSError, RuntimeError, ImportError)
