@@ -19,9 +19,11 @@ order, the graph recipe, the task and where the model came from are stored as ON
 
 Both exporters of ``torch.onnx`` are supported: the ``torch.export``-based one (``dynamo=True``,
 torch >= 2.5 with ``onnxscript``; the default where available) and the TorchScript-based one
-(``dynamo=False``, the only one before torch 2.5). The model's scatter-sum switches to an
-exporter-safe form while an export runs (:func:`eventgnn.model.gn.scatter_sum`), and every export is
-checked against PyTorch with onnxruntime unless ``check=False``.
+(``dynamo=False``, the only one before torch 2.5). While an export runs, the model's scatter-sum
+takes a form that both translate into ``ScatterElements(reduction="add")``
+(:func:`eventgnn.model.gn.scatter_sum`); :func:`export_onnx` refuses a graph with any other
+scatter (:func:`scatter_problems`) and, unless ``check=False``, one whose onnxruntime logits differ
+from PyTorch's (:func:`check_onnx`).
 """
 
 from __future__ import annotations
@@ -255,6 +257,20 @@ def _opset_of(proto) -> int:
     return max(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx"))
 
 
+def scatter_problems(proto) -> list[str]:
+    """Scatter nodes of an ONNX graph that do not sum rows sharing an index reliably: anything but
+    ``ScatterElements(reduction="add")`` (a scatter without reduction keeps one row; onnxruntime's
+    multi-threaded ``ScatterND(reduction="add")`` races, microsoft/onnxruntime#18048, #23396)."""
+    problems = []
+    for node in proto.graph.node:
+        if not node.op_type.startswith("Scatter"):
+            continue
+        reduction = next((a.s.decode() for a in node.attribute if a.name == "reduction"), "none")
+        if node.op_type != "ScatterElements" or reduction != "add":
+            problems.append(f"{node.op_type}(reduction={reduction}) '{node.name}'")
+    return problems
+
+
 def check_onnx(
     path: str | os.PathLike, module: nn.Module, batch_sizes=(1, 7, 64), seed: int = 0
 ) -> float:
@@ -337,6 +353,13 @@ def export_onnx(
         raise ValueError(
             f"the legacy exporter wrote opset {used_opset}; the model's sums need opset >= "
             f"{MIN_LEGACY_OPSET} (pass opset={MIN_LEGACY_OPSET} or newer)"
+        )
+    problems = scatter_problems(proto)
+    if problems:
+        raise RuntimeError(
+            f"the {exporter} exporter of torch {torch.__version__} wrote scatter nodes that do "
+            f"not sum reliably ({', '.join(problems[:3])}); nothing written to {path}; try the "
+            "other exporter"
         )
     onnx.helper.set_model_props(proto, onnx_metadata(ckpt, run, exporter, used_opset))
     proto.doc_string = (

@@ -8,6 +8,15 @@ from torch import nn
 
 from .mlp import MLP
 
+_is_exporting = getattr(torch.compiler, "is_exporting", lambda: False)  # torch >= 2.3
+
+
+def exporting() -> bool:
+    """True while the model is traced for export: by the TorchScript tracer (the legacy ONNX
+    exporter) or by ``torch.export`` (the dynamo one). About 0.7 us a call
+    (``torch.onnx.is_in_onnx_export()``: about 8 us); a constant False under ``torch.compile``."""
+    return torch.jit.is_tracing() or _is_exporting()
+
 
 def scatter_sum(src: torch.Tensor, index: torch.Tensor, dim_size: int) -> torch.Tensor:
     """Sum rows of ``src [M, F]`` into ``dim_size`` bins by ``index [M]`` -> ``[dim_size, F]``.
@@ -16,14 +25,17 @@ def scatter_sum(src: torch.Tensor, index: torch.Tensor, dim_size: int) -> torch.
     index to ``[M, F]`` first), about 2x faster forward + backward on CPU (benchmarks/); the
     output size comes from ``dim_size``, never from the data, so there is no device sync.
 
-    While an ONNX export runs, the same sum is written as ``scatter_add`` with the index expanded
-    to ``[M, F]``: the TorchScript-based exporter (``torch.onnx.export(..., dynamo=False)``, the
-    default before torch 2.9) translates ``index_add_`` to a ``ScatterND`` without reduction, which
-    keeps one of the rows that share an index instead of their sum (it only warns), while
-    ``scatter_add`` becomes ``ScatterElements(reduction="add")`` from opset 16. Training keeps
-    ``index_add_``: the expanded ``scatter_add_`` is about 1.5-3x slower forward + backward on CPU.
+    While a model is traced for export (:func:`exporting`), the same sum is written as
+    ``scatter_add`` with the index expanded to ``[M, F]``, which both ONNX exporters translate to
+    ``ScatterElements(reduction="add")`` (opset >= 16). ``index_add_`` exports wrongly or
+    fragilely: the TorchScript-based exporter (``dynamo=False``, the default before torch 2.9)
+    writes a scatter without reduction that keeps one of the rows sharing an index instead of
+    their sum (it only warns); the ``torch.export``-based one writes
+    ``ScatterND(reduction="add")``, which onnxruntime 1.32's multi-threaded CPU kernel sums with a
+    race (logits vary from run to run by up to 1e-2). Training keeps ``index_add_``: the
+    expanded ``scatter_add_`` is 1.5-3x slower forward + backward on CPU.
     """
-    if torch.onnx.is_in_onnx_export():
+    if exporting():
         expanded = index.unsqueeze(1).expand(-1, src.shape[1])  # [M, F]
         return src.new_zeros(dim_size, src.shape[1]).scatter_add(0, expanded, src)
     return src.new_zeros(dim_size, src.shape[1]).index_add_(0, index, src)
