@@ -210,8 +210,8 @@ def onnx_metadata(ckpt: dict, run: str | os.PathLike, exporter: str, opset: int)
     kind = task["kind"]
     scores = {
         "multiclass": "softmax over the outputs: logits[:, k] -> probability of class_names[k]",
-        "binary": "sigmoid(logits[:, 0]) = probability of the signal (class_names[1]); "
-        "class_names[0] is the background",
+        "binary": "sigmoid(logits[:, 0]) = probability of the signal (class_names[1]: the "
+        "processes in eventgnn.signal; the other eventgnn.processes are the background)",
         "multilabel": "outputs 0-7 (the multiplicities) as they are (regression); sigmoid of "
         "outputs 8-40 (bin probabilities); names in class_names",
     }[kind]
