@@ -4,7 +4,10 @@
   (Pythia 8 ``readString`` lines), optional ``variants`` (lists of extra settings; a shard is split
   evenly between them, for example the two charge halves of the FCNC sample), optional ``slha``
   (spectrum file relative to the recipe folder), ``lhe_only`` (Pythia has no hard process for it:
-  needs ``--lhe``) and ``standin_for`` (the paper's process a built-in stand-in replaces).
+  needs ``--lhe``), ``standin_for`` (the paper's process a built-in stand-in replaces) and
+  ``cp_angle_deg`` (t tbar H only: the CP-mixing angle of the top Yukawa coupling in degrees, 0 =
+  SM, 90 = CP-odd; nonzero angles are made by accept-reject on the SM hard process, see
+  ``generate/cp_mixing.py``).
 - ``recipes/catalogs.yaml``: named, ordered process lists (``pretrain12``, ``paper12``).
 - ``recipes/tasks.yaml``: binary tasks with their signal and background processes.
 
@@ -38,6 +41,7 @@ class Process:
     slha: Path | None = None
     lhe_only: bool = False
     standin_for: str | None = None
+    cp_angle_deg: float | None = None
 
     def pythia_settings(self, variant: int = 0) -> tuple[str, ...]:
         """All ``readString`` lines of this process for one variant (SLHA path resolved)."""
@@ -103,6 +107,16 @@ def _parse_process(path: Path) -> Process:
         slha = (path.parent.parent / _require(data, "slha", str, path)).resolve()
         if not slha.is_file():
             raise CatalogError(f"{path}: field 'slha': no such file {slha}")
+    angle = data.get("cp_angle_deg")
+    if angle is not None:
+        tth = {"HiggsSM:gg2Httbar", "HiggsSM:qqbar2Httbar"}
+        if isinstance(angle, bool) or not isinstance(angle, int | float):
+            raise CatalogError(f"{path}: field 'cp_angle_deg': expected a number, got {angle!r}")
+        if not any(line.split("=")[0].strip() in tth for line in settings):
+            raise CatalogError(
+                f"{path}: field 'cp_angle_deg' needs the SM t tbar H hard process "
+                f"(HiggsSM:gg2Httbar and/or HiggsSM:qqbar2Httbar in 'settings')"
+            )
     return Process(
         name=name,
         description=" ".join(str(data.get("description", "")).split()),
@@ -111,6 +125,7 @@ def _parse_process(path: Path) -> Process:
         slha=slha,
         lhe_only=bool(data.get("lhe_only", False)),
         standin_for=data.get("standin_for"),
+        cp_angle_deg=None if angle is None else float(angle),
     )
 
 

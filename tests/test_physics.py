@@ -60,3 +60,22 @@ def test_massless_energy():
     assert massless_energy(50.0, 0.0) == pytest.approx(50.0)
     assert massless_energy(50.0, 2.0) == pytest.approx(50.0 * math.cosh(2.0))
     assert massless_energy(50.0, -2.0) == pytest.approx(massless_energy(50.0, 2.0))
+
+
+def test_pt_eta_phi_on_numpy_and_awkward_with_beam_momenta():
+    from eventgnn.physics import BEAM_ETA, pt_eta_phi
+
+    px, py, pz = np.array([3.0, 0.0, 0.0]), np.array([4.0, 0.0, 0.0]), np.array([0.0, 7.0, -2.0])
+    pt, eta, phi = pt_eta_phi(px, py, pz)
+    assert pt.tolist() == [5.0, 0.0, 0.0]
+    assert eta.tolist() == [0.0, BEAM_ETA, -BEAM_ETA]  # along the beam: no inf or NaN
+    assert phi[0] == pytest.approx(math.atan2(4, 3))
+    jagged = [
+        ak.Array([[3.0], [0.0, 1.0]]),
+        ak.Array([[4.0], [0.0, 0.0]]),
+        ak.Array([[12.0], [-1.0, 0.0]]),
+    ]
+    pt, eta, phi = pt_eta_phi(*jagged)
+    assert pt.tolist() == [[5.0], [0.0, 1.0]]
+    assert eta.tolist()[1][0] == -BEAM_ETA
+    assert eta.tolist()[0][0] == pytest.approx(math.asinh(12 / 5))

@@ -11,10 +11,12 @@ record to the same jagged arrays (one list of particles per event):
 - ``pt``, ``eta``, ``phi``.
 
 Definitions (DESIGN.md, "Labels"): ``n_higgs`` counts last copies of the Higgs (id 25, and id 36,
-Pythia's A3, when it stands in for the 125 GeV Higgs in the CP-odd sample); ``n_top``, ``n_W``,
-``n_Z`` count last copies of |6|, |24|, 23, and ``n_V = n_W + n_Z``; ``n_b`` counts b quarks whose
-mother is a last-copy top, Higgs or Z (decay products); ``n_lepton`` counts e, mu, tau whose
-mother is a last-copy W or Z; ``n_photon`` counts photons whose mother is a last-copy Higgs.
+Pythia's A3, for samples where it stands in for the 125 GeV boson); ``n_top``, ``n_W``, ``n_Z``
+count last copies of |6|, |24|, 23 whatever their origin (the W and Z of H -> WW*/ZZ* count), and
+``n_V = n_W + n_Z``; ``n_b`` counts b quarks whose mother is a last-copy top, Higgs or Z (decay
+products); ``n_lepton`` counts e, mu, tau whose mother is a last-copy W or Z (taus from H -> tau
+tau and leptons from tau decays do not count); ``n_photon`` counts photons whose mother is a
+last-copy Higgs.
 Kinematic bins use the leading Higgs and the leading and subleading tops by pT.
 """
 

@@ -2,6 +2,8 @@
 
 - :mod:`.catalog`: processes, catalogs and tasks from ``data_recipes/``;
 - :mod:`.pythia`: Pythia runs (built-in processes and LHE input), records as awkward arrays;
+- :mod:`.cp_yukawa`: tree-level t tbar phi amplitudes with a CP-mixed top Yukawa coupling;
+  :mod:`.cp_mixing`: the accept-reject that makes such samples from Pythia's SM t tbar H;
 - :mod:`.detector`: the detector response; :mod:`.extract`: records -> event-record rows;
 - :mod:`.run`: resumable, parallel shard generation (:func:`.run.generate`);
 - :mod:`.default`: the default dataset (:func:`.default.ensure_default_data`);

@@ -18,8 +18,10 @@ Steps, per event:
 4. b-tagging: a jet is b-labelled if a b quark (last copy, pT > 5 GeV) lies within Delta R < 0.4,
    else c-labelled with a c quark, else light; tagged at random with the efficiency of the ATLAS
    MV2c10 77% working point for its label.
-5. MET: minus the vector pT sum of the visible particles within |eta| < 4.9, each component
-   smeared with a resolution proportional to sqrt(sum ET).
+5. MET from the reconstructed objects: minus the vector pT sum of the smeared jets (pT > 15 GeV
+   before smearing), the smeared electrons, muons and photons, and the unclustered remainder
+   (every other visible particle within |eta| < 4.9), whose components get their own resolution
+   proportional to sqrt(its scalar pT sum). Jet mismeasurement therefore reaches MET.
 
 Then :func:`eventgnn.events.selection.build_objects` applies the shared object selection and
 overlap removal.
@@ -33,7 +35,7 @@ import awkward as ak
 import numpy as np
 
 from ..events.selection import SelectionCuts, build_objects
-from ..physics import delta_r
+from ..physics import delta_r, pt_eta_phi
 
 
 @dataclass(frozen=True)
@@ -73,13 +75,12 @@ class DetectorConfig:
     btag_eff_b: float = 0.77
     btag_eff_c: float = 1.0 / 4.9
     btag_eff_light: float = 1.0 / 110.0
-    # MET resolution per component: sigma = k sqrt(sum ET)
+    # MET soft term (visible particles in no jet and no reconstructed e/mu/gamma): resolution
+    # per component sigma = k sqrt(scalar pT sum of the soft term)
     met_resolution: float = 0.5
 
 
 DEFAULT_DETECTOR = DetectorConfig()
-
-NEUTRINOS = (12, 14, 16)
 
 
 def _is_invisible(apid: ak.Array) -> ak.Array:
@@ -181,10 +182,7 @@ def _jets(final: ak.Array, exclude: ak.Array, quarks: dict[str, ak.Array], rng, 
     jetdef = fastjet.JetDefinition(fastjet.antikt_algorithm, cfg.jet_r)
     cluster = fastjet.ClusterSequence(vectors, jetdef)
     raw = cluster.inclusive_jets(min_pt=cfg.jet_pt_min)
-    px, py, pz = raw.px, raw.py, raw.pz
-    pt = np.hypot(px, py)
-    eta = np.arcsinh(pz / pt)
-    phi = np.arctan2(py, px)
+    pt, eta, phi = pt_eta_phi(raw.px, raw.py, raw.pz)
     rel = np.sqrt((cfg.jer_noise / pt) ** 2 + cfg.jer_stochastic**2 / pt + cfg.jer_constant**2)
     pt_smeared = pt * np.maximum(1.0 + rel * _gauss_like(rng, pt), 0.0)
     jets = ak.zip({"pt": pt_smeared, "eta": eta, "phi": phi})
@@ -205,18 +203,43 @@ def _jets(final: ak.Array, exclude: ak.Array, quarks: dict[str, ak.Array], rng, 
             "phi": phi,
             "btag": btag,
             "flavour": ak.values_astype(ak.where(is_b, 5, ak.where(is_c, 4, 0)), np.int8),
+            "raw_px": raw.px,
+            "raw_py": raw.py,
         }
     )
 
 
-def _met(final: ak.Array, rng, cfg: DetectorConfig) -> ak.Array:
+def _vector_sum(pt: ak.Array, phi: ak.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Per event, the x and y components of the vector sum of objects with ``pt``, ``phi``."""
+    return (
+        ak.to_numpy(ak.sum(pt * np.cos(phi), axis=1)),
+        ak.to_numpy(ak.sum(pt * np.sin(phi), axis=1)),
+    )
+
+
+def _met(final, jets, lp: dict[str, ak.Array], lp_true: ak.Array, rng, cfg) -> ak.Array:
+    """MET = -(smeared jets + smeared e, mu, gamma + smeared soft term).
+
+    The soft term is the visible remainder: all visible particles in the acceptance minus the
+    jets' particles (each jet is the sum of its constituents) minus the particles of the
+    reconstructed e, mu, gamma (``lp_true``: their particles, which were not clustered).
+    """
     apid = abs(final.pid)
     vis = final[~_is_invisible(apid) & (abs(final.eta) < cfg.acceptance_eta)]
-    mpx = -ak.to_numpy(ak.sum(vis.px, axis=1))
-    mpy = -ak.to_numpy(ak.sum(vis.py, axis=1))
-    sigma = cfg.met_resolution * np.sqrt(ak.to_numpy(ak.sum(vis.pt, axis=1)))
-    mpx = mpx + sigma * rng.standard_normal(len(mpx))
-    mpy = mpy + sigma * rng.standard_normal(len(mpy))
+    hard_x, hard_y = _vector_sum(jets.pt, jets.phi)
+    soft_x = ak.to_numpy(ak.sum(vis.px, axis=1) - ak.sum(jets.raw_px, axis=1))
+    soft_y = ak.to_numpy(ak.sum(vis.py, axis=1) - ak.sum(jets.raw_py, axis=1))
+    soft_sum_pt = ak.sum(vis.pt, axis=1) - ak.sum(np.hypot(jets.raw_px, jets.raw_py), axis=1)
+    for coll in lp.values():
+        x, y = _vector_sum(coll.pt, coll.phi)
+        hard_x, hard_y = hard_x + x, hard_y + y
+    soft_x = soft_x - ak.to_numpy(ak.sum(lp_true.px, axis=1))
+    soft_y = soft_y - ak.to_numpy(ak.sum(lp_true.py, axis=1))
+    soft_sum_pt = soft_sum_pt - ak.sum(lp_true.pt, axis=1)
+    sigma = cfg.met_resolution * np.sqrt(np.maximum(ak.to_numpy(soft_sum_pt), 0.0))
+    soft_x = soft_x + sigma * rng.standard_normal(len(soft_x))
+    soft_y = soft_y + sigma * rng.standard_normal(len(soft_y))
+    mpx, mpy = -(hard_x + soft_x), -(hard_y + soft_y)
     return ak.zip({"pt": np.hypot(mpx, mpy), "phi": np.arctan2(mpy, mpx)})
 
 
@@ -259,18 +282,19 @@ def reconstruct_collections(
     final = parts[final_mask]
     lp = _leptons_photons(final, from_hadron[final_mask], rng, cfg)
     selected_idx = ak.concatenate([lp["electrons"].idx, lp["muons"].idx, lp["photons"].idx], axis=1)
-    exclude = _mask_indices(parts.pid, selected_idx)[final_mask]
+    selected = _mask_indices(parts.pid, selected_idx)
+    exclude = selected[final_mask]
     quark_ok = last_copy & (parts.pt > cfg.btag_quark_pt_min) & (abs(parts.eta) < 10)
     quarks = {
         "b": parts[quark_ok & (apid == 5)][["eta", "phi"]],
         "c": parts[quark_ok & (apid == 4)][["eta", "phi"]],
     }
     jets = _jets(final, exclude, quarks, rng, cfg)
-    met = _met(final, rng, cfg)
+    met = _met(final, jets, lp, parts[selected], rng, cfg)
     strip = ["pt", "eta", "phi"]
     return (
         {
-            "jets": jets,
+            "jets": jets[[*strip, "btag", "flavour"]],
             "electrons": lp["electrons"][[*strip, "charge"]],
             "muons": lp["muons"][[*strip, "charge"]],
             "photons": lp["photons"][strip],

@@ -28,18 +28,12 @@ import numpy as np
 
 from ..catalog import Process, get_process
 from ..errors import CatalogError, EmptyEventsWarning
+from ..events.lhe import check_lhe
 from ..events.parquet import write_events
 from ..events.selection import drop_empty
 from ..fileio import safe_name, write_text_atomic
 from .extract import events_from_particles
-from .pythia import (
-    count_lhe_events,
-    make_pythia,
-    next_batches,
-    run_info,
-    split_events,
-    to_particles,
-)
+from .pythia import ProcessRun, to_particles
 
 DEFAULT_SHARD_EVENTS = 5000
 """Events per shard unless ``shard_events`` is given."""
@@ -140,37 +134,21 @@ def run_shard(spec: ShardSpec, progress=None) -> dict:
     source = f"pythia8:{spec.process}:seed{spec.seed}"
     if lhe is not None:
         source = f"pythia8:{spec.process}:lhe:{lhe.name}:seed{spec.seed}"
-    chunks, infos = [], []
+    run = ProcessRun(process, spec.events, spec.seed, mpi=spec.mpi, lhe=lhe, chunk=CHUNK)
+    chunks = []
     pythia_seconds = 0.0
     n_pythia = 0
-    variants = [0] if lhe is not None else range(len(process.variants))
-    counts = [spec.events] if lhe is not None else split_events(spec.events, len(process.variants))
-    for variant, n in zip(variants, counts, strict=True):
-        if n == 0:
-            continue
-        pythia = make_pythia(process, spec.seed, mpi=spec.mpi, variant=variant, lhe=lhe)
-        batches = next_batches(pythia, n, CHUNK)
-        while True:
-            t0 = time.perf_counter()
-            batch = next(batches, None)
-            pythia_seconds += time.perf_counter() - t0
-            if batch is None:
-                break
-            particles = to_particles(batch["prt"])
-            weight = None
-            if lhe is not None:
-                # keep the sign of LHE event weights (NLO samples have negative weights)
-                w0 = ak.fill_none(ak.firsts(batch["info"]["weights"]), 1.0)
-                weight = np.where(ak.to_numpy(w0) < 0, -1.0, 1.0).astype(np.float32)
-            chunks.append(
-                events_from_particles(
-                    particles, process=spec.process, source=source, rng=rng, weight=weight
-                )
+    for chunk in run:
+        pythia_seconds += chunk.seconds
+        particles = to_particles(chunk.batch["prt"])
+        chunks.append(
+            events_from_particles(
+                particles, process=spec.process, source=source, rng=rng, weight=chunk.weight
             )
-            n_pythia += len(particles)
-            if progress is not None:
-                progress.put(len(particles))
-        infos.append(run_info(pythia))
+        )
+        n_pythia += len(particles)
+        if progress is not None:
+            progress.put(len(particles))
     events = ak.concatenate(chunks) if chunks else None
     if events is None:
         raise RuntimeError(f"{spec.path}: Pythia produced no events")
@@ -182,18 +160,13 @@ def run_shard(spec: ShardSpec, progress=None) -> dict:
         "pythia_events": n_pythia,
         "events_written": len(events),
         "dropped_no_object": n_dropped,
-        "sigma_gen_pb": float(np.mean([i.sigma_gen_mb for i in infos]) * 1e9),
-        "sigma_err_pb": float(
-            np.sqrt(np.sum([i.sigma_err_mb**2 for i in infos])) / len(infos) * 1e9
-        ),
-        "n_tried": sum(i.n_tried for i in infos),
-        "n_accepted": sum(i.n_accepted for i in infos),
+        **run.report(),
         "pythia_seconds": pythia_seconds,
         "seconds": time.perf_counter() - start,
         "cpu_seconds": time.process_time() - cpu_start,  # this worker only: robust to load
     }
     if lhe is not None:
-        report["lhe_events"] = count_lhe_events(lhe)
+        report["lhe_events"] = check_lhe(lhe)  # the file's events (Pythia may skip some)
     path = Path(spec.path)
     write_text_atomic(path.with_suffix(".json"), json.dumps(report, indent=1) + "\n")
     write_events(events, path)  # last: its existence marks the shard finished

@@ -2,7 +2,7 @@
 
     python -m eventgnn.generate.summary DATA_DIR FIGURE_DIR [--processes a,b,...]
 
-prints a Markdown table (process, events, Pythia's sigmaGen, time per event) and writes
+prints a Markdown table (process, events, cross-section, time per event) and writes
 ``generation_multiplicities.png``, ``generation_leading_jet_pt.png``, ``generation_met.png`` and
 ``generation_btag_multiplicity.png`` into ``FIGURE_DIR``.
 """
@@ -30,9 +30,11 @@ def shard_reports(folder: Path) -> list[dict]:
 
 
 def cross_sections(folder: Path) -> dict[str, dict[str, float]]:
-    """Per process: events, Pythia's sigmaGen [pb] (event-weighted mean over shards) and its
-    error, and the time per event in ms (wall and CPU of the worker; all steps, Pythia's
-    initialisation included)."""
+    """Per process: events, the cross-section [pb] (the shards' ``sigma_gen_pb``: Pythia's
+    ``sigmaGen`` summed over a process's variants, or ``sigma_SM <w>`` for a CP-reweighted
+    sample; shards are independent estimates of it, so they are averaged, weighted by their
+    events) and its error, and the time per event in ms (wall and CPU of the worker; all steps,
+    Pythia's initialisation included)."""
     out: dict[str, dict[str, float]] = {}
     for rep in shard_reports(folder):
         d = out.setdefault(
@@ -130,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     procs = args.processes.split(",") if args.processes else None
     xs = cross_sections(Path(args.data))
-    print("| process | events | sigmaGen [pb] | CPU ms per event (all steps) |")
+    print("| process | events | sigma [pb] | CPU ms per event (all steps) |")
     print("| --- | ---: | ---: | ---: |")
     for p in procs or sorted(xs):
         d = xs[p]

@@ -110,3 +110,47 @@ def test_smearing_depends_only_on_the_seed(fake_prt):
     c = _reco(particles, DEFAULT_DETECTOR, seed=4)
     assert a.pt.tolist() == b.pt.tolist()
     assert a.pt.tolist() != c.pt.tolist()
+
+
+def _dijet(fake_prt, copies=1):
+    """Two back-to-back jets of collinear pions, 100 GeV each at phi = 0 and pi; no neutrino."""
+    rows = [
+        (90, -11, 0, 0, 0, 0, 0, 0, 0),
+        (2212, -12, 0, 0, 0, 0, 0, 6500, 6500),
+        (2212, -12, 0, 0, 0, 0, 0, -6500, 6500),
+        (211, 91, 0, 0, 0, *_p(40, 0.5, 0.0)),
+        (-211, 91, 0, 0, 0, *_p(60, 0.5, 0.0)),
+        (211, 91, 0, 0, 0, *_p(30, -0.3, math.pi)),
+        (-211, 91, 0, 0, 0, *_p(70, -0.3, math.pi)),
+    ]
+    one = fake_prt(rows)
+    return to_particles(ak.concatenate([one] * copies))
+
+
+def test_jet_mismeasurement_reaches_met(fake_prt):
+    """No neutrino, no soft term: MET is exactly minus the jets' smearing."""
+    particles = _dijet(fake_prt)
+    config = replace(PERFECT, jer_noise=3.0, jer_stochastic=0.75, jer_constant=0.03)
+    last = last_copy_from_daughters(particles.pid, particles.daughter1, particles.daughter2)
+    coll, _ = reconstruct_collections(particles, last, np.random.default_rng(3), config)
+    jets, met = coll["jets"][0], coll["met"][0]
+    assert len(jets) == 2
+    dx = sum((j.pt - 100.0) * math.cos(j.phi) for j in jets)
+    dy = sum((j.pt - 100.0) * math.sin(j.phi) for j in jets)
+    assert abs(dx) > 1.0  # the jets are mismeasured
+    assert met.pt == pytest.approx(math.hypot(dx, dy), rel=1e-9)
+    assert met.pt * math.cos(met.phi) == pytest.approx(-dx, rel=1e-9)
+
+
+def test_met_follows_the_jet_smearing_event_by_event(fake_prt):
+    """With the default detector (soft-term resolution on), MET_x of many copies of a balanced
+    dijet event is minus the jets' mismeasurement (no soft term here to blur it)."""
+    particles = _dijet(fake_prt, copies=400)
+    last = last_copy_from_daughters(particles.pid, particles.daughter1, particles.daughter2)
+    coll, _ = reconstruct_collections(particles, last, np.random.default_rng(4), DEFAULT_DETECTOR)
+    jets, met = coll["jets"], coll["met"]
+    assert np.all(ak.num(jets) == 2)
+    mismeasured_x = ak.to_numpy(ak.sum((jets.pt - 100.0) * np.cos(jets.phi), axis=1))
+    met_x = ak.to_numpy(met.pt * np.cos(met.phi))
+    assert np.std(mismeasured_x) > 10  # about 10 GeV per 100 GeV jet
+    assert np.corrcoef(met_x, -mismeasured_x)[0, 1] > 0.99

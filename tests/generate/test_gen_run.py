@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from eventgnn.cli import main
+from eventgnn.events.lhe import check_lhe
 from eventgnn.events.parquet import read_shard, shard_paths
-from eventgnn.generate.pythia import count_lhe_events
 from eventgnn.generate.run import generate, parse_shard, work_list
 
 LHE_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "lhe"
@@ -102,7 +102,7 @@ def _lhe_params():
 
 @pytest.mark.parametrize("lhe", _lhe_params())
 def test_lhe_file_gives_one_event_per_lhe_event(lhe, tmp_path):
-    n_lhe = count_lhe_events(lhe)
+    n_lhe = check_lhe(lhe)
     assert n_lhe > 0
     (path,) = generate(["my_lhe_process"], tmp_path, events=n_lhe, lhe=lhe, mpi=False,
                        progress=False)  # fmt: skip

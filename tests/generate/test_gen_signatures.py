@@ -30,6 +30,7 @@ EXPECTED = {
     "qcd": {"n_higgs": 0, "n_V": 0},
     "tth_cp_even": {"n_higgs": 1, "n_top": 2, "n_photon": 2},
     "tth_cp_odd": {"n_higgs": 1, "n_top": 2, "n_photon": 2},
+    "tth_cp_mix": {"n_higgs": 1, "n_top": 2, "n_photon": 2},
     "stop2": {"n_higgs": 2, "n_top": 2},
     "fcnc": {"n_higgs": 1, "n_top": 2},
 }
@@ -60,8 +61,12 @@ def _decays(particles, parent_ids):
 
 @pytest.fixture(scope="module")
 def samples():
-    # MPI off: the signature is in the hard process and the decays; MPI only slows the test
-    return {p: generate_particles(get_process(p), N, seed=7, mpi=False)[0] for p in BUILTIN}
+    # MPI off: the signature is in the hard process and the decays; MPI only slows the test; a
+    # small pilot for the CP-reweighted samples (the accept-reject is tested in test_cp_mixing.py)
+    return {
+        p: generate_particles(get_process(p), N, seed=7, mpi=False, pilot_events=2000)[0]
+        for p in BUILTIN
+    }
 
 
 @pytest.mark.parametrize("process", BUILTIN)
@@ -82,10 +87,12 @@ def test_signature_and_events(process, samples):
     assert np.all(ak.num(events.objects) >= 1)  # MET at least
 
 
-def test_cp_odd_has_a3_to_two_photons(samples):
-    for decays in _decays(samples["tth_cp_odd"], {36}):
-        assert decays == [(36, [22, 22])]
-    assert not any(_decays(samples["tth_cp_odd"], {25}))  # no SM Higgs at all
+@pytest.mark.parametrize("process", ["tth_cp_even", "tth_cp_odd", "tth_cp_mix"])
+def test_cp_samples_have_a_125_gev_boson_to_two_photons(process, samples):
+    # every CP sample is Pythia's SM t tbar H (id 25), reweighted for nonzero angles; no A3
+    for decays in _decays(samples[process], {25}):
+        assert decays == [(25, [22, 22])]
+    assert not any(_decays(samples[process], {36}))
 
 
 def test_stop2_decays_to_stop1_h(samples):

@@ -62,6 +62,74 @@ def test_hand_checked_event_targets(fake_prt):
     assert got == expected
 
 
+def _higgs_event(fake_prt, decay_rows):
+    """g g -> H with the given decay rows (entries 4 onwards, mothers by index)."""
+    rows = [
+        _row(90, -11, 0, 0, 0, 0, 0, 0),  # 0 system
+        _row(21, -21, 0, 3, 0, 0, 0, 100),  # 1 g
+        _row(21, -21, 0, 3, 0, 0, 0, -100),  # 2 g
+        _row(25, -22, 1, 4, 5, 0, 0, 0),  # 3 H
+        *decay_rows,
+    ]
+    return to_particles(fake_prt(rows))
+
+
+def _counts(particles) -> dict[str, float]:
+    got = dict(zip(TARGET_NAMES, truth_targets(particles)[0].tolist(), strict=True))
+    return {k: got[k] for k in ("n_higgs", "n_W", "n_Z", "n_V", "n_lepton", "n_photon", "n_b")}
+
+
+def test_taus_from_a_higgs_are_not_prompt_leptons(fake_prt):
+    """n_lepton counts e, mu, tau from W/Z decays only: H -> tau tau gives none."""
+    particles = _higgs_event(
+        fake_prt,
+        [
+            _row(15, -22, 3, 6, 7, 30, 0, 0),  # 4 tau-
+            _row(-15, -22, 3, 8, 9, -30, 0, 0),  # 5 tau+
+            _row(11, 23, 4, 0, 0, 20, 0, 0),  # 6 e- from the tau
+            _row(16, 23, 4, 0, 0, 10, 0, 0),  # 7 nu_tau
+            _row(-211, 23, 5, 0, 0, -20, 0, 0),  # 8, 9 the other tau's products
+            _row(-16, 23, 5, 0, 0, -10, 0, 0),
+        ],
+    )
+    assert _counts(particles) == {
+        "n_higgs": 1, "n_W": 0, "n_Z": 0, "n_V": 0, "n_lepton": 0, "n_photon": 0, "n_b": 0
+    }  # fmt: skip
+
+
+def test_w_and_z_from_a_higgs_count_as_bosons(fake_prt):
+    """H -> W W* and H -> Z Z*: the (off-shell) bosons count in n_W / n_Z, their leptons in
+    n_lepton, and a b pair from the Z in n_b (decay products of a Z)."""
+    ww = _higgs_event(
+        fake_prt,
+        [
+            _row(24, -22, 3, 6, 7, 30, 0, 0),  # 4 W+
+            _row(-24, -22, 3, 8, 9, -30, 0, 0),  # 5 W-* (off shell)
+            _row(-11, 23, 4, 0, 0, 20, 0, 0),  # 6 e+
+            _row(12, 23, 4, 0, 0, 10, 0, 0),  # 7 nu_e
+            _row(13, 23, 5, 0, 0, -20, 0, 0),  # 8 mu-
+            _row(-14, 23, 5, 0, 0, -10, 0, 0),  # 9 nu_mu~
+        ],
+    )
+    assert _counts(ww) == {
+        "n_higgs": 1, "n_W": 2, "n_Z": 0, "n_V": 2, "n_lepton": 2, "n_photon": 0, "n_b": 0
+    }  # fmt: skip
+    zz = _higgs_event(
+        fake_prt,
+        [
+            _row(23, -22, 3, 6, 7, 30, 0, 0),  # 4 Z
+            _row(23, -22, 3, 8, 9, -30, 0, 0),  # 5 Z*
+            _row(11, 23, 4, 0, 0, 20, 0, 0),  # 6 e-
+            _row(-11, 23, 4, 0, 0, 10, 0, 0),  # 7 e+
+            _row(5, 23, 5, 0, 0, -20, 0, 0),  # 8 b
+            _row(-5, 23, 5, 0, 0, -10, 0, 0),  # 9 bbar
+        ],
+    )
+    assert _counts(zz) == {
+        "n_higgs": 1, "n_W": 0, "n_Z": 2, "n_V": 2, "n_lepton": 2, "n_photon": 0, "n_b": 2
+    }  # fmt: skip
+
+
 def test_targets_agree_with_pythias_own_navigation():
     """Counts from the vectorised record equal counts from Pythia's Particle methods."""
     pythia = make_pythia(get_process("tth"), 11, mpi=False)
