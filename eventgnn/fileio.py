@@ -90,6 +90,10 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
         tmp.write_text(text)
 
 
+NAME_MAX = 200
+"""Longest name that becomes a file or folder name (file systems allow 255 bytes; shard names
+add a suffix)."""
+
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+=-]*")
 
 
@@ -101,6 +105,11 @@ def safe_name(name: str, what: str) -> str:
     output folder the user chose. Letters, digits and ``_ . + = -`` are allowed, not starting
     with a dot, and ``..`` is refused.
     """
+    if isinstance(name, str) and len(name) > NAME_MAX:
+        raise ValueError(
+            f"{what} {clip(repr(name), 120)} is too long for a file name (at most {NAME_MAX} "
+            "characters)"
+        )
     if not isinstance(name, str) or not _SAFE_NAME.fullmatch(name) or ".." in name:
         raise ValueError(
             f"{what} {clip(repr(name), 120)} cannot be used as a file name: expected letters, "

@@ -69,7 +69,11 @@ def input_files(paths, exclude: str | os.PathLike | None = None) -> list[Path]:
     skip = Path(exclude).resolve() if exclude is not None else None
     out: dict[Path, Path] = {}  # resolved -> as found, in order
     for p in map(Path, paths):
-        if not p.exists():
+        try:
+            exists = p.exists()
+        except OSError as err:  # a name too long, a permission denied on the way
+            raise FileNotFoundError(f"{clip(p)}: {err.strerror}") from None
+        if not exists:
             raise FileNotFoundError(f"{clip(p)}: no such file or directory")
         if p.is_dir():
             found = dataset_files(p, (SHARD_SUFFIX, ".root"), exclude=skip)
