@@ -197,9 +197,11 @@ def empty_collection(n_events: int, names: tuple[str, ...]) -> ak.Array:
 
 
 def sources(path, n_events: int, first_entry: int = 0) -> np.ndarray:
-    """``"file:entry"`` for every entry (vectorised string concatenation)."""
+    """``"file:entry"`` for every entry (vectorised string concatenation). The file is named by
+    its resolved path, so a source names one event wherever the command ran (the duplicate check
+    of :func:`~eventgnn.events.parquet.check_duplicates` relies on it)."""
     entries = np.arange(first_entry, first_entry + n_events)
-    return np.char.add(f"{path}:", entries.astype(str)).astype(object)
+    return np.char.add(f"{Path(path).resolve()}:", entries.astype(str)).astype(object)
 
 
 def finish(

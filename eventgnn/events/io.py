@@ -350,8 +350,8 @@ def _convert_file(
     remedy = "rerun with --overwrite to remake it, or convert into another --out"
     others = {
         p
-        for pattern in (f"{stem}{SHARD_SUFFIX}", f"{stem}.c*{SHARD_SUFFIX}")
-        for p in out.glob(glob_escape(pattern))
+        for suffix in (SHARD_SUFFIX, f".c*{SHARD_SUFFIX}")
+        for p in out.glob(glob_escape(stem) + suffix)
     } - {target for target, _ in plan}
     if others and not overwrite:  # the same input cut into other chunks: its events twice
         raise StaleOutputError(

@@ -101,6 +101,17 @@ def test_rerun_with_other_options_is_refused_then_overwritten(change, message, t
     assert cli(["convert", src, "--out", out, *change], capsys)[0] == 0  # now it matches
 
 
+def test_whole_file_after_chunks_is_refused(tmp_path, capsys):
+    src = delphes(tmp_path / "x.root", n=5)
+    out = tmp_path / "out"
+    assert cli(["convert", src, "--out", out, "--chunk-size", "2"], capsys)[0] == 0
+    assert len(shards(out)) == 3
+    line = error_of(["convert", src, "--out", out], capsys)
+    assert "cut into other chunks" in line and "and 2 more" in line
+    assert cli(["convert", src, "--out", out, "--overwrite"], capsys)[0] == 0
+    assert len(shards(out)) == 1 and len(read_events(out)) == 5
+
+
 def test_changed_input_file_is_refused(tmp_path, capsys):
     src = delphes(tmp_path / "x.root", n=4)
     out = tmp_path / "out"
