@@ -25,7 +25,7 @@ from .parquet import (
     iter_shard_chunks,
     read_shard,
     read_shards,
-    read_sources,
+    read_source_span,
     record_path,
     shard_paths,
     write_events,
@@ -264,7 +264,7 @@ def iter_event_chunks(
     files = input_files(data)
     shards = [p for p in files if p.suffix == SHARD_SUFFIX]
     if len(shards) > 1:  # the same events in two shards: refused, as read_events does
-        check_duplicates(shards, [read_sources(p) for p in shards])
+        check_duplicates(shards, [read_source_span(p) for p in shards])
     n_events = 0
     for path in files:
         if path.suffix == SHARD_SUFFIX:

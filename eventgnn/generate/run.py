@@ -179,7 +179,9 @@ def _die_with_parent(parent: int) -> None:
     parent no chance to stop its workers, and they would go on writing shards into a folder
     whose lock is gone). Linux: the kernel sends SIGKILL (``prctl(PR_SET_PDEATHSIG)``);
     elsewhere a watchdog thread sees the parent change. Both check that the parent had not
-    already gone before this ran."""
+    already gone before this ran. (The death signal follows the *thread* that started the
+    worker: the pool starts its workers from the thread that submits, which lives as long as
+    the job.)"""
     if sys.platform.startswith("linux"):
         import ctypes
 
