@@ -113,8 +113,7 @@ def read_shards(paths: Sequence[str | os.PathLike], threads: int | None = None) 
     else:
         with ThreadPoolExecutor(min(threads, len(paths))) as pool:
             tables = list(pool.map(_read_table, paths))
-    spans = [source_span(t["source"]) if "source" in t.column_names else None for t in tables]
-    check_duplicates(paths, spans)
+    check_duplicates(paths, [_table_span(t) for t in tables])
     try:
         table = pa.concat_tables(tables)
     except pa.ArrowInvalid:  # the shards differ in Arrow details (nullability, metadata)
@@ -149,6 +148,15 @@ def source_span(sources: pa.ChunkedArray) -> Span:
         return None
     first, last = sources[0].as_py(), sources[n - 1].as_py()
     return (first, last) if n == 1 or first != last else None
+
+
+def _table_span(table: pa.Table) -> Span:
+    """:data:`Span` of a shard read as a table; None when it cannot tell (no ``source``, or
+    corrupt strings: the schema validation names those)."""
+    try:
+        return source_span(table["source"]) if "source" in table.column_names else None
+    except UnicodeDecodeError:
+        return None
 
 
 def read_source_span(path: Path) -> Span:
