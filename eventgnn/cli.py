@@ -55,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="entries converted at a time (bounded memory; one shard each; default 500,000); "
         "0: whole files",
     )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="remake shards in --out that were made from other inputs or options "
+        "(default: stop and say what differs)",
+    )
     p.set_defaults(handler=cmd_convert)
 
     p = sub.add_parser("generate", help="generate events with Pythia 8 + fastjet + detector model")
@@ -73,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shard-events", type=int, help="events per shard")
     p.add_argument("--no-mpi", action="store_true", help="switch off multiparton interactions")
     p.add_argument("--out", default="data", help="output folder")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="remake shards in --out that were made with other settings "
+        "(default: stop and say what differs)",
+    )
     p.set_defaults(handler=cmd_generate)
 
     p = sub.add_parser("pretrain", help="pretrain on many processes (multiclass or multilabel)")
@@ -199,7 +211,14 @@ def cmd_convert(args) -> None:
     if args.btag_threshold is not None:
         options["btag_threshold"] = args.btag_threshold
     chunk_size = _chunk_size(args.chunk_size, CONVERT_CHUNK_EVENTS)
-    written = convert(args.inputs, args.out, format=args.format, chunk_size=chunk_size, **options)
+    written = convert(
+        args.inputs,
+        args.out,
+        format=args.format,
+        chunk_size=chunk_size,
+        overwrite=args.overwrite,
+        **options,
+    )
     print(f"wrote {len(written)} shard(s) to {args.out}")
 
 
@@ -237,6 +256,7 @@ def cmd_generate(args) -> None:
         mpi=not args.no_mpi,
         shard_events=args.shard_events,
         lhe=lhe,
+        overwrite=args.overwrite,
     )
     print(f"{len(paths)} shard(s) in {args.out}")
 

@@ -7,34 +7,92 @@ A job killed mid-write leaves either the old file or the new one, never a trunca
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
 
+TMP_SUFFIX = ".tmp"
+"""Temporary files are ``.<target name>.<random>.tmp`` beside their target."""
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path in the target's folder; on success rename it to ``path``."""
+    """Yield a temporary path in the target's folder; on success rename it to ``path``.
+
+    The temporary file is created with mode 0666 less the umask, as ``open`` would create the
+    target (``tempfile.mkstemp`` makes every file ``-rw-------``, which group members on a
+    cluster cannot read). A full disk while writing is an ``OSError`` naming the target
+    ("disk full writing FILE"), whatever the writer's own message was.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp)
+    while True:
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}{TMP_SUFFIX}"
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            break
+        except FileExistsError:  # pragma: no cover - 32 random bits
+            continue
     try:
-        yield tmp
+        try:
+            yield tmp
+        except Exception as err:
+            if _disk_full(err, path.parent):
+                raise OSError(errno.ENOSPC, f"disk full writing {path}") from err
+            raise
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _disk_full(err: BaseException, folder: Path) -> bool:
+    """Did a write fail because the disk (or the quota) is full? Writers often hide the cause
+    (pyarrow: "file metadata is only available after writer close"; torch: "enforce fail at
+    inline_container.cc"), so the free space is looked at too."""
+    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < 1 << 20
+
+
+def remove_stale_temporaries(folder: str | os.PathLike) -> int:
+    """Remove the temporary files a killed job left in ``folder`` (not recursive); only call
+    this while holding the folder's lock (:func:`eventgnn.provenance.lock`), so that no other
+    job is writing them. Returns the number removed."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    stale = [p for p in folder.glob(f".*{TMP_SUFFIX}") if p.is_file()]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return len(stale)
+
+
+def clip(value, limit: int = 200) -> str:
+    """``str(value)`` cut to ``limit`` characters (with the total length), for error messages:
+    a 100 kB name or a huge value must not be echoed whole."""
+    text = str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 30]}... ({len(text):,} characters)"
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text)
 
+
+NAME_MAX = 200
+"""Longest name that becomes a file or folder name (file systems allow 255 bytes; shard names
+add a suffix)."""
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+=-]*")
 
@@ -47,10 +105,15 @@ def safe_name(name: str, what: str) -> str:
     output folder the user chose. Letters, digits and ``_ . + = -`` are allowed, not starting
     with a dot, and ``..`` is refused.
     """
+    if isinstance(name, str) and len(name) > NAME_MAX:
+        raise ValueError(
+            f"{what} {clip(repr(name), 120)} is too long for a file name (at most {NAME_MAX} "
+            "characters)"
+        )
     if not isinstance(name, str) or not _SAFE_NAME.fullmatch(name) or ".." in name:
         raise ValueError(
-            f"{what} {name!r} cannot be used as a file name: expected letters, digits and "
-            "'_ . + = -' (no '/', no '..', not starting with '.')"
+            f"{what} {clip(repr(name), 120)} cannot be used as a file name: expected letters, "
+            "digits and '_ . + = -' (no '/', no '..', not starting with '.')"
         )
     return name
 

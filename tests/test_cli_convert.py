@@ -48,8 +48,11 @@ def test_convert_delphes(tmp_path, capsys):
     check_objects(events, EXPECTED)
     assert set(events.process.to_list()) == {"tth"}
     assert events.objects.to_list() == read_delphes(src).objects.to_list()
-    # a rerun skips the finished shard and converts again from an existing Parquet input
-    assert main(["convert", str(src), "--out", str(out)]) == 0
+    # a rerun with the same options skips the finished shard (another --process is refused:
+    # tests/reliability/test_provenance_data.py); convert again from an existing Parquet input
+    mtime = shards[0].stat().st_mtime_ns
+    assert main(["convert", str(src), "--out", str(out), "--process", "tth"]) == 0
+    assert shards[0].stat().st_mtime_ns == mtime
     assert main(["convert", str(shards[0]), "--out", str(tmp_path / "again")]) == 0
     again = read_shard(next((tmp_path / "again").glob("*.parquet")))
     for field in ("objects", "process", "label", "weight", "source"):

@@ -16,7 +16,7 @@ import awkward as ak
 import numpy as np
 
 from ..errors import InputError
-from .schema import first_non_finite, make_events
+from .schema import ETA_LIMIT, PHI_LIMIT, first_non_finite, make_events
 from .selection import DEFAULT_CUTS, SelectionCuts, build_objects, drop_empty
 
 
@@ -113,7 +113,33 @@ def read_branches(
                     f"{path}: branch '{b}' ({kind} {key}) holds {value} in entry {entry} "
                     f"({count} non-finite values in all); expected finite numbers"
                 )
+            _check_range(arrays[b], key, b, path, kind)
     return {key: arrays[b] for key, b in branches.items()}
+
+
+def _check_range(values: ak.Array, key: str, branch: str, path, kind: str) -> None:
+    """Physics ranges of a kinematic branch, before the selection (which would drop a negative
+    pT or an absurd eta without a word): pT >= 0, |eta| <= ETA_LIMIT, |phi| <= pi. The
+    quantity is told by the reader's key (``jet pT``, ``missing ET phi``, ``jets.eta``)."""
+    name = key.lower().replace(".", " ")
+    if name.endswith(" pt") or name == "missing et":
+        bad, expected = values < 0, "pT >= 0"
+    elif name.endswith(" eta"):
+        bad, expected = abs(values) > ETA_LIMIT, f"|eta| <= {ETA_LIMIT:g}"
+    elif name.endswith(" phi"):
+        bad, expected = abs(values) > PHI_LIMIT, "phi in [-pi, pi] (refused, not wrapped)"
+    else:
+        return
+    flat = ak.to_numpy(ak.flatten(bad, axis=None))
+    if not flat.any():
+        return
+    per_entry = bad if bad.ndim == 1 else ak.any(bad, axis=-1)
+    entry = int(np.argmax(ak.to_numpy(per_entry)))
+    value = ak.to_numpy(ak.flatten(values, axis=None))[int(np.argmax(flat))]
+    raise InputError(
+        f"{path}: branch '{branch}' ({kind} {key}) holds {value:g} in entry {entry} "
+        f"({int(flat.sum()):,} such values in all); expected {expected}"
+    )
 
 
 def one_per_event(values: ak.Array, path, branch: str) -> np.ndarray:
@@ -171,9 +197,11 @@ def empty_collection(n_events: int, names: tuple[str, ...]) -> ak.Array:
 
 
 def sources(path, n_events: int, first_entry: int = 0) -> np.ndarray:
-    """``"file:entry"`` for every entry (vectorised string concatenation)."""
+    """``"file:entry"`` for every entry (vectorised string concatenation). The file is named by
+    its resolved path, so a source names one event wherever the command ran (the duplicate check
+    of :func:`~eventgnn.events.parquet.check_duplicates` relies on it)."""
     entries = np.arange(first_entry, first_entry + n_events)
-    return np.char.add(f"{path}:", entries.astype(str)).astype(object)
+    return np.char.add(f"{Path(path).resolve()}:", entries.astype(str)).astype(object)
 
 
 def finish(

@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Iterator
+from glob import escape as glob_escape
 from pathlib import Path
 
 import awkward as ak
 import pyarrow.parquet as pq
 
-from ..errors import InputError, SchemaError
+from ..errors import DatasetError, InputError, SchemaError, StaleOutputError
+from ..fileio import clip
+from ..provenance import file_identity, fingerprint
 from ._uproot import open_tree
 from .delphes import read_delphes
 from .nanoaod import read_nanoaod
 from .ntuple import load_branch_map, read_ntuple
 from .parquet import (
     SHARD_SUFFIX,
+    check_duplicates,
+    dataset_files,
     iter_shard_chunks,
     read_shard,
     read_shards,
+    read_source_span,
+    record_path,
     shard_paths,
     write_events,
 )
@@ -26,28 +34,88 @@ from .schema import validate
 
 FORMATS = ("auto", "parquet", "delphes", "nanoaod", "ntuple")
 
+MAX_FILE_GB_ENV = "EVENTGNN_MAX_FILE_GB"
+DEFAULT_MAX_FILE_GB = 100.0
+"""Largest input file read (GiB) unless ``EVENTGNN_MAX_FILE_GB`` says otherwise."""
 
-def input_files(paths) -> list[Path]:
-    """The files ``paths`` name, in reading order: files as given, folders expanded to their
-    ``.parquet`` and ``.root`` files (recursively, sorted, hidden files skipped)."""
+
+def max_file_bytes() -> float:
+    """The input-file size limit in bytes (``EVENTGNN_MAX_FILE_GB``, default 100 GiB)."""
+    value = os.environ.get(MAX_FILE_GB_ENV, "")
+    try:
+        gb = float(value) if value else DEFAULT_MAX_FILE_GB
+    except ValueError:
+        raise ValueError(
+            f"{MAX_FILE_GB_ENV}: expected a number of GiB, got {clip(value)!r}"
+        ) from None
+    if not gb > 0:
+        raise ValueError(f"{MAX_FILE_GB_ENV}: expected a positive number of GiB, got {gb}")
+    return gb * 2**30
+
+
+def input_files(paths, exclude: str | os.PathLike | None = None) -> list[Path]:
+    """The files ``paths`` name, each once, in reading order: files as given, folders expanded
+    to their ``.parquet`` and ``.root`` files (recursively, sorted; symbolic links to folders
+    followed, each folder once; hidden files and folders skipped; a folder ``x.parquet`` read
+    as one Parquet dataset of its part files; see :func:`~eventgnn.events.parquet.dataset_files`).
+
+    A file reached twice (given twice, or through a link) is read once. ``exclude``: a folder
+    whose files are never inputs (``convert`` excludes its output folder); a file given
+    explicitly inside it is an error. A ROOT file together with Parquet shards converted from
+    it (their records name it) is an error, as is a file larger than ``EVENTGNN_MAX_FILE_GB``.
+    """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    out: list[Path] = []
+    skip = Path(exclude).resolve() if exclude is not None else None
+    out: dict[Path, Path] = {}  # resolved -> as found, in order
     for p in map(Path, paths):
-        if not p.exists():
-            raise FileNotFoundError(f"{p}: no such file or directory")
+        try:
+            exists = p.exists()
+        except OSError as err:  # a name too long, a permission denied on the way
+            raise FileNotFoundError(f"{clip(p)}: {err.strerror}") from None
+        if not exists:
+            raise FileNotFoundError(f"{clip(p)}: no such file or directory")
         if p.is_dir():
-            found = sorted(
-                q
-                for q in p.rglob("*")
-                if q.suffix in (SHARD_SUFFIX, ".root") and not q.name.startswith(".")
-            )
+            found = dataset_files(p, (SHARD_SUFFIX, ".root"), exclude=skip)
             if not found:
-                raise InputError(f"{p}: folder holds no .parquet or .root files")
-            out += found
+                raise InputError(f"{clip(p)}: folder holds no .parquet or .root files")
         else:
-            out.append(p)
-    return out
+            if skip is not None and p.resolve().is_relative_to(skip):
+                raise InputError(f"{clip(p)}: is inside the output folder {clip(exclude)}")
+            found = [p]
+        for f in found:
+            out.setdefault(f.resolve(), f)
+    limit = max_file_bytes()
+    for f in out.values():
+        size = f.stat().st_size
+        if size > limit:
+            raise InputError(
+                f"{clip(f)}: {size / 2**30:.1f} GiB, more than the limit of {limit / 2**30:g} "
+                f"GiB per input file ({MAX_FILE_GB_ENV}); split it, or raise the limit"
+            )
+    _check_converted_twice(out)
+    return list(out.values())
+
+
+def _check_converted_twice(files: dict[Path, Path]) -> None:
+    """A ROOT file and shards converted from it must not both be inputs (same events twice).
+    The shards' records name their input; read only when ROOT files are among the inputs."""
+    roots = {r for r in files if r.suffix == ".root"}
+    if not roots:
+        return
+    for shard in files.values():
+        rec = record_path(shard)
+        if shard.suffix != SHARD_SUFFIX or not rec.is_file():
+            continue
+        try:
+            source = Path(json.loads(rec.read_text())["input"]["path"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if source in roots:
+            raise InputError(
+                f"{clip(files[source])} and {clip(shard)} (converted from it) are both inputs: "
+                "the same events would be read twice; give the ROOT file or its shards"
+            )
 
 
 def detect_format(path: str | os.PathLike) -> str:
@@ -94,30 +162,31 @@ def read_file(path: str | os.PathLike, format: str = "auto", **options) -> ak.Ar
         ) from err
 
 
+READER_OPTIONS: dict[str, tuple[str, ...]] = {
+    "parquet": (),
+    "delphes": ("process", "cuts", "tree", "btag_bit", "entries"),
+    "nanoaod": ("process", "cuts", "tree", "btag_branch", "btag_threshold", "entries"),
+    "ntuple": ("process", "cuts", "branch_map", "entries"),
+}
+"""The options each format's reader takes."""
+
+
 def _read_file(path: Path, fmt: str, **options) -> ak.Array:
-    if fmt == "parquet":
-        _check_options(path, fmt, options, ())
-        return read_shard(path)
-    if fmt == "delphes":
-        _check_options(path, fmt, options, ("process", "cuts", "tree", "btag_bit", "entries"))
-        return read_delphes(path, **options)
-    if fmt == "nanoaod":
-        _check_options(
-            path,
-            fmt,
-            options,
-            ("process", "cuts", "tree", "btag_branch", "btag_threshold", "entries"),
+    if fmt not in READER_OPTIONS:
+        raise InputError(f"{path}: unknown format '{fmt}' (expected one of {', '.join(FORMATS)})")
+    if fmt == "ntuple" and options.get("branch_map") is None:
+        raise InputError(
+            f"{path}: not a Delphes or NanoAOD file; reading it as a flat ntuple needs a "
+            "branch map (--branch-map YAML)"
         )
-        return read_nanoaod(path, **options)
-    if fmt == "ntuple":
-        if options.get("branch_map") is None:
-            raise InputError(
-                f"{path}: not a Delphes or NanoAOD file; reading it as a flat ntuple needs a "
-                "branch map (--branch-map YAML)"
-            )
-        _check_options(path, fmt, options, ("process", "cuts", "branch_map", "entries"))
-        return read_ntuple(path, **options)
-    raise InputError(f"{path}: unknown format '{fmt}' (expected one of {', '.join(FORMATS)})")
+    _check_options(path, fmt, options, READER_OPTIONS[fmt])
+    reader = {
+        "parquet": read_shard,
+        "delphes": read_delphes,
+        "nanoaod": read_nanoaod,
+        "ntuple": read_ntuple,
+    }[fmt]
+    return reader(path, **options)
 
 
 def _check_options(path: Path, fmt: str, options: dict, accepted: tuple[str, ...]) -> None:
@@ -141,11 +210,19 @@ def read_events(paths, format: str = "auto", **options) -> ak.Array:
     files = input_files(paths)
     if format in ("auto", "parquet") and all(p.suffix == SHARD_SUFFIX for p in files):
         _check_options(files[0], "parquet", options, ())
-        return read_shards(files)  # parallel reads, one conversion and one check
-    arrays = [read_file(path, format, **options) for path in files]
-    if len(arrays) == 1:
-        return arrays[0]
-    return ak.concatenate(arrays, axis=0)
+        events = read_shards(files)  # parallel reads, one conversion and one check
+    else:
+        arrays = [read_file(path, format, **options) for path in files]
+        events = arrays[0] if len(arrays) == 1 else ak.concatenate(arrays, axis=0)
+    if len(events) == 0:
+        raise no_events(paths, files)
+    return events
+
+
+def no_events(paths, files: list[Path]) -> DatasetError:
+    """The error for data that holds no event at all (a folder of empty shards)."""
+    what = clip(paths if isinstance(paths, (str, os.PathLike)) else ", ".join(map(str, paths)))
+    return DatasetError(f"{what}: no events in its {len(files)} file(s)")
 
 
 def count_entries(path: str | os.PathLike, format: str = "auto", **options) -> int:
@@ -184,15 +261,23 @@ def iter_event_chunks(
         return
     if chunk_size < 1:
         raise ValueError(f"chunk size must be at least 1, got {chunk_size}")
-    for path in input_files(data):
+    files = input_files(data)
+    shards = [p for p in files if p.suffix == SHARD_SUFFIX]
+    if len(shards) > 1:  # the same events in two shards: refused, as read_events does
+        check_duplicates(shards, [read_source_span(p) for p in shards])
+    n_events = 0
+    for path in files:
         if path.suffix == SHARD_SUFFIX:
             parts = iter_shard_chunks(path, chunk_size)
         else:
             n = count_entries(path)
             parts = (read_file(path, entries=(a, a + chunk_size)) for a in range(0, n, chunk_size))
         for part in parts:
+            n_events += len(part)
             for start in range(0, len(part), chunk_size):
                 yield part[start : start + chunk_size]
+    if n_events == 0:
+        raise no_events(data, files)
 
 
 def convert(
@@ -201,40 +286,151 @@ def convert(
     format: str = "auto",
     progress: bool = True,
     chunk_size: int | None = CONVERT_CHUNK_EVENTS,
+    overwrite: bool = False,
     **options,
 ) -> list[Path]:
     """Convert input files to Parquet shards in ``out``.
 
-    A file of up to ``chunk_size`` entries becomes one shard ``NNNNN_<stem>.parquet``; a larger
-    one is read ``chunk_size`` entries at a time (ROOT: an entry range; Parquet: row groups) into
-    shards ``NNNNN_<stem>.cKKKK.parquet``, so memory stays bounded. ``chunk_size`` None: whole
-    files. Finished shards are skipped on a rerun (each is written atomically), so an interrupted
-    conversion resumes at the first missing chunk.
+    A file of up to ``chunk_size`` entries becomes one shard ``<stem>-<id>.parquet``, where
+    ``<id>`` is a fingerprint of the file's resolved path: two ``events.root`` from different
+    folders get different shards, and a file keeps its shard name when others are added to a
+    folder. A larger file is read ``chunk_size`` entries at a time (ROOT: an entry range;
+    Parquet: row groups) into shards ``<stem>-<id>.cKKKK.parquet``, so memory stays bounded.
+    ``chunk_size`` None: whole files.
+
+    Beside each shard, ``<name>.record.json`` records what made it (the input's path, size and
+    modification time, the format, the reader options with defaults filled in, the entry range
+    and the eventgnn version). A rerun reuses a shard whose record equals the one it would
+    write, so an interrupted conversion resumes at the first missing chunk; a shard made from
+    other inputs or options is an error (:class:`~eventgnn.errors.StaleOutputError` naming the
+    differences) unless ``overwrite``, which remakes it. The job holds ``out``'s lock
+    (:func:`eventgnn.provenance.lock`) throughout; files under ``out`` are never inputs.
     """
     from tqdm.auto import tqdm
 
+    from ..fileio import remove_stale_temporaries
+    from ..provenance import lock
+
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    files = input_files(inputs)
     if chunk_size is not None and chunk_size < 1:
         raise ValueError(f"chunk size must be at least 1, got {chunk_size}")
-    written = []
-    bar = tqdm(files, desc="convert", unit="file", disable=not progress)
-    for i, path in enumerate(bar):
-        fmt = detect_format(path) if format == "auto" else format
-        n = count_entries(path, fmt, **options) if chunk_size is not None else -1
-        if chunk_size is None or n <= chunk_size:  # one shard for the whole file
-            target = out / f"{i:05d}_{path.stem}{SHARD_SUFFIX}"
-            if not target.exists():
-                write_events(read_file(path, fmt, **options), target)
-            written.append(target)
-            continue
-        for k, start in enumerate(range(0, n, chunk_size)):
-            target = out / f"{i:05d}_{path.stem}.c{k:04d}{SHARD_SUFFIX}"
-            if not target.exists():
-                write_events(_read_chunk(path, fmt, start, start + chunk_size, options), target)
-            written.append(target)
+    created = not out.exists()
+    try:
+        with lock(out, "convert"):
+            remove_stale_temporaries(out)  # left by a killed job; nobody else writes here now
+            files = input_files(inputs, exclude=out)
+            written = []
+            for path in tqdm(files, desc="convert", unit="file", disable=not progress):
+                written += _convert_file(path, out, format, chunk_size, overwrite, options)
+    except BaseException:
+        if created:  # a failed first conversion leaves no empty folder behind
+            _remove_if_empty(out)
+        raise
     return written
+
+
+def _convert_file(
+    path: Path, out: Path, format: str, chunk_size: int | None, overwrite: bool, options: dict
+) -> list[Path]:
+    from .. import __version__
+    from ..provenance import check_record, write_record
+
+    fmt = detect_format(path) if format == "auto" else format
+    if fmt in READER_OPTIONS:  # an option the format cannot use: before anything is reused
+        _check_options(path, fmt, options, READER_OPTIONS[fmt])
+    n = count_entries(path, fmt, **options) if chunk_size is not None else -1
+    stem = shard_stem(path)
+    if chunk_size is None or n <= chunk_size:  # one shard for the whole file
+        plan = [(out / f"{stem}{SHARD_SUFFIX}", None)]
+    else:
+        plan = [
+            (out / f"{stem}.c{k:04d}{SHARD_SUFFIX}", (start, min(start + chunk_size, n)))
+            for k, start in enumerate(range(0, n, chunk_size))
+        ]
+    remedy = "rerun with --overwrite to remake it, or convert into another --out"
+    others = {
+        p
+        for suffix in (SHARD_SUFFIX, f".c*{SHARD_SUFFIX}")
+        for p in out.glob(glob_escape(stem) + suffix)
+    } - {target for target, _ in plan}
+    if others and not overwrite:  # the same input cut into other chunks: its events twice
+        raise StaleOutputError(
+            f"{out} holds shards of {clip(path)} cut into other chunks ({clip(min(others).name)}"
+            f"{f' and {len(others) - 1} more' if len(others) > 1 else ''}; another "
+            f"--chunk-size?); {remedy}"
+        )
+    for p in others:
+        p.unlink()
+        record_path(p).unlink(missing_ok=True)
+    base = {
+        "made_by": "eventgnn convert",
+        "eventgnn": __version__,
+        "input": file_identity(path),
+        "format": fmt,
+        "reader_options": reader_options(path, fmt, options),
+    }
+    for target, entries in plan:
+        record = {**base, "entries": "all" if entries is None else list(entries)}
+        rec = record_path(target)
+        if overwrite:
+            target.unlink(missing_ok=True)
+        elif target.exists():
+            if not rec.exists():
+                raise StaleOutputError(
+                    f"{target}: exists without a record of what made it (an older eventgnn, "
+                    f"or copied here); {remedy}"
+                )
+            if check_record(rec, record, f"shard {target}", remedy):
+                continue
+        events = (
+            read_file(path, fmt, **options)
+            if entries is None
+            else _read_chunk(path, fmt, entries[0], entries[1], options)
+        )
+        write_record(rec, record)  # first: the shard's existence marks the pair finished
+        write_events(events, target)
+    return [target for target, _ in plan]
+
+
+def shard_stem(path: Path) -> str:
+    """``<stem>-<fingerprint of the resolved path>``: unique per input file, stable when other
+    files are added (long stems are cut to 80 characters)."""
+    return f"{path.stem[:80]}-{fingerprint(str(path.resolve()), 10)}"
+
+
+def reader_options(path: Path, fmt: str, options: dict) -> dict:
+    """The reader options that decide a shard's content, as plain values, with the reader's
+    defaults filled in (so a record says which b-tag working point was used even when none was
+    given); a branch map is recorded by its content."""
+    from dataclasses import asdict, is_dataclass
+
+    from .nanoaod import DEFAULT_BTAG_BRANCH, DEFAULT_BTAG_THRESHOLD
+
+    rec = {k: v for k, v in options.items() if v is not None}
+    if fmt != "parquet":
+        rec["process"] = rec.get("process") or path.stem
+    if fmt == "nanoaod":
+        rec.setdefault("btag_branch", DEFAULT_BTAG_BRANCH)
+        rec.setdefault("btag_threshold", DEFAULT_BTAG_THRESHOLD)
+    if fmt == "delphes":
+        rec.setdefault("btag_bit", 0)
+    if "branch_map" in rec:
+        rec["branch_map"] = {"content": fingerprint(load_branch_map(rec["branch_map"], str(path)))}
+    if "cuts" in rec and is_dataclass(rec["cuts"]):
+        rec["cuts"] = asdict(rec["cuts"])
+    return rec
+
+
+def _remove_if_empty(folder: Path) -> None:
+    """Remove ``folder`` if it holds nothing but the lock file (a job failed before writing)."""
+    from ..provenance import LOCK_NAME
+
+    try:
+        if {p.name for p in folder.iterdir()} <= {LOCK_NAME}:
+            (folder / LOCK_NAME).unlink(missing_ok=True)
+            folder.rmdir()
+    except OSError:
+        pass
 
 
 def _read_chunk(path: Path, fmt: str, start: int, stop: int, options: dict) -> ak.Array:

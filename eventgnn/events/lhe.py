@@ -18,11 +18,12 @@ from __future__ import annotations
 import gzip
 import math
 import os
+import zlib
 from pathlib import Path
 
 from ..errors import InputError
 
-__all__ = ["check_lhe"]
+__all__ = ["check_lhe", "count_lhe"]
 
 
 def _open(path: Path):
@@ -157,3 +158,35 @@ def check_lhe(path: str | os.PathLike, max_events: int | None = None) -> int:
     if n_events == 0:
         raise InputError(f"LHE file {path}: no <event> blocks after <init>")
     return n_events
+
+
+def count_lhe(path: str | os.PathLike) -> int:
+    """The number of events of a plain or gzipped LHE file, reading it whole but not parsing it
+    (fast: a byte scan for ``<event``), and checking that it is complete: a gzip stream that
+    breaks off, or a file that does not end with ``</LesHouchesEvents>``, is an
+    :class:`~eventgnn.errors.InputError` naming the file. ``generate --lhe`` calls it before
+    any work starts (:func:`check_lhe` checks the structure of the events it will read)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: LHE file not found")
+    with open(path, "rb") as f:
+        gz = f.read(2) == b"\x1f\x8b"
+    n, last = 0, b""
+    try:
+        with gzip.open(path, "rb") if gz else open(path, "rb") as f:
+            for line in f:
+                text = line.strip()
+                if text:
+                    last = text
+                    if text.startswith(b"<event") and text[6:7] in (b">", b" ", b"\t"):
+                        n += 1
+    except (OSError, EOFError, zlib.error) as err:  # gzip.BadGzipFile is an OSError
+        raise InputError(
+            f"LHE file {path}: cannot read it to the end; truncated or corrupt? "
+            f"({type(err).__name__}: {err})"
+        ) from err
+    if not last.startswith(b"</LesHouchesEvents>"):
+        raise InputError(
+            f"LHE file {path}: does not end with </LesHouchesEvents> (truncated file?)"
+        )
+    return n

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import awkward as ak
 
+from ..errors import InputError
 from ._uproot import (
     finish,
     has_branch,
@@ -119,6 +120,8 @@ def read_nanoaod(
         if has_branch(t, "GenPart_pdgId"):
             gen = read_branches(t, path, GENPART_BRANCHES, KIND, finite=False, entries=entries)
 
+        _check_discriminant(t, path, btag_branch, b["jet b-tag discriminant"])
+
     btag = b["jet b-tag discriminant"] > btag_threshold
     objects = standard_collections(b, btag, path, ("MET_pt", "MET_phi"))
     targets = None
@@ -135,6 +138,21 @@ def read_nanoaod(
         process=process,
         cuts=cuts,
         first_entry=entries[0] if entries else 0,
+    )
+
+
+def _check_discriminant(tree, path: Path, branch: str, values: ak.Array) -> None:
+    """A b-tag discriminant lies in [0, 1]. A branch whose values all lie outside (the 2015 CMS
+    Open Data files hold ``Jet_btagDeepFlavB = -3000``, a placeholder for a tagger that was not
+    run) would tag no jet, silently: an error naming the branch and the ones that could serve."""
+    flat = ak.to_numpy(ak.flatten(values, axis=None))
+    if len(flat) == 0 or ((flat >= 0) & (flat <= 1)).any():
+        return
+    others = sorted(k for k in tree.keys() if k.startswith("Jet_btag") and k != branch)
+    raise InputError(
+        f"{path}: b-tag branch '{branch}' holds no value in [0, 1] (all {len(flat):,} jets, for "
+        f"example {flat[0]:g}: a placeholder, the tagger was not run); choose another with "
+        f"--btag-branch and its --btag-threshold (this file has {', '.join(others) or 'none'})"
     )
 
 

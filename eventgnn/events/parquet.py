@@ -11,19 +11,62 @@ import awkward as ak
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..errors import SchemaError
-from ..fileio import atomic_path
+from ..errors import DatasetError, SchemaError
+from ..fileio import atomic_path, clip
 from ..system import cpu_count
 from .schema import validate
 
 SHARD_SUFFIX = ".parquet"
+RECORD_SUFFIX = ".record.json"
+"""A shard ``NAME.parquet`` has its record (what made it) in ``NAME.record.json``."""
+
+
+def record_path(shard: str | os.PathLike) -> Path:
+    """The record file of a shard: ``x.parquet`` -> ``x.record.json``."""
+    shard = Path(shard)
+    return shard.with_name(shard.name.removesuffix(SHARD_SUFFIX) + RECORD_SUFFIX)
+
+
+def dataset_files(
+    folder: str | os.PathLike,
+    suffixes: tuple[str, ...] = (SHARD_SUFFIX,),
+    exclude: str | os.PathLike | None = None,
+) -> list[Path]:
+    """The data files under ``folder``, each once, sorted: files with one of ``suffixes``,
+    following symbolic links to folders (a folder reached twice, for example through a link
+    loop, is read once), skipping hidden files and folders and anything under ``exclude``.
+
+    Only files are returned, so a folder named ``x.parquet`` (a Parquet *dataset* in the
+    pyarrow/Spark layout) is read once, as its part files ``part-*.parquet`` (``_metadata``,
+    ``_SUCCESS`` and ``.crc`` files are skipped). Raises ``FileNotFoundError`` for a missing
+    ``folder``.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        raise FileNotFoundError(f"{clip(folder)}: no such file or directory")
+    skip = Path(exclude).resolve() if exclude is not None else None
+    seen_dirs: set[tuple[int, int]] = set()
+    out = []
+    for top, dirs, files in os.walk(folder, followlinks=True):
+        st = os.stat(top)
+        if (st.st_dev, st.st_ino) in seen_dirs:  # a link loop, or one folder linked twice
+            dirs[:] = []
+            continue
+        seen_dirs.add((st.st_dev, st.st_ino))
+        top = Path(top)
+        if skip is not None and top.resolve().is_relative_to(skip):
+            dirs[:] = []
+            continue
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        out += [top / n for n in files if n.endswith(suffixes) and not n.startswith((".", "_"))]
+    return sorted(out)
 
 
 def write_events(events: ak.Array, path: str | os.PathLike) -> Path:
     """Validate and write one shard atomically (temporary file, then rename)."""
     path = Path(path)
     validate(events, str(path))
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp:  # a full disk is reported as "disk full writing PATH"
         ak.to_parquet(events, tmp, compression="zstd", row_group_size=65536)
     return path
 
@@ -32,9 +75,9 @@ def shard_paths(path: str | os.PathLike) -> list[Path]:
     """The shards of a dataset: ``path`` itself if a file, else its ``*.parquet`` files, sorted."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file or directory")
+        raise FileNotFoundError(f"{clip(path)}: no such file or directory")
     if path.is_dir():
-        shards = sorted(p for p in path.rglob(f"*{SHARD_SUFFIX}") if not p.name.startswith("."))
+        shards = dataset_files(path)
         if not shards:
             raise FileNotFoundError(f"{path}: folder holds no {SHARD_SUFFIX} shards")
         return shards
@@ -70,6 +113,7 @@ def read_shards(paths: Sequence[str | os.PathLike], threads: int | None = None) 
     else:
         with ThreadPoolExecutor(min(threads, len(paths))) as pool:
             tables = list(pool.map(_read_table, paths))
+    check_duplicates(paths, [_table_span(t) for t in tables])
     try:
         table = pa.concat_tables(tables)
     except pa.ArrowInvalid:  # the shards differ in Arrow details (nullability, metadata)
@@ -90,6 +134,66 @@ def _events(table: pa.Table, where: str) -> ak.Array:
     except Exception as err:  # Arrow types awkward cannot represent
         raise SchemaError(where, "<file>", f"not an event record ({err})") from err
     return validate(events, where)
+
+
+Span = tuple[str, str] | None
+"""The ``source`` of a shard's first and last event, or None when they do not name single
+events (an empty shard, or one source for every event)."""
+
+
+def source_span(sources: pa.ChunkedArray) -> Span:
+    """:data:`Span` of one shard's ``source`` column (O(1): two values)."""
+    n = len(sources)
+    if n == 0:
+        return None
+    first, last = sources[0].as_py(), sources[n - 1].as_py()
+    return (first, last) if n == 1 or first != last else None
+
+
+def _table_span(table: pa.Table) -> Span:
+    """:data:`Span` of a shard read as a table; None when it cannot tell (no ``source``, or
+    corrupt strings: the schema validation names those)."""
+    try:
+        return source_span(table["source"]) if "source" in table.column_names else None
+    except UnicodeDecodeError:
+        return None
+
+
+def read_source_span(path: Path) -> Span:
+    """:data:`Span` of a shard on disk, reading the ``source`` column of its first and last row
+    groups only (for the duplicate check of streamed reads)."""
+    try:
+        f = pq.ParquetFile(path)
+        n = f.metadata.num_row_groups
+        if n == 0:
+            return None
+        head = f.read_row_group(0, columns=["source"])["source"]
+        tail = head if n == 1 else f.read_row_group(n - 1, columns=["source"])["source"]
+    except Exception as err:
+        raise SchemaError(str(path), "source", f"cannot read the column ({err})") from err
+    span = source_span(pa.chunked_array(head.chunks + tail.chunks))
+    return None if span is None or source_span(head) is None else span
+
+
+def check_duplicates(paths: Sequence[Path], spans: Sequence[Span]) -> None:
+    """Refuse two shards that hold the same events. Every event's ``source`` names it
+    (``FILE:ENTRY``, or ``pythia8:PROCESS:seedS:EVENT``), so two files whose first or last
+    events are the same event overlap: a copied shard, or one input converted twice (both
+    conversions begin with its first kept event, whatever their chunks). Comparing the first
+    and last event of each file costs nothing per event; an overlap that begins and ends inside
+    other files is not seen. Refused, not dropped: which copy (made with which process name or
+    reader options) should win is the user's choice. Shards whose events share one source
+    (hand-made ones, or generated by an older eventgnn) are not compared."""
+    seen: dict[str, Path] = {}
+    for path, span in zip(paths, spans, strict=True):
+        for source in dict.fromkeys(span or ()):  # first and last, once when equal
+            other = seen.setdefault(source, path)
+            if other != path:
+                raise DatasetError(
+                    f"duplicate events: {clip(other)} and {clip(path)} both hold the event "
+                    f"'{clip(source, 120)}'; the same events would be read twice (a copied "
+                    "shard, or one input converted into two folders?): remove one copy"
+                )
 
 
 def iter_shard_chunks(path: str | os.PathLike, chunk_size: int) -> Iterator[ak.Array]:

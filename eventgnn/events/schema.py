@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import enum
 import math
+import os
 
 import awkward as ak
 import numpy as np
@@ -224,8 +225,91 @@ def validate(events: ak.Array, where: str = "<array>") -> ak.Array:
             raise SchemaError(
                 where, name, f"expected {np.dtype(dtype)}, got {_leaf_dtype(events[name])}"
             )
-    _check_finite(events, where)
+    in_range = _check_ranges(events, where)  # in range also means finite: skip those checks
+    _check_finite(events, where, skip=RANGED_FIELDS if in_range else ())
     return events
+
+
+ETA_LIMIT = 10.0
+"""Largest ``|eta|`` of an object: detectors end near 5; larger values are artefacts."""
+
+PHI_LIMIT = float(np.float32(math.pi))
+"""``phi`` must lie in [-pi, pi] (pi as rounded to float32, as ``atan2`` gives it in float32).
+Values outside are refused, not wrapped: a reader that wrote them has a bug or another
+convention the user should know about."""
+
+MAX_OBJECTS_ENV = "EVENTGNN_MAX_OBJECTS"
+DEFAULT_MAX_OBJECTS = 1000
+"""Most objects in one event unless ``EVENTGNN_MAX_OBJECTS`` says otherwise: an event with N
+objects has N (N - 1) edges; 1,000 objects take 7 GB to train on (docs/reliability.md)."""
+
+
+def max_objects() -> int:
+    """The per-event object limit (``EVENTGNN_MAX_OBJECTS``, default 1000)."""
+    value = os.environ.get(MAX_OBJECTS_ENV, "")
+    try:
+        limit = int(value) if value else DEFAULT_MAX_OBJECTS
+    except ValueError:
+        raise ValueError(f"{MAX_OBJECTS_ENV}: expected an integer, got {value[:80]!r}") from None
+    if limit < 1:
+        raise ValueError(f"{MAX_OBJECTS_ENV}: expected a positive integer, got {limit}")
+    return limit
+
+
+RANGED_FIELDS = ("objects.pt", "objects.eta", "objects.phi")
+"""Fields whose range check (by minimum and maximum) also proves them finite."""
+
+
+def _check_ranges(events: ak.Array, where: str) -> bool:
+    """Physics ranges of the objects (vectorised): at most :func:`max_objects` per event,
+    ``pT >= 0``, ``|eta| <= ETA_LIMIT`` (MET: ``eta = 0``), ``|phi| <= pi``, a known type.
+    Returns True when every value is in range, finite included (the usual case, found with
+    reductions only: a NaN makes a minimum NaN and the comparison false); False when a value
+    is not finite (for :func:`_check_finite` to name), raises for one out of range."""
+    counts = ak.to_numpy(ak.num(events.objects, axis=1))
+    limit = max_objects()
+    if len(counts) and counts.max() > limit:
+        entry = int(np.argmax(counts > limit))
+        raise SchemaError(
+            where, "objects",
+            f"entry {entry} has {counts[entry]:,} objects, more than the limit of {limit:,} "
+            f"per event ({MAX_OBJECTS_ENV})",
+        )  # fmt: skip
+    obj = events.objects
+    pt, eta, phi, kind = (
+        ak.to_numpy(ak.flatten(obj[k], axis=None)) for k in ("pt", "eta", "phi", "type")
+    )
+    met = kind == int(ObjectType.MET)  # an int: comparing with the enum member is 6x slower
+    if len(kind) == 0 or (  # the usual case, with reductions only (no temporary arrays)
+        pt.min() >= 0
+        and pt.max() < np.inf
+        and -ETA_LIMIT <= eta.min()
+        and eta.max() <= ETA_LIMIT
+        and -PHI_LIMIT <= phi.min()
+        and phi.max() <= PHI_LIMIT
+        and 0 <= kind.min()
+        and kind.max() <= max(ObjectType)
+        and not np.logical_and(eta, met).any()
+    ):
+        return True
+    types = ", ".join(f"{int(t)} {t.name.lower()}" for t in ObjectType)
+    checks = (
+        ("objects.pt", pt < 0, "expected pT >= 0"),
+        ("objects.eta", (np.abs(eta) > ETA_LIMIT) & ~met, f"expected |eta| <= {ETA_LIMIT:g}"),
+        ("objects.eta", (eta != 0) & met, "expected eta = 0 for MET"),
+        ("objects.phi", np.abs(phi) > PHI_LIMIT, "expected phi in [-pi, pi]"),
+        ("objects.type", (kind < 0) | (kind > max(ObjectType)), f"expected a type code {types}"),
+    )
+    for name, bad, expected in checks:
+        if bad.any():
+            first = int(np.argmax(bad))
+            entry = int(np.searchsorted(np.cumsum(counts), first, side="right"))
+            values = {"objects.pt": pt, "objects.eta": eta, "objects.phi": phi}.get(name, kind)
+            raise SchemaError(
+                where, name,
+                f"value {values[first]:g} in entry {entry} ({int(bad.sum()):,} in all); {expected}",
+            )  # fmt: skip
+    return False
 
 
 def first_non_finite(values: ak.Array) -> tuple[int, float, int] | None:
@@ -248,10 +332,12 @@ FINITE_FIELDS = ("objects.pt", "objects.eta", "objects.phi", "objects.energy", "
 """Fields that must hold finite numbers (``targets`` may be NaN: no generator record)."""
 
 
-def _check_finite(events: ak.Array, where: str) -> None:
+def _check_finite(events: ak.Array, where: str, skip: tuple[str, ...] = ()) -> None:
     # NaN kinematics would pass silently into graph features (and NaN pT fails every cut, so
     # objects would vanish without a word): refuse them, naming the field and the entry
     for name in FINITE_FIELDS:
+        if name in skip:
+            continue
         values = events.objects[name[8:]] if name.startswith("objects.") else events[name]
         found = first_non_finite(values)
         if found is not None:

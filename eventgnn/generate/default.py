@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..catalog import builtin_downstream_processes, get_catalog
+from ..errors import StaleOutputError
 from ..system import cpu_count
 from .run import generate
 
@@ -73,14 +74,12 @@ def ensure_default_data(role: str = "pretrain", processes: Sequence[str] | None 
         events = _env_int("EVENTGNN_DEFAULT_DOWNSTREAM_EVENTS", DEFAULT_DOWNSTREAM_EVENTS)
         seed = DOWNSTREAM_SEED
     out = cache_dir() / "default" / role
-    generate(
-        procs,
-        out,
-        events,
-        seed=seed,
-        jobs=cpu_count(),
-        mpi=True,
-        shard_events=SHARD_EVENTS,
-        progress=True,
-    )
+    try:
+        generate(procs, out, events, seed=seed, jobs=cpu_count(), mpi=True,
+                 shard_events=SHARD_EVENTS, progress=True)  # fmt: skip
+    except StaleOutputError as err:
+        raise StaleOutputError(
+            f"{err}. The built-in {role} data in {out} was made by another version of eventgnn's "
+            f"generator: delete {out} to have it generated again"
+        ) from err
     return out

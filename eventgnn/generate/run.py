@@ -3,9 +3,16 @@
 A request (processes x events) is cut into shards of at most ``shard_events`` events. Shard ``k``
 of a process uses seed ``seed + k`` (Pythia's ``Random:seed`` and the detector's numpy generator),
 so a shard is the same whatever the number of workers or the order they run in, and is named
-``<out>/<process>/<process>_seed<S>_n<N>.parquet``. A finished shard (its file exists: writes are
-atomic) is skipped on a rerun, so a killed generation resumes where it stopped. Beside each shard
-a ``.json`` file records what Pythia reported (cross-section, counts) and the timing.
+``<out>/<process>/<process>_seed<S>_n<N>.parquet`` (from an LHE file:
+``<process>_lhe-<file stem>-<id>_seed<S>.parquet``, ``<id>`` a fingerprint of the file's
+resolved path, so two files named ``unweighted_events.lhe.gz`` give two shards). Beside each
+shard, ``.record.json`` records what made it (process settings, seed, events, multiparton
+interactions, the LHE file's path, size and modification time, the eventgnn version) and ``.json``
+what Pythia reported (cross-section, counts) and the timing. A rerun skips a finished shard
+whose record matches (writes are atomic, so a killed generation resumes where it stopped); a
+shard made with other settings, or another shard of the same process and seed (the same events
+again), is an error (:class:`~eventgnn.errors.StaleOutputError`) unless ``overwrite``. The job
+holds the output folder's lock, and worker processes end with their parent.
 
 ``shard=(i, n)`` keeps every n-th work item starting at i of the full, ordered work list: the
 ``n`` array jobs of a cluster together make exactly the full request.
@@ -13,8 +20,13 @@ a ``.json`` file records what Pythia reported (cross-section, counts) and the ti
 
 from __future__ import annotations
 
+import hashlib
 import json
 import multiprocessing
+import os
+import signal
+import sys
+import threading
 import time
 import warnings
 import zlib
@@ -27,11 +39,12 @@ import awkward as ak
 import numpy as np
 
 from ..catalog import Process, get_process
-from ..errors import CatalogError, EmptyEventsWarning
-from ..events.lhe import check_lhe
-from ..events.parquet import write_events
+from ..errors import CatalogError, EmptyEventsWarning, StaleOutputError
+from ..events.lhe import count_lhe
+from ..events.parquet import record_path, write_events
 from ..events.selection import drop_empty
-from ..fileio import safe_name, write_text_atomic
+from ..fileio import remove_stale_temporaries, safe_name, write_text_atomic
+from ..provenance import check_record, file_identity, fingerprint, lock, write_record
 from .extract import events_from_particles
 from .pythia import ProcessRun, to_particles
 
@@ -54,12 +67,47 @@ class ShardSpec:
     lhe: str | None = None
 
 
+def lhe_id(lhe: str | Path) -> str:
+    """A short fingerprint of an LHE file's resolved path (in shard names and sources)."""
+    return fingerprint(str(Path(lhe).resolve()), 10)
+
+
 def shard_path(out: Path, process: str, seed: int, events: int, lhe: Path | None = None) -> Path:
     name = f"{process}_seed{seed}_n{events}"
     if lhe is not None:
-        stem = Path(lhe).name.split(".")[0]
-        name = f"{process}_lhe-{stem}_seed{seed}"
+        stem = Path(lhe).name.split(".")[0][:80]
+        name = f"{process}_lhe-{stem}-{lhe_id(lhe)}_seed{seed}"
     return Path(out) / process / f"{name}.parquet"
+
+
+GENERATOR_VERSION = 2
+"""Raised whenever the generator's physics changes for the same settings and seed (2: MET from
+reconstructed objects, CP-mixed top Yukawa by reweighting), so shards of an older generator are
+never reused as if they were today's."""
+
+
+def shard_record(spec: ShardSpec) -> dict:
+    """What decides a shard's events, as plain values: its record (``.record.json``)."""
+    from .. import __version__
+
+    process = resolve_process(spec.process, spec.lhe)
+    slha = None
+    if process.slha is not None:
+        slha = hashlib.sha256(Path(process.slha).read_bytes()).hexdigest()[:16]
+    return {
+        "made_by": "eventgnn generate",
+        "eventgnn": __version__,
+        "generator": GENERATOR_VERSION,
+        "process": spec.process,
+        "settings": list(process.settings),
+        "cp_angle_deg": process.cp_angle_deg,
+        "variants": [list(v) for v in process.variants],
+        "slha_sha256": slha,
+        "seed": spec.seed,
+        "events": spec.events,
+        "mpi": spec.mpi,
+        "lhe": file_identity(spec.lhe) if spec.lhe else None,
+    }
 
 
 def work_list(
@@ -119,9 +167,40 @@ def detector_rng(process: str, seed: int) -> np.random.Generator:
 _progress_queue = None
 
 
-def _init_worker(queue) -> None:
+def _init_worker(queue, parent: int) -> None:
     global _progress_queue
     _progress_queue = queue
+    _die_with_parent(parent)
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> None:
+    """End this worker when its parent process ends, even by ``kill -9`` (which gives the
+    parent no chance to stop its workers, and they would go on writing shards into a folder
+    whose lock is gone). Linux: the kernel sends SIGKILL (``prctl(PR_SET_PDEATHSIG)``);
+    elsewhere a watchdog thread sees the parent change. Both check that the parent had not
+    already gone before this ran. (The death signal follows the *thread* that started the
+    worker: the pool starts its workers from the thread that submits, which lives as long as
+    the job.)"""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    if os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGKILL)
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
 def run_shard(spec: ShardSpec, progress=None) -> dict:
@@ -132,8 +211,8 @@ def run_shard(spec: ShardSpec, progress=None) -> dict:
     rng = detector_rng(spec.process, spec.seed)
     lhe = Path(spec.lhe) if spec.lhe else None
     source = f"pythia8:{spec.process}:seed{spec.seed}"
-    if lhe is not None:
-        source = f"pythia8:{spec.process}:lhe:{lhe.name}:seed{spec.seed}"
+    if lhe is not None:  # the file's fingerprint: two LHE files of one name are other events
+        source = f"pythia8:{spec.process}:lhe:{lhe.name}@{lhe_id(lhe)}:seed{spec.seed}"
     run = ProcessRun(process, spec.events, spec.seed, mpi=spec.mpi, lhe=lhe, chunk=CHUNK)
     chunks = []
     pythia_seconds = 0.0
@@ -141,9 +220,16 @@ def run_shard(spec: ShardSpec, progress=None) -> dict:
     for chunk in run:
         pythia_seconds += chunk.seconds
         particles = to_particles(chunk.batch["prt"])
+        # one source per event (generator, process, seed, event number), so a shard copied or
+        # generated twice is found when a dataset is read (events.parquet.check_duplicates)
+        numbers = np.arange(n_pythia, n_pythia + len(particles)).astype(str)
         chunks.append(
             events_from_particles(
-                particles, process=spec.process, source=source, rng=rng, weight=chunk.weight
+                particles,
+                process=spec.process,
+                source=np.char.add(f"{source}:", numbers).astype(object),
+                rng=rng,
+                weight=chunk.weight,
             )
         )
         n_pythia += len(particles)
@@ -166,9 +252,10 @@ def run_shard(spec: ShardSpec, progress=None) -> dict:
         "cpu_seconds": time.process_time() - cpu_start,  # this worker only: robust to load
     }
     if lhe is not None:
-        report["lhe_events"] = check_lhe(lhe)  # the file's events (Pythia may skip some)
+        report["lhe_events"] = count_lhe(lhe)  # checked before any work started
     path = Path(spec.path)
     write_text_atomic(path.with_suffix(".json"), json.dumps(report, indent=1) + "\n")
+    write_record(record_path(path), shard_record(spec))
     write_events(events, path)  # last: its existence marks the shard finished
     return report
 
@@ -195,22 +282,68 @@ def generate(
     shard_events: int | None = None,
     lhe: Path | None = None,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> list[Path]:
     """Generate ``events`` events of each process into Parquet shards under ``out``.
 
     Returns the paths of every shard of the (``shard``-selected) request, including shards that
-    already existed and were skipped. ``jobs`` worker processes run shards in parallel; with
-    ``lhe`` the file is showered once per process name (give one process) and ``events`` is the
-    maximum number of LHE events read.
+    already existed and were skipped (their records match). ``jobs`` worker processes run shards
+    in parallel; with ``lhe`` the file is showered once per process name (give one process) and
+    ``events`` is the maximum number of LHE events read. ``overwrite``: remake shards made with
+    other settings instead of stopping with :class:`~eventgnn.errors.StaleOutputError`.
     """
     out = Path(out)
     if lhe is not None and len(processes) != 1:
         raise ValueError("--lhe needs exactly one --process name")
+    if lhe is not None:
+        count_lhe(lhe)  # a truncated or corrupt file is named before any work starts
     specs = work_list(processes, out, events, seed, mpi, shard_events, lhe)
     if shard is not None:
         i, n = shard
         specs = specs[i::n]
-    todo = [s for s in specs if not Path(s.path).exists()]
+    with lock(out, "generate"):
+        for folder in {Path(s.path).parent for s in specs}:
+            remove_stale_temporaries(folder)  # left by a killed job; we hold the lock
+        todo = [s for s in specs if not _finished(s, overwrite)]
+        _generate(specs, todo, jobs, progress)
+    return [Path(s.path) for s in specs]
+
+
+def _finished(spec: ShardSpec, overwrite: bool) -> bool:
+    """Is ``spec``'s shard there, made with the same settings? Raises
+    :class:`StaleOutputError` for one made otherwise, and for another shard of the same process
+    and seed (the same events again under another name: other ``--events``), unless
+    ``overwrite``, which removes them."""
+    path = Path(spec.path)
+    remedy = "rerun with --overwrite to remake it, or generate into another --out"
+    same_seed = set()
+    if spec.lhe is None and path.parent.is_dir():
+        prefix = f"{spec.process}_seed{spec.seed}_n"
+        same_seed = {
+            p for p in path.parent.glob(f"{prefix}*.parquet") if p.name[len(prefix) : -8].isdigit()
+        } - {path}
+    stale = same_seed | ({path} if overwrite and path.exists() else set())
+    if same_seed and not overwrite:
+        other = min(same_seed)
+        raise StaleOutputError(
+            f"{other} holds the same events as {path.name} would (process {spec.process}, seed "
+            f"{spec.seed}; other --events or --shard-events); {remedy}"
+        )
+    for p in stale:
+        for f in (p, p.with_suffix(".json"), record_path(p)):
+            f.unlink(missing_ok=True)
+    if not path.exists():
+        return False
+    rec = record_path(path)
+    if not rec.exists():
+        raise StaleOutputError(
+            f"{path}: exists without a record of what made it (an older eventgnn, or copied "
+            f"here); {remedy}"
+        )
+    return check_record(rec, shard_record(spec), f"shard {path}", remedy)
+
+
+def _generate(specs: list[ShardSpec], todo: list[ShardSpec], jobs: int, progress: bool) -> None:
     total = sum(s.events for s in todo)
     bar = _progress_bar(total, len(specs) - len(todo), progress)
     try:
@@ -222,7 +355,6 @@ def generate(
             _run_parallel(todo, jobs, bar)
     finally:
         bar.close()
-    return [Path(s.path) for s in specs]
 
 
 def _run_parallel(todo: list[ShardSpec], jobs: int, bar) -> None:
@@ -232,7 +364,7 @@ def _run_parallel(todo: list[ShardSpec], jobs: int, bar) -> None:
         max_workers=min(jobs, len(todo)),
         mp_context=ctx,
         initializer=_init_worker,
-        initargs=(queue,),
+        initargs=(queue, os.getpid()),
     ) as pool:
         futures = {pool.submit(run_shard, spec): spec for spec in todo}
         pending = set(futures)

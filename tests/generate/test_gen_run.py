@@ -42,7 +42,7 @@ def test_same_seed_gives_identical_shard(tmp_path):
     assert ak.to_list(ea) == ak.to_list(eb)
     (c,) = generate(["zh"], tmp_path / "c", **{**kw, "seed": 6})
     assert ak.to_list(read_shard(c).objects.pt) != ak.to_list(ea.objects.pt)
-    assert set(ea.source.tolist()) == {"pythia8:zh:seed5"}
+    assert ea.source.tolist() == [f"pythia8:zh:seed5:{i}" for i in range(30)]  # one per event
     assert set(ea.label.tolist()) == {-1} and set(ea.process.tolist()) == {"zh"}
     assert not np.isnan(ak.to_numpy(ea.targets)).any()
     report = json.loads(a.with_suffix(".json").read_text())

@@ -38,9 +38,11 @@ def error_of(argv: list[str], capsys) -> str:
     code, _, err = cli(argv, capsys)
     assert code == 1, f"expected exit code 1, got {code}; stderr: {err!r}"
     assert "Traceback" not in err
-    # progress bars (tqdm, "%|") and warnings share stderr; the error is the one other line
+    # progress bars (tqdm: "%|", or "0ev [00:00, ?ev/s]" without a total) and warnings share
+    # stderr; the error is the one other line
     lines = [ln for ln in err.replace("\r", "\n").splitlines()
-             if ln.strip() and "Warning" not in ln and "%|" not in ln]  # fmt: skip
+             if ln.strip() and "Warning" not in ln and "%|" not in ln
+             and not ln.rstrip().endswith("/s]")]  # fmt: skip
     assert len(lines) == 1, f"expected one error line, got {lines!r}"
     assert lines[0].startswith(f"eventgnn {argv[0]}: error: "), lines[0]
     log = os.environ.get("RELIABILITY_ERROR_LOG")  # collects the messages for the docs table

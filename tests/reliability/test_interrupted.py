@@ -78,7 +78,7 @@ def test_killed_pretrain_resumes_to_the_same_model(datasets, tmp_path):
     killed = tmp_path / "killed"
     _kill_when([*args, "--out", killed], lambda: (killed / "last.pt").exists())
     assert not (killed / "model.pt").exists()  # killed part-way, before the end
-    epoch_at_kill = torch.load(killed / "last.pt", weights_only=True)["epoch"]
+    epoch_at_kill = torch.load(killed / "last.pt", weights_only=True)["progress"]["epoch"]
     assert 1 <= epoch_at_kill < 40
     assert main([*map(str, args), "--out", str(killed)]) == 0
     clean = tmp_path / "clean"

@@ -7,6 +7,7 @@ and recorded in docs/reliability.md.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import awkward as ak
 import numpy as np
@@ -105,6 +106,7 @@ def test_chunked_convert_equals_whole_file_convert(fmt, tmp_path, capsys):
     from rootfiles import write_delphes
 
     from eventgnn.events.parquet import write_events
+    from eventgnn.provenance import fingerprint
 
     rng = np.random.default_rng(3)
     n = 23
@@ -122,7 +124,8 @@ def test_chunked_convert_equals_whole_file_convert(fmt, tmp_path, capsys):
     assert cli(["convert", src, "--out", whole, "--chunk-size", "0"], capsys)[0] == 0
     assert cli(["convert", src, "--out", parts, "--chunk-size", "5"], capsys)[0] == 0
     shards = sorted(parts.glob("*.parquet"))
-    assert [s.name for s in shards] == [f"00000_big.c{k:04d}.parquet" for k in range(5)]
+    stem = f"big-{fingerprint(str(Path(src).resolve()), 10)}"  # unique per input file
+    assert [s.name for s in shards] == [f"{stem}.c{k:04d}.parquet" for k in range(5)]
     a, b = read_events(whole), read_events(parts)
     for field in ("objects", "process", "weight", "source"):
         assert a[field].to_list() == b[field].to_list()
