@@ -11,15 +11,16 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import subprocess
 import time
 from pathlib import Path
 
+import awkward as ak
 import torch
 import torch.nn.functional as F
 
 from eventgnn.events.io import input_files, read_events
+from eventgnn.events.parquet import read_shard, write_events
 from eventgnn.generate.default import ensure_default_data
 from eventgnn.graphs.batch import GraphTensors
 from eventgnn.graphs.dataset import Split, load_task_data, process_names
@@ -36,13 +37,16 @@ def data_or_default(data: str | None) -> str | Path:
 
 def replicate(data: Path, k: int, out: Path) -> Path:
     """``k`` copies of every shard of ``data`` under ``out/copy{i}/`` (real, distinct files whose
-    contents repeat), to measure loading at 10^6-10^7 events with the generator's shard sizes."""
+    events repeat), to measure loading at 10^6-10^7 events with the generator's shard sizes.
+    Each copy's ``source`` strings get a ``#copy{i}`` suffix: the reader refuses events that
+    appear twice in one dataset."""
     for path in input_files(data):
+        events = read_shard(path)
         for i in range(k):
             rel = path.relative_to(data) if data.is_dir() else Path(path.name)
-            dest = out / f"copy{i}" / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, dest)
+            sources = [f"{s}#copy{i}" for s in events.source.to_list()]
+            copy = ak.with_field(events, ak.Array(sources), "source")
+            write_events(copy, out / f"copy{i}" / rel)
     return out
 
 
