@@ -18,6 +18,7 @@ a run's test split can be rebuilt exactly (``eventgnn evaluate``). Labels come f
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -31,7 +32,7 @@ import torch
 
 from ..errors import DatasetError
 from ..events.io import input_files, iter_event_chunks, read_events
-from ..events.parquet import SHARD_SUFFIX
+from ..events.parquet import SHARD_SUFFIX, record_path
 from ..provenance import file_identity, fingerprint
 from .batch import GraphTensors
 
@@ -159,6 +160,22 @@ def data_identity(data: str | os.PathLike) -> dict:
     }
 
 
+def reader_settings(data: str | os.PathLike) -> list[dict]:
+    """The distinct reader options (``convert``) and generator settings (``generate``) that made
+    the shards of ``data``, from the records beside them; stored in a model's provenance so that
+    the same reading can be applied to new data."""
+    seen: dict[str, dict] = {}
+    for path in input_files(data):
+        record = record_path(path)
+        if path.suffix != SHARD_SUFFIX or not record.is_file():
+            continue
+        r = json.loads(record.read_text())
+        keep = {k: r[k] for k in ("made_by", "format", "reader_options", "generator",
+                                  "process", "mpi") if k in r}  # fmt: skip
+        seen.setdefault(fingerprint(keep), keep)
+    return list(seen.values())
+
+
 def split_indices(labels: np.ndarray, split: Split) -> dict[str, np.ndarray]:
     """Stratified ``{"train", "val", "test"}`` index arrays (sorted) over events with ``labels``."""
     out: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
@@ -234,6 +251,7 @@ def load_task_data(
     provenance = {
         "data": str(Path(data).resolve()),
         "files": data_identity(data)["fingerprint"],
+        "reader_settings": reader_settings(data),
         "n_events": int(len(events)),
         "split": split.to_dict(),
         "split_sizes": {name: int(len(v)) for name, v in splits.items()},

@@ -464,3 +464,22 @@ def test_failed_or_killed_convert_leaves_no_folder_or_temporary_file(tmp_path, c
     (out / ".x-0123456789.parquet.1a2b3c4d.tmp").write_bytes(b"half a shard")  # killed writer
     assert cli(["convert", delphes(tmp_path / "x.root"), "--out", out], capsys)[0] == 0
     assert not list(out.glob("*.tmp")) and not list(out.glob(".*.tmp"))
+
+
+def test_a_model_keeps_the_reader_options_of_its_data(tmp_path, capsys):
+    """The reader options that made the training shards travel in ``model.pt``'s provenance."""
+    from rel_helpers import TINY
+
+    from eventgnn.train.checkpoint import load_checkpoint
+
+    for name, process in (("a", "sig"), ("b", "bkg")):
+        src = delphes(tmp_path / name / "events.root", n=40, pt=40.0 + 30 * (process == "sig"))
+        assert (
+            cli(["convert", src, "--out", tmp_path / "data", "--process", process], capsys)[0] == 0
+        )
+    code, _, err = cli(["finetune", "--task", "sig_vs_bkg", "--data", tmp_path / "data",
+                        "--epochs", "1", "--out", tmp_path / "run", *TINY], capsys)  # fmt: skip
+    assert code == 0, err
+    settings = load_checkpoint(tmp_path / "run")["provenance"]["reader_settings"]
+    assert sorted(s["reader_options"]["process"] for s in settings) == ["bkg", "sig"]
+    assert {s["format"] for s in settings} == {"delphes"}
