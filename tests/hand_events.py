@@ -82,12 +82,15 @@ def random_events(
     targets: bool = True,
     max_objects: int = 7,
     n_types: int = 5,
+    counts=None,
 ):
-    """``n`` events of 2 to ``max_objects`` objects with physical-looking fields; ``shift``
-    moves the pT scale so that processes are (weakly) separable; object types are drawn from
-    the first ``n_types`` codes (4 leaves MET out)."""
+    """``n`` events of 2 to ``max_objects`` objects (or of the given ``counts``) with
+    physical-looking fields; ``shift`` moves the pT scale so that processes are (weakly)
+    separable; object types are drawn from the first ``n_types`` codes (4 leaves MET out)."""
     rng = np.random.default_rng(seed)
-    counts = rng.integers(2, max_objects + 1, size=n)
+    if counts is None:
+        counts = rng.integers(2, max_objects + 1, size=n)
+    counts = np.asarray(counts, dtype=np.int64)
     total = int(counts.sum())
     pt = rng.exponential(40.0, total) + 20.0 + shift
     eta = rng.uniform(-2.5, 2.5, total)

@@ -17,11 +17,11 @@ import torch
 pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from hand_events import TINY  # noqa: E402
+from hand_events import TINY, random_events  # noqa: E402
 
 from eventgnn import export  # noqa: E402
 from eventgnn.cli import main  # noqa: E402
-from eventgnn.events.schema import ObjectType, make_events  # noqa: E402
+from eventgnn.events.schema import make_events  # noqa: E402
 from eventgnn.events.selection import DEFAULT_CUTS  # noqa: E402
 from eventgnn.export import (  # noqa: E402
     INPUT_NAMES,
@@ -49,24 +49,7 @@ TOLERANCE = 1e-5
 
 def events_of(counts, seed: int) -> ak.Array:
     """Events with the given numbers of objects (any type, MET with eta 0) as the event record."""
-    rng = np.random.default_rng(seed)
-    counts = np.asarray(counts, np.int64)
-    n = int(counts.sum())
-    kind = rng.integers(0, len(ObjectType), n)
-    pt = rng.exponential(40.0, n) + 20.0
-    eta = np.where(kind == ObjectType.MET, 0.0, rng.uniform(-2.5, 2.5, n))
-    lepton = (kind == ObjectType.ELECTRON) | (kind == ObjectType.MUON)
-    cols = {
-        "pt": pt,
-        "eta": eta,
-        "phi": rng.uniform(-np.pi, np.pi, n),
-        "energy": np.where(kind == ObjectType.MET, pt, pt * np.cosh(eta)),
-        "type": kind,
-        "btag": np.where(kind == ObjectType.JET, rng.integers(0, 2, n), 0),
-        "charge": np.where(lepton, rng.choice([-1, 1], n), 0),
-    }
-    objects = {k: ak.unflatten(v, counts) for k, v in cols.items()}
-    return make_events(objects, process="test", source="test")
+    return random_events(len(counts), "test", seed, counts=counts, targets=False)
 
 
 def parity_batches():
