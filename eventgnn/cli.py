@@ -342,7 +342,7 @@ def cmd_info(args) -> None:
 
 
 def cmd_scan(args) -> None:
-    from .analysis.scan import BASELINE, ScanConfig, run_scan
+    from .analysis.scan import BASELINE, PRETRAIN_OBJECTIVES, ScanConfig, run_scan
     from .fileio import safe_name
 
     pretrained = {}
@@ -365,6 +365,13 @@ def cmd_scan(args) -> None:
         safe_name(setup, "--setups entry")
     for setup in pretrained:
         safe_name(setup, "--pretrained setup")
+    unknown = set(setups) - set(pretrained) - {BASELINE} - set(PRETRAIN_OBJECTIVES)
+    if unknown:  # refused before any default data is generated
+        setup = sorted(unknown)[0]
+        raise ValueError(
+            f"setup '{setup}' has no pretrained run: give one with --pretrained {setup}=RUN "
+            "(only multiclass and multilabel are pretrained by the scan)"
+        )
     data = args.data or _default_data("downstream", args.task)
     pretrain_data = args.pretrain_data
     if pretrain_data is None and set(setups) - set(pretrained) - {BASELINE}:

@@ -53,6 +53,8 @@ from ..train.finetune import finetune as finetune_run
 from ..train.runs import pretrain as pretrain_run
 
 BASELINE = "scratch"
+PRETRAIN_OBJECTIVES = ("multiclass", "multilabel")
+"""Setups the scan can pretrain itself (any other setup needs ``--pretrained SETUP=RUN``)."""
 METRICS = ("accuracy", "auc")
 RESULT_FIELDS = (
     "setup", "size", "seed", "accuracy", "auc", "train_time_s", "epochs_run", "best_epoch", "run",
@@ -474,7 +476,7 @@ def _default_pretrain(
     kind: str, out: str, data: str, epochs: int | None, overrides: Sequence[str]
 ) -> None:
     """One pretraining run through :func:`eventgnn.train.runs.pretrain`."""
-    if kind not in ("multiclass", "multilabel"):
+    if kind not in PRETRAIN_OBJECTIVES:
         raise ValueError(
             f"setup '{kind}' has no pretrained run: give one with --pretrained {kind}=RUN "
             "(only multiclass and multilabel are pretrained by the scan)"
