@@ -409,12 +409,12 @@ def test_full_disk_is_named(tmp_path, monkeypatch, capsys):
 
 @needs_lhe
 def test_truncated_gzipped_lhe_is_found_before_any_generation(tmp_path, monkeypatch, capsys):
-    import eventgnn.generate.run as run
+    import eventgnn.generate.pythia as pythia
 
     def no_pythia(*args, **kwargs):
         raise AssertionError("Pythia started on a truncated file")
 
-    monkeypatch.setattr(run, "make_pythia", no_pythia)
+    monkeypatch.setattr(pythia, "make_pythia", no_pythia)  # what ProcessRun starts
     data = JJ.read_bytes()
     cut = tmp_path / "cut.lhe.gz"
     cut.write_bytes(data[: len(data) // 2])

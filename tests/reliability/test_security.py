@@ -116,10 +116,17 @@ def _source_lines(pattern: str) -> list[str]:
 
 
 def test_no_unsafe_loaders_in_the_package():
-    """Every torch.load is weights-only, every YAML load is safe_load, nothing unpickles."""
+    """Every torch.load is weights-only, every YAML load is a SafeLoader (``safe_load``, or the
+    one strict ``SafeLoader`` subclass of ``fileio``), nothing unpickles."""
+    import yaml
+
+    from eventgnn import fileio
+
     loads = _source_lines(r"torch\.load\(")
     assert loads, "expected the checkpoint loader"
     assert all("weights_only=True" in h for h in loads), loads
-    assert _source_lines(r"yaml\.(load|unsafe_load|full_load)\(|Loader=") == []
+    yaml_loads = _source_lines(r"yaml\.(load|unsafe_load|full_load)\(|Loader=")
+    assert all("Loader=_StrictLoader" in h for h in yaml_loads), yaml_loads
+    assert issubclass(fileio._StrictLoader, yaml.SafeLoader)
     assert _source_lines(r"pickle\.loads?\(|dill|cloudpickle|allow_pickle=True") == []
     assert _source_lines(r"(?<![\w.])(eval|exec)\(") == []
