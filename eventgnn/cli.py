@@ -45,10 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--format", default="auto", choices=["auto", "delphes", "nanoaod", "ntuple", "parquet"]
     )
-    p.add_argument("--branch-map", help="YAML branch map (flat ntuples)")
+    _add_reader_options(p)
     p.add_argument("--process", help="process name stored in the record (default: the file name)")
-    p.add_argument("--btag-branch", help="NanoAOD b-tag discriminant branch")
-    p.add_argument("--btag-threshold", type=float, help="NanoAOD b-tag threshold")
     p.add_argument(
         "--chunk-size",
         type=int,
@@ -96,7 +94,18 @@ def build_parser() -> argparse.ArgumentParser:
         "finetune", help="finetune a pretrained run (or train from scratch) on a binary task"
     )
     p.add_argument(
-        "--task", required=True, help="task name from the catalog (for example wh_vs_zh)"
+        "--task",
+        help="task name from the catalog (for example wh_vs_zh), SIGNAL_vs_BACKGROUND process "
+        "names of --data, or a task file (YAML naming signal and background samples)",
+    )
+    p.add_argument(
+        "--signal",
+        nargs="+",
+        metavar="PATH",
+        help="signal files, folders or globs (with --background)",
+    )
+    p.add_argument(
+        "--background", nargs="+", metavar="PATH", help="background files, folders or globs"
     )
     p.add_argument(
         "--from", dest="from_run", help="pretrained run directory (omit to train from scratch)"
@@ -116,6 +125,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="events read and scored at a time (bounded memory; default 200,000); 0: all at once",
     )
     p.set_defaults(handler=cmd_evaluate)
+
+    p = sub.add_parser(
+        "predict", help="score every entry of your files (Parquet or a ROOT friend tree)"
+    )
+    p.add_argument("--model", required=True, metavar="RUN", help="run directory")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="files or folders (ROOT, Parquet)")
+    p.add_argument("--out", required=True, metavar="FILE", help="output .parquet or .root file")
+    p.add_argument(
+        "--keep", default="", metavar="BRANCH,...", help="input branches to copy to the output"
+    )
+    _add_reader_options(p)
+    p.add_argument(
+        "--chunk-size", type=int, help="entries read and scored at a time (default 200,000)"
+    )
+    p.set_defaults(handler=cmd_predict)
 
     p = sub.add_parser("info", help="describe a run: config, parameters, metrics")
     p.add_argument("run")
@@ -193,6 +217,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_reader_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--branch-map", help="YAML branch map (flat ntuples)")
+    p.add_argument("--btag-branch", help="NanoAOD b-tag discriminant branch")
+    p.add_argument("--btag-threshold", type=float, help="NanoAOD b-tag threshold")
+
+
+def _reader_options(args) -> dict:
+    """The reader options given on the command line (only those given)."""
+    given = {
+        "branch_map": args.branch_map,
+        "btag_branch": args.btag_branch,
+        "btag_threshold": args.btag_threshold,
+    }
+    return {k: v for k, v in given.items() if v is not None}
+
+
 def _chunk_size(given: int | None, default: int) -> int | None:
     """``--chunk-size``: not given -> the library's ``default``; 0 -> None (all at once)."""
     return default if given is None else (given or None)
@@ -201,15 +241,9 @@ def _chunk_size(given: int | None, default: int) -> int | None:
 def cmd_convert(args) -> None:
     from .events.io import CONVERT_CHUNK_EVENTS, convert
 
-    options = {}
-    if args.branch_map:
-        options["branch_map"] = args.branch_map
+    options = _reader_options(args)
     if args.process:
         options["process"] = args.process
-    if args.btag_branch:
-        options["btag_branch"] = args.btag_branch
-    if args.btag_threshold is not None:
-        options["btag_threshold"] = args.btag_threshold
     chunk_size = _chunk_size(args.chunk_size, CONVERT_CHUNK_EVENTS)
     written = convert(
         args.inputs,
@@ -282,26 +316,29 @@ def _run_config(args, command: str):
     )
 
 
-def _default_data(role: str, task: str | None = None) -> str:
-    """The built-in dataset for ``role`` (``pretrain``, or ``downstream`` for ``task``),
+def _default_data(role: str, processes: list[str] | None = None) -> str:
+    """The built-in dataset for ``role`` (``pretrain``, or ``downstream`` with ``processes``),
     generated on first use (rank 0 first under ``torchrun``)."""
-    from .catalog import get_task, list_tasks
     from .generate.default import ensure_default_data
     from .train.ddp import rank_zero_first
+
+    return str(rank_zero_first(lambda: ensure_default_data(role, processes=processes)))
+
+
+def _task_processes(task: str) -> list[str]:
+    """The processes of catalog task ``task`` that built-in data can hold (else an error)."""
+    from .catalog import get_task, list_tasks
     from .train.finetune import resolve_task
 
-    processes = None
-    if task is not None:
-        spec = resolve_task(task)
-        if not spec.builtin:
-            why = "needs LHE input" if spec.name in list_tasks() else "is not in the catalog"
-            builtin = [t for t in list_tasks() if get_task(t).builtin]
-            raise ValueError(
-                f"task '{task}' {why}, so there is no built-in data for it: pass --data DIR "
-                f"(tasks with built-in data: {', '.join(builtin)})"
-            )
-        processes = list(spec.processes)
-    return str(rank_zero_first(lambda: ensure_default_data(role, processes=processes)))
+    spec = resolve_task(task)
+    if not spec.builtin:
+        why = "needs LHE input" if spec.name in list_tasks() else "is not in the catalog"
+        builtin = [t for t in list_tasks() if get_task(t).builtin]
+        raise ValueError(
+            f"task '{task}' {why}, so there is no built-in data for it: pass --data DIR "
+            f"(tasks with built-in data: {', '.join(builtin)})"
+        )
+    return list(spec.processes)
 
 
 def cmd_pretrain(args) -> None:
@@ -317,14 +354,38 @@ def cmd_pretrain(args) -> None:
 
 
 def cmd_finetune(args) -> None:
+    from .catalog import builtin_downstream_processes
+    from .samples import is_task_file, load_task_file, task_from_paths
     from .train.ddp import init_distributed, shutdown_distributed
     from .train.finetune import finetune
 
     rank, _ = init_distributed()
     config = _run_config(args, "finetune")
+    samples = None
+    if args.signal or args.background:
+        if not (args.signal and args.background) or config.task is not None:
+            raise ValueError(
+                "give --signal PATH... and --background PATH... together, without --task"
+            )
+        samples = task_from_paths(args.signal, args.background)
+    elif config.task is None:
+        raise ValueError("finetune needs --task (or --signal PATH... --background PATH...)")
+    elif is_task_file(config.task):
+        samples = load_task_file(config.task)
     if config.data is None:
-        config = replace(config, data=_default_data("downstream", config.task))
-    finetune(config, log=print if rank == 0 else lambda s: None)
+        if samples is None:
+            config = replace(config, data=_default_data("downstream", _task_processes(config.task)))
+        elif samples.from_data():  # processes of the built-in data, generated when needed
+            wanted = list(samples.from_data())
+            unknown = [p for p in wanted if p not in builtin_downstream_processes()]
+            if unknown:
+                raise ValueError(
+                    f"task '{samples.name}': process '{unknown[0]}' is not in the built-in "
+                    f"downstream data ({', '.join(builtin_downstream_processes())}); "
+                    "pass --data DIR"
+                )
+            config = replace(config, data=_default_data("downstream", wanted))
+    finetune(config, log=print if rank == 0 else lambda s: None, samples=samples)
     shutdown_distributed()
 
 
@@ -333,6 +394,19 @@ def cmd_evaluate(args) -> None:
 
     chunk_size = _chunk_size(args.chunk_size, EVALUATE_CHUNK_EVENTS)
     evaluate_run(args.model, data=args.data, out=args.out, chunk_size=chunk_size)
+
+
+def cmd_predict(args) -> None:
+    from .predict import PREDICT_CHUNK_ENTRIES, predict_files
+    from .train.checkpoint import load_model
+
+    model, ckpt = load_model(args.model)
+    keep = [k.strip() for k in args.keep.split(",") if k.strip()]
+    chunk_size = _chunk_size(args.chunk_size, PREDICT_CHUNK_ENTRIES) or PREDICT_CHUNK_ENTRIES
+    predict_files(
+        model, ckpt, args.inputs, args.out, keep=keep, options=_reader_options(args),
+        chunk_size=chunk_size,
+    )  # fmt: skip
 
 
 def cmd_info(args) -> None:
@@ -372,7 +446,7 @@ def cmd_scan(args) -> None:
             f"setup '{setup}' has no pretrained run: give one with --pretrained {setup}=RUN "
             "(only multiclass and multilabel are pretrained by the scan)"
         )
-    data = args.data or _default_data("downstream", args.task)
+    data = args.data or _default_data("downstream", _task_processes(args.task))
     pretrain_data = args.pretrain_data
     if pretrain_data is None and set(setups) - set(pretrained) - {BASELINE}:
         pretrain_data = _default_data("pretrain")

@@ -157,6 +157,18 @@ def one_per_event(values: ak.Array, path, branch: str) -> np.ndarray:
     return ak.to_numpy(ak.flatten(values, axis=1))
 
 
+def read_weight(
+    tree, path, branch: str | None, default: str, kind: str, entries: tuple[int, int] | None
+) -> np.ndarray | None:
+    """Per-event weights from ``branch`` (which must exist), else from the format's ``default``
+    branch when the file has it; None (unit weights) when neither applies."""
+    name = branch or default
+    if branch is None and not has_branch(tree, default):
+        return None
+    w = read_branches(tree, path, {"event weight": name}, kind, entries=entries)["event weight"]
+    return one_per_event(w, path, name)
+
+
 def collection(**fields: ak.Array) -> ak.Array:
     """Zip per-object jagged branches of one collection into a record list per event."""
     return ak.zip(fields)

@@ -35,9 +35,9 @@ import awkward as ak
 from ._uproot import (
     finish,
     has_branch,
-    one_per_event,
     open_tree,
     read_branches,
+    read_weight,
     standard_collections,
 )
 from .selection import DEFAULT_CUTS, SelectionCuts
@@ -90,6 +90,7 @@ def read_delphes(
     tree: str = "Delphes",
     btag_bit: int = BTAG_BIT,
     entries: tuple[int, int] | None = None,
+    weight_branch: str | None = None,
 ) -> ak.Array:
     """Read a Delphes ROOT file into the event record.
 
@@ -97,7 +98,8 @@ def read_delphes(
     events left without any object are excluded with an
     :class:`~eventgnn.events.selection.EmptyEventsWarning` giving the count. ``process`` defaults
     to the file stem; ``source`` is ``"file:entry"``. Targets come from the ``Particle`` branch
-    when the file has one, else they are NaN.
+    when the file has one, else they are NaN. Weights come from ``weight_branch`` (which must
+    exist) or ``Event.Weight`` when present.
 
     Raises :class:`~eventgnn.events.io.InputError` for an unreadable file, a missing tree or a
     missing branch (the message names the file and the branch).
@@ -105,11 +107,7 @@ def read_delphes(
     path = Path(path)
     with open_tree(path, tree, KIND) as t:
         b = read_branches(t, path, BRANCHES, KIND, entries=entries)
-        weight = None
-        if has_branch(t, WEIGHT_BRANCH):
-            w = read_branches(t, path, {"event weight": WEIGHT_BRANCH}, KIND, entries=entries)
-            w = w["event weight"]
-            weight = one_per_event(w, path, WEIGHT_BRANCH)
+        weight = read_weight(t, path, weight_branch, WEIGHT_BRANCH, KIND, entries)
         particles = None
         if has_branch(t, "Particle.PID"):
             particles = read_branches(

@@ -28,6 +28,7 @@ from .parquet import (
     read_source_span,
     record_path,
     shard_paths,
+    with_process,
     write_events,
 )
 from .schema import validate
@@ -163,10 +164,18 @@ def read_file(path: str | os.PathLike, format: str = "auto", **options) -> ak.Ar
 
 
 READER_OPTIONS: dict[str, tuple[str, ...]] = {
-    "parquet": (),
-    "delphes": ("process", "cuts", "tree", "btag_bit", "entries"),
-    "nanoaod": ("process", "cuts", "tree", "btag_branch", "btag_threshold", "entries"),
-    "ntuple": ("process", "cuts", "branch_map", "entries"),
+    "parquet": ("process",),
+    "delphes": ("process", "cuts", "tree", "btag_bit", "entries", "weight_branch"),
+    "nanoaod": (
+        "process",
+        "cuts",
+        "tree",
+        "btag_branch",
+        "btag_threshold",
+        "entries",
+        "weight_branch",
+    ),
+    "ntuple": ("process", "cuts", "branch_map", "entries", "weight_branch"),
 }
 """The options each format's reader takes."""
 
@@ -209,8 +218,10 @@ def read_events(paths, format: str = "auto", **options) -> ak.Array:
     """
     files = input_files(paths)
     if format in ("auto", "parquet") and all(p.suffix == SHARD_SUFFIX for p in files):
-        _check_options(files[0], "parquet", options, ())
+        _check_options(files[0], "parquet", options, READER_OPTIONS["parquet"])
         events = read_shards(files)  # parallel reads, one conversion and one check
+        if options.get("process") is not None:
+            events = with_process(events, options["process"])
     else:
         arrays = [read_file(path, format, **options) for path in files]
         events = arrays[0] if len(arrays) == 1 else ak.concatenate(arrays, axis=0)

@@ -39,9 +39,9 @@ from ..errors import InputError
 from ._uproot import (
     finish,
     has_branch,
-    one_per_event,
     open_tree,
     read_branches,
+    read_weight,
     standard_collections,
 )
 from .selection import DEFAULT_CUTS, SelectionCuts
@@ -96,13 +96,15 @@ def read_nanoaod(
     cuts: SelectionCuts = DEFAULT_CUTS,
     tree: str = "Events",
     entries: tuple[int, int] | None = None,
+    weight_branch: str | None = None,
 ) -> ak.Array:
     """Read a CMS NanoAOD file into the event record.
 
     Objects pass the shared selection and overlap removal; events left without any object are
     excluded with an :class:`~eventgnn.events.selection.EmptyEventsWarning` giving the count.
     ``process`` defaults to the file stem; ``source`` is ``"file:entry"``. Targets come from
-    ``GenPart`` when present (simulation), else they are NaN (collision data).
+    ``GenPart`` when present (simulation), else they are NaN (collision data). Weights come from
+    ``weight_branch`` (which must exist) or ``genWeight`` when present.
 
     Raises :class:`~eventgnn.events.io.InputError` for an unreadable file, a missing tree or a
     missing branch (the message names the file and the branch).
@@ -112,10 +114,7 @@ def read_nanoaod(
     wanted["jet b-tag discriminant"] = btag_branch
     with open_tree(path, tree, KIND) as t:
         b = read_branches(t, path, wanted, KIND, entries=entries)
-        weight = None
-        if has_branch(t, WEIGHT_BRANCH):
-            w = read_branches(t, path, {"generator weight": WEIGHT_BRANCH}, KIND, entries=entries)
-            weight = one_per_event(w["generator weight"], path, WEIGHT_BRANCH)
+        weight = read_weight(t, path, weight_branch, WEIGHT_BRANCH, KIND, entries)
         gen = None
         if has_branch(t, "GenPart_pdgId"):
             gen = read_branches(t, path, GENPART_BRANCHES, KIND, finite=False, entries=entries)

@@ -121,6 +121,7 @@ def read_ntuple(
     process: str | None = None,
     cuts: SelectionCuts = DEFAULT_CUTS,
     entries: tuple[int, int] | None = None,
+    weight_branch: str | None = None,
 ) -> ak.Array:
     """Read a flat ntuple into the event record, following ``branch_map`` (YAML path or dict).
 
@@ -130,6 +131,8 @@ def read_ntuple(
     """
     path = Path(path)
     bm = load_branch_map(branch_map, str(path))
+    if weight_branch is not None:  # the option wins over the map's weight
+        bm = {**bm, "weight": weight_branch}
     wanted: dict[str, str] = {}
     for coll in COLLECTION_KEYS:
         for sub, branch in bm.get(coll, {}).items():

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import awkward as ak
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -84,9 +85,16 @@ def shard_paths(path: str | os.PathLike) -> list[Path]:
     return [path]
 
 
-def read_shard(path: str | os.PathLike) -> ak.Array:
-    """Read and validate one Parquet shard."""
-    return read_shards([path])
+def read_shard(path: str | os.PathLike, process: str | None = None) -> ak.Array:
+    """Read and validate one Parquet shard; ``process``: a name that replaces every event's
+    ``process`` (a task file's sample name for shards made elsewhere)."""
+    events = read_shards([path])
+    return events if process is None else with_process(events, process)
+
+
+def with_process(events: ak.Array, process: str) -> ak.Array:
+    """``events`` with every ``process`` set to ``process``."""
+    return ak.with_field(events, ak.from_numpy(np.full(len(events), process)), "process")
 
 
 def _read_table(path: Path) -> pa.Table:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..catalog import builtin_downstream_processes, get_catalog
 from ..errors import StaleOutputError
-from ..system import cpu_count
+from ..system import cache_dir, cpu_count
 from .run import generate
 
 DEFAULT_PRETRAIN_EVENTS = 3000
@@ -38,12 +38,6 @@ SHARD_EVENTS = 1000
 """Small shards, so all cores share even a single-process request."""
 
 ROLES = ("pretrain", "downstream")
-
-
-def cache_dir() -> Path:
-    """``$EVENTGNN_CACHE``, else ``~/.cache/eventgnn``."""
-    env = os.environ.get("EVENTGNN_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "eventgnn"
 
 
 def _env_int(name: str, default: int) -> int:

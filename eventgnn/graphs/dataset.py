@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -130,37 +130,70 @@ TASK_LABEL_CHUNK = 500_000
 """Events read at a time when labels come from a format other than Parquet."""
 
 
-def task_labels(
-    data: str | os.PathLike, processes: Sequence[str], signal: Sequence[str] | None
-) -> np.ndarray:
-    """The labels of the task's events of ``data`` in read order, as :func:`select_processes`
-    gives them, read in bounded memory: for Parquet shards the ``process`` column alone."""
-    labels, seen = [], set()
+def _process_codes(data) -> Iterator[tuple[np.ndarray, list[str]]]:
+    """``(codes, names)`` of the events of ``data`` file by file in read order (see
+    :func:`process_names`), in bounded memory: for Parquet shards the ``process`` column alone."""
     for path in input_files(data):
         if path.suffix == SHARD_SUFFIX:
-            parts = [_encode(pq.read_table(path, columns=["process"]).column("process"))]
+            yield _encode(pq.read_table(path, columns=["process"]).column("process"))
         else:
-            parts = (process_names(c) for c in iter_event_chunks(path, TASK_LABEL_CHUNK))
-        for codes, names in parts:
-            seen.update(names)
-            lab = label_lookup(names, processes, signal)[codes]
-            labels.append(lab[lab >= 0])
-    check_present(seen, processes, str(data))
+            yield from (process_names(c) for c in iter_event_chunks(path, TASK_LABEL_CHUNK))
+
+
+def data_processes(data) -> set[str]:
+    """The process names in ``data``."""
+    return {n for _, names in _process_codes(data) for n in names}
+
+
+def task_labels(data, processes: Sequence[str], signal: Sequence[str] | None) -> np.ndarray:
+    """The labels of the task's events of ``data`` in read order, as :func:`select_processes`
+    gives them, read in bounded memory."""
+    labels, seen = [], set()
+    for codes, names in _process_codes(data):
+        seen.update(names)
+        lab = label_lookup(names, processes, signal)[codes]
+        labels.append(lab[lab >= 0])
+    check_present(seen, processes, describe(data))
     return np.concatenate(labels) if labels else np.zeros(0, np.int64)
 
 
-def data_identity(data: str | os.PathLike) -> dict:
+def describe(data) -> str:
+    """``data`` (a path or a list of paths) for messages and provenance."""
+    if isinstance(data, (str, os.PathLike)):
+        return str(data)
+    data = [str(d) for d in data]
+    return data[0] if len(data) == 1 else f"{data[0]} and {len(data) - 1} more"
+
+
+def resolved(data) -> str | list[str]:
+    """``data`` with absolute paths, as stored in a checkpoint (a list stays a list)."""
+    if isinstance(data, (str, os.PathLike)):
+        return str(Path(data).resolve())
+    return [str(Path(d).resolve()) for d in data]
+
+
+def apply_scales(events: ak.Array, scales: Mapping[str, float] | None) -> ak.Array:
+    """``events`` with each process's weights multiplied by ``scales[process]`` (a task file's
+    ``scale``; processes not named keep their weights)."""
+    if not scales:
+        return events
+    codes, names = process_names(events)
+    factor = np.array([scales.get(n, 1.0) for n in names], dtype=np.float32)[codes]
+    return ak.with_field(events, events.weight * factor, "weight")
+
+
+def data_identity(data) -> dict:
     """What a dataset is: its resolved path, number of files, and a fingerprint of every file's
     path, size and modification time (a file added, removed or rewritten changes it)."""
     files = input_files(data)
     return {
-        "path": str(Path(data).resolve()),
+        "path": resolved(data),
         "n_files": len(files),
         "fingerprint": fingerprint([file_identity(f) for f in files], length=16),
     }
 
 
-def reader_settings(data: str | os.PathLike) -> list[dict]:
+def reader_settings(data) -> list[dict]:
     """The distinct reader options (``convert``) and generator settings (``generate``) that made
     the shards of ``data``, from the records beside them; stored in a model's provenance so that
     the same reading can be applied to new data."""
@@ -233,23 +266,25 @@ class TaskData:
 
 
 def load_task_data(
-    data: str | os.PathLike,
+    data,
     processes: Sequence[str],
     signal: Sequence[str] | None = None,
     split: Split | None = None,
     events: ak.Array | None = None,
+    scales: Mapping[str, float] | None = None,
 ) -> TaskData:
-    """Read ``data`` (anything :func:`eventgnn.read_events` reads; ``events`` if already read),
-    select, label and split it."""
+    """Read ``data`` (anything :func:`eventgnn.read_events` reads: a path or a list of paths;
+    ``events`` if already read), select, label, weight (``scales``) and split it."""
     split = split or Split()
     if events is None:
         events = read_events(data)
-    events = select_processes(events, processes, signal, where=str(data))
+    events = select_processes(events, processes, signal, where=describe(data))
+    events = apply_scales(events, scales)
     labels = np.asarray(ak.to_numpy(events.label), dtype=np.int64)
     splits = split_indices(labels, split)
     classes, counts = np.unique(labels, return_counts=True)
     provenance = {
-        "data": str(Path(data).resolve()),
+        "data": resolved(data),
         "files": data_identity(data)["fingerprint"],
         "reader_settings": reader_settings(data),
         "n_events": int(len(events)),
@@ -257,6 +292,8 @@ def load_task_data(
         "split_sizes": {name: int(len(v)) for name, v in splits.items()},
         "class_counts": dict(zip(classes.tolist(), counts.tolist(), strict=True)),
     }
+    if scales:  # only then: runs without scales keep the provenance (and resume) of before
+        provenance["scales"] = dict(scales)
     return TaskData(
         graphs=GraphTensors.from_events(events),
         splits={k: torch.from_numpy(v) for k, v in splits.items()},

@@ -24,7 +24,9 @@ from ..fileio import write_text_atomic
 from ..graphs.batch import GraphTensors
 from ..graphs.dataset import (
     Split,
+    apply_scales,
     check_present,
+    describe,
     event_labels,
     load_task_data,
     split_indices,
@@ -49,12 +51,14 @@ def predict_chunks(
     batch_size: int = 1024,
     device: torch.device | str = "cpu",
     only: np.ndarray | None = None,
+    scales: dict[str, float] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """``(logits, y)`` for the task's events of ``data`` (labels as
     :func:`~eventgnn.graphs.dataset.select_processes` sets them), read ``chunk_size`` at a time.
 
     ``only``: sorted positions (among the task's events, in read order) to score, for example a
-    run's test split. Raises :class:`~eventgnn.errors.DatasetError` when a process has no events.
+    run's test split. ``scales``: weight factors per process (a task file's). Raises
+    :class:`~eventgnn.errors.DatasetError` when a process has no events.
     """
     outs, ys, seen, offset = [], [], set(), 0
     for chunk in iter_event_chunks(data, chunk_size):
@@ -67,12 +71,12 @@ def predict_chunks(
             chosen = chosen[inside]
         if len(chosen) == 0:
             continue
-        part = ak.with_field(chunk[chosen], labels[chosen], "label")
+        part = apply_scales(ak.with_field(chunk[chosen], labels[chosen], "label"), scales)
         logits, y = predict(model, GraphTensors.from_events(part), target, batch_size, device)
         outs.append(logits)
         if y is not None:
             ys.append(y)
-    check_present(seen, processes, str(data))
+    check_present(seen, processes, describe(data))
     logits = torch.cat(outs) if outs else torch.zeros(0, model.n_outputs)
     return logits, (torch.cat(ys) if ys else None)
 
@@ -99,14 +103,15 @@ def evaluate_run(
     model.to(dev)
     only = None
     source = data
+    prov = ckpt["provenance"]
     if data is None:
-        prov = ckpt["provenance"]
         source = prov["data"]
         labels = task_labels(source, info["processes"], signal)
         only = split_indices(labels, Split.from_provenance(prov))["test"]
     logits, y = predict_chunks(
         model, source, info["processes"], signal, objective.target,
         chunk_size=chunk_size, batch_size=batch_size, device=dev, only=only,
+        scales=prov.get("scales"),
     )  # fmt: skip
     if objective.kind == "multilabel" and y is not None and bool(torch.isnan(y).all()):
         raise DatasetError(
@@ -135,9 +140,11 @@ def evaluation_graphs(ckpt: dict, data: str | os.PathLike | None = None) -> Grap
     run's processes there."""
     info = ckpt["task"]
     signal = info["signal"] or None
+    prov = ckpt["provenance"]
+    scales = prov.get("scales")
     if data is not None:
         everything = Split(val_fraction=0.0, test_fraction=0.0)
-        return load_task_data(data, info["processes"], signal, everything).graphs
-    prov = ckpt["provenance"]
+        return load_task_data(data, info["processes"], signal, everything, scales=scales).graphs
     split = Split.from_provenance(prov)
-    return load_task_data(prov["data"], info["processes"], signal, split).part("test")
+    data = load_task_data(prov["data"], info["processes"], signal, split, scales=scales)
+    return data.part("test")

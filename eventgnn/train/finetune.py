@@ -25,11 +25,13 @@ from torch import nn
 from ..catalog import Task, get_task, list_tasks
 from ..config import FINETUNE_MODES, ModelConfig, RunConfig, from_dict, validate
 from ..errors import CatalogError, DatasetError
-from ..graphs.dataset import load_task_data
+from ..graphs.dataset import data_processes, load_task_data
 from ..model.eventgnn import EventGNN
+from ..samples import TaskFile, is_task_file, load_task_file, stage
+from ..system import cache_dir
 from .checkpoint import load_model
 from .objectives import make_objective
-from .runs import fit_stats, split_of, train_model
+from .runs import default_out, fit_stats, split_of, train_model
 
 
 def resolve_task(name: str) -> Task:
@@ -73,26 +75,40 @@ def finetune_groups(model: nn.Module, mode: str, head_lr: float, backbone_lr: fl
     return [{"name": "head", "params": new, "lr": head_lr}]
 
 
-def finetune(config: RunConfig, log: Callable[[str], None] = print) -> Path:
+def finetune(
+    config: RunConfig, log: Callable[[str], None] = print, samples: TaskFile | None = None
+) -> Path:
     """Finetune ``config.pretrained`` (or train from scratch) on the binary task ``config.task``
-    with the events of ``config.data``."""
+    (a catalog task, ``A_vs_B``, or a task file) with the events of ``config.data``; ``samples``:
+    a task given as a :class:`~eventgnn.samples.TaskFile` (``--signal``/``--background``)."""
     config = validate(replace(config, command="finetune", objective="binary"))
-    if config.task is None or config.data is None:
-        raise ValueError("finetune needs a task and data (--task NAME, --data DIR)")
-    task = resolve_task(config.task)
+    if samples is None and config.task is not None and is_task_file(config.task):
+        samples = load_task_file(config.task)
+    if samples is not None:
+        task, data, scales = samples.task, task_file_data(samples, config.data, log), samples.scales
+        if config.out is None:  # the run is named after the task, not its file's path
+            config = replace(config, out=str(default_out(replace(config, task=task.name))))
+        config = replace(config, task=config.task or task.name)
+    else:
+        if config.task is None or config.data is None:
+            raise ValueError("finetune needs a task and data (--task NAME, --data DIR)")
+        task, data, scales = resolve_task(config.task), config.data, None
     try:
-        data = load_task_data(config.data, task.processes, task.signal, split_of(config))
+        data = load_task_data(data, task.processes, task.signal, split_of(config), scales=scales)
     except DatasetError as err:
-        if task.name in list_tasks():
+        if samples is not None or task.name in list_tasks():
             raise
         raise DatasetError(
             f"{err} (task '{task.name}' is not in the catalog, so it was read as signal process "
             f"'{task.signal[0]}' against '{task.background[0]}'; catalog tasks: "
             f"{', '.join(list_tasks())})"
         ) from err
+    counts = data.provenance["class_counts"]
+    log(f"task {task.name}: signal {', '.join(task.signal)} ({counts.get(1, 0):,} events), "
+        f"background {', '.join(task.background)} ({counts.get(0, 0):,} events)")  # fmt: skip
     objective = make_objective("binary")
     torch.manual_seed(config.train.seed)
-    extra: dict = {}
+    extra: dict = {"task_file": samples.to_dict()} if samples is not None else {}
     f = config.finetune
     if config.pretrained:
         model, ckpt = load_model(config.pretrained)
@@ -108,3 +124,25 @@ def finetune(config: RunConfig, log: Callable[[str], None] = print) -> Path:
         log("training from scratch (no --from)")
     out, _ = train_model(config, objective, data, model, groups, extra, log)
     return out
+
+
+def task_file_data(samples: TaskFile, data: str | None, log: Callable[[str], None]) -> list[str]:
+    """The inputs of a task file's samples: its files staged as shards (:func:`stage`), then
+    ``data`` for the processes it takes from there (which must not hold a file sample's
+    process: those events would be mixed in)."""
+    shards = [str(p) for p in stage(samples, cache_dir() / "tasks" / samples.name, log)]
+    wanted = samples.from_data()
+    if not wanted:
+        return shards
+    if data is None:
+        raise DatasetError(
+            f"task '{samples.name}': process(es) {', '.join(wanted)} come from the data; pass "
+            "--data DIR"
+        )
+    clash = sorted(data_processes(data) & {s.process for s in samples.samples if s.files})
+    if clash:
+        raise DatasetError(
+            f"task '{samples.name}': {data} holds events of process '{clash[0]}', which is also "
+            "the name of a sample with files; rename the sample ('process:')"
+        )
+    return [*shards, data]

@@ -74,10 +74,11 @@ def write_delphes(path, *, jets, electrons, muons, photons, met, weight=None, pa
 
 
 def write_nanoaod(path, *, jets, electrons, muons, photons, met, weight=None, genpart=None,
-                  btag_branch="btagDeepFlavB", tree="Events", drop=()):  # fmt: skip
+                  btag_branch="btagDeepFlavB", tree="Events", drop=(), extra=None):  # fmt: skip
     """Write a NanoAOD-layout tree: jets ``(pt, eta, phi, btag discriminant)``, electrons/muons
     ``(pt, eta, phi, charge)``, photons ``(pt, eta, phi)``, met ``(pt, phi)`` per event,
-    genpart ``(pdgId, genPartIdxMother, statusFlags, pt, eta, phi)``."""
+    genpart ``(pdgId, genPartIdxMother, statusFlags, pt, eta, phi)``; ``extra``: more branches
+    (name -> numpy array)."""
     data = {
         "Jet": coll(jets, ["pt", "eta", "phi", btag_branch], [F4, F4, F4, F4]),
         "Electron": coll(electrons, ["pt", "eta", "phi", "charge"], [F4, F4, F4, I4]),
@@ -94,7 +95,7 @@ def write_nanoaod(path, *, jets, electrons, muons, photons, met, weight=None, ge
             ["pdgId", "genPartIdxMother", "statusFlags", "pt", "eta", "phi"],
             [I4, np.int16, np.uint16, F4, F4, F4],
         )
-    data = _drop(data, drop)
+    data = _drop({**data, **(extra or {})}, drop)
     return write_tree(
         Path(path), tree, data,
         lambda o, i: i if o == "" else f"{o}_{i}", lambda c: f"n{c}",
@@ -112,3 +113,49 @@ def _drop(data: dict, drop) -> dict:
             v = v[kept]
         out[k] = v
     return out
+
+
+def random_objects(n: int, seed: int, signal: bool) -> dict:
+    """``n`` random events as per-event lists of tuples for :func:`write_nanoaod` and
+    :func:`write_delphes`: a signal event has more and harder jets, and a lepton (an easy
+    task, so a few hundred events train a classifier well above chance)."""
+    rng = np.random.default_rng(seed)
+    n_jets = rng.integers(3, 7, n) if signal else rng.integers(0, 3, n)
+    scale = 80.0 if signal else 30.0
+
+    def objs(k, pt0, extra):
+        return [
+            (float(pt0 + rng.exponential(scale)), float(rng.uniform(-2.3, 2.3)),
+             float(rng.uniform(-np.pi, np.pi)), *extra(rng))
+            for _ in range(k)
+        ]  # fmt: skip
+
+    jets = [objs(k, 26.0, lambda r: (float(r.uniform()),)) for k in n_jets]
+    electrons = [objs(int(signal), 12.0, lambda r: (int(r.choice([-1, 1])),)) for _ in range(n)]
+    return {
+        "jets": jets,
+        "electrons": electrons,
+        "muons": [[] for _ in range(n)],
+        "photons": [[] for _ in range(n)],
+        "met": [(float(rng.exponential(scale)), float(rng.uniform(-np.pi, np.pi)))
+                for _ in range(n)],  # fmt: skip
+        "weight": rng.uniform(0.5, 1.5, n).astype(np.float32),
+    }
+
+
+def random_nanoaod(path, n: int, seed: int, signal: bool) -> Path:
+    """A NanoAOD-layout file of :func:`random_objects` with ``run``, ``luminosityBlock`` and
+    ``event`` branches (event numbers ``seed * 10**6 + entry``)."""
+    extra = {
+        "run": np.full(n, 1, np.uint32),
+        "luminosityBlock": (np.arange(n) // 100 + 1).astype(np.uint32),
+        "event": (seed * 10**6 + np.arange(n)).astype(np.uint64),
+    }
+    return write_nanoaod(path, **random_objects(n, seed, signal), extra=extra)
+
+
+def random_delphes(path, n: int, seed: int, signal: bool) -> Path:
+    """A Delphes-layout file of :func:`random_objects` (b-tag bit 0 set for a third of jets)."""
+    o = random_objects(n, seed, signal)
+    jets = [[(*j[:3], int(j[3] < 1 / 3)) for j in ev] for ev in o["jets"]]
+    return write_delphes(path, **{**o, "jets": jets})

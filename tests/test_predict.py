@@ -1,0 +1,116 @@
+"""``eventgnn predict``: one row per input entry in input order, kept branches copied through,
+unselected entries with NaN scores, ROOT friend trees and Parquet, the model's reader options."""
+
+from __future__ import annotations
+
+import awkward as ak
+import numpy as np
+import pytest
+import uproot
+import yaml
+from events.rootfiles import random_delphes, random_nanoaod
+from hand_events import TINY
+
+from eventgnn import read_events
+from eventgnn.cli import main
+from eventgnn.graphs.batch import GraphTensors
+from eventgnn.train.checkpoint import load_model, objective_of
+from eventgnn.train.engine import predict
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny model finetuned from scratch on NanoAOD signal against Delphes background, with a
+    non-default b-tag threshold (stored in the model, used by predict)."""
+    root = tmp_path_factory.mktemp("predict")
+    sig = random_nanoaod(root / "sig.root", 200, 11, signal=True)
+    bkg = random_delphes(root / "bkg.root", 200, 12, signal=False)
+    task = {
+        "name": "p",
+        "signal": [{"files": [str(sig)], "options": {"btag_threshold": 0.7}}],
+        "background": [{"files": [str(bkg)]}],
+    }
+    (root / "task.yaml").write_text(yaml.safe_dump(task))
+    mp = pytest.MonkeyPatch()
+    mp.setenv("EVENTGNN_CACHE", str(root / "cache"))
+    run = root / "run"
+    args = ["finetune", "--task", str(root / "task.yaml"), "--epochs", "2", "--out", str(run)]
+    assert main([*args, *TINY]) == 0
+    mp.undo()
+    return root, run
+
+
+def scores_of(run, path, **options):
+    """The model's signal probabilities for the selected events of ``path``, computed here."""
+    model, ckpt = load_model(run)
+    events = read_events(path, **options)
+    logits, _ = predict(model, GraphTensors.from_events(events), None)
+    return objective_of(ckpt).scores(logits).numpy()
+
+
+def test_root_friend_tree_has_one_row_per_entry(trained, tmp_path):
+    root, run = trained
+    new = random_nanoaod(tmp_path / "data.root", 130, 99, signal=True)  # unseen events
+    out = tmp_path / "scores.root"
+    argv = ["predict", "--model", str(run), str(new), "--out", str(out), "--keep", "event,run"]
+    assert main(argv) == 0
+    tree = uproot.open(out)["eventgnn"]
+    source = uproot.open(new)["Events"]
+    assert tree.num_entries == source.num_entries == 130
+    cols = tree.arrays(library="np")
+    np.testing.assert_array_equal(cols["entry"], np.arange(130))
+    np.testing.assert_array_equal(cols["event"], source["event"].array(library="np"))
+    assert cols["selected"].all()
+    # the scores are the model's, read with the threshold it was trained with (0.7, not 0.5)
+    expected = scores_of(run, new, btag_threshold=0.7)
+    np.testing.assert_allclose(cols["score"], expected, rtol=1e-6)
+    assert not np.allclose(expected, scores_of(run, new))  # the threshold matters here
+
+
+def test_parquet_from_several_inputs_in_input_order(trained, tmp_path, capsys):
+    root, run = trained
+    out = tmp_path / "scores.parquet"
+    inputs = [str(root / "bkg.root"), str(root / "sig.root")]
+    assert main(["predict", "--model", str(run), *inputs, "--out", str(out)]) == 0
+    table = ak.from_parquet(out)
+    assert len(table) == 400
+    assert table.file.to_list() == [inputs[0]] * 200 + [inputs[1]] * 200
+    np.testing.assert_array_equal(table.entry.to_numpy(), np.r_[np.arange(200), np.arange(200)])
+    # an explicit option overrides the model's, with a warning
+    argv = ["predict", "--model", str(run), inputs[1], "--out", str(out), "--btag-threshold", "0.2"]
+    assert main(argv) == 0
+    assert "differs from the model's training data" in capsys.readouterr().out
+
+
+def test_unselected_entries_have_nan_scores(trained, tmp_path):
+    """A flat ntuple without MET: entries with no jet above threshold have nothing to classify."""
+    _, run = trained
+    rng = np.random.default_rng(5)
+    n_jets = rng.integers(0, 3, 50)
+    pts = ak.unflatten(rng.uniform(5, 60, int(n_jets.sum())).astype(np.float32), n_jets)
+    data = {"jet_pt": pts, "jet_eta": pts * 0, "jet_phi": pts * 0, "id": np.arange(50) * 7}
+    path = tmp_path / "flat.root"
+    with uproot.recreate(path) as f:
+        f["t"] = data
+    bmap = tmp_path / "map.yaml"
+    bmap.write_text(yaml.safe_dump({"tree": "t", "jets": {"pt": "jet_pt", "eta": "jet_eta",
+                                                          "phi": "jet_phi"}}))  # fmt: skip
+    out = tmp_path / "s.parquet"
+    argv = ["predict", "--model", str(run), str(path), "--out", str(out), "--keep", "id",
+            "--branch-map", str(bmap)]  # fmt: skip
+    assert main(argv) == 0
+    t = ak.from_parquet(out)
+    selected = ak.to_numpy(ak.max(pts, axis=1, mask_identity=False) >= 25)
+    np.testing.assert_array_equal(t.selected.to_numpy(), selected)
+    assert np.isnan(t.score.to_numpy()[~selected]).all()
+    assert np.isfinite(t.score.to_numpy()[selected]).all()
+    np.testing.assert_array_equal(t.id.to_numpy(), np.arange(50) * 7)
+
+
+def test_a_missing_keep_branch_is_named(trained, tmp_path, capsys):
+    root, run = trained
+    argv = ["predict", "--model", str(run), str(root / "sig.root"), "--out",
+            str(tmp_path / "x.root"), "--keep", "nosuch"]  # fmt: skip
+    assert main(argv) == 1
+    assert "--keep nosuch: tree 'Events' has no such branch" in capsys.readouterr().err
+    assert not (tmp_path / "x.root").exists()
