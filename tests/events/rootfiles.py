@@ -137,8 +137,9 @@ def random_objects(n: int, seed: int, signal: bool) -> dict:
         "electrons": electrons,
         "muons": [[] for _ in range(n)],
         "photons": [[] for _ in range(n)],
-        "met": [(float(rng.exponential(scale)), float(rng.uniform(-np.pi, np.pi)))
-                for _ in range(n)],  # fmt: skip
+        "met": [
+            (float(rng.exponential(scale)), float(rng.uniform(-np.pi, np.pi))) for _ in range(n)
+        ],  # fmt: skip
         "weight": rng.uniform(0.5, 1.5, n).astype(np.float32),
     }
 
