@@ -1,7 +1,8 @@
 """eventgnn: pretrained graph networks for collider event classification.
 
 Public API (flat): :func:`read_events`, :func:`to_graph`, :func:`build_batch`,
-:class:`GraphTensors`, :class:`EventGNN`; CKA in :mod:`eventgnn.analysis.cka`.
+:class:`GraphTensors`, :class:`EventGNN`, :class:`EventClassifier` (load, finetune, predict,
+save); CKA in :mod:`eventgnn.analysis.cka`.
 """
 
 from .events.io import convert, read_events
@@ -11,6 +12,8 @@ from .graphs.batch import GraphTensors, build_batch, to_graph
 __version__ = "0.1.0"
 
 __all__ = [
+    "EventClassifier",
+    "EventGNN",
     "GraphTensors",
     "build_batch",
     "convert",
@@ -26,4 +29,8 @@ def __getattr__(name):
         from .model.eventgnn import EventGNN
 
         return EventGNN
+    if name == "EventClassifier":
+        from .classifier import EventClassifier
+
+        return EventClassifier
     raise AttributeError(name)

@@ -1,0 +1,150 @@
+"""A Python API for notebooks and coffea processors: :class:`EventClassifier`.
+
+::
+
+    import eventgnn
+    clf = eventgnn.EventClassifier.load("runs/pretrain-multiclass-seed0")
+    mine = clf.finetune(signal=["sig/*.root"], background=["bkg/"], out="runs/mine", epochs=20)
+    events = eventgnn.read_events("data/2018/*.root")
+    scores = mine.predict(events)          # numpy [B]: the signal probability of each event
+    mine.save("my_model.pt")
+
+It wraps the same code as the command line (``eventgnn finetune``, ``eventgnn predict``): a
+finetune writes an ordinary run directory, and a saved model is an ordinary ``model.pt``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+
+from .config import build_run_config
+from .graphs.batch import GraphTensors
+from .samples import TaskFile, task_from_paths
+from .train.checkpoint import load_model, model_path, objective_of
+from .train.engine import predict as predict_logits
+
+
+class EventClassifier:
+    """A trained eventgnn model: its network, checkpoint and objective.
+
+    ``kind``: ``binary``, ``multiclass`` or ``multilabel``; ``classes``: the class (or label)
+    names in output order (binary: ``("background", "signal")``); ``path``: its ``model.pt``.
+    """
+
+    def __init__(self, model, checkpoint: dict, path: str | os.PathLike):
+        self.model = model
+        self.checkpoint = checkpoint
+        self.path = Path(path)
+        self.objective = objective_of(checkpoint)
+
+    @classmethod
+    def load(cls, run: str | os.PathLike) -> EventClassifier:
+        """A run directory or a ``model.pt`` file (loaded with ``weights_only=True``)."""
+        model, ckpt = load_model(run)
+        return cls(model, ckpt, model_path(run))
+
+    @property
+    def kind(self) -> str:
+        return self.objective.kind
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self.objective.names
+
+    def __repr__(self) -> str:
+        return f"EventClassifier({self.path}, {self.kind}, classes={list(self.classes)})"
+
+    def predict(self, events: ak.Array, batch_size: int = 1024, device: str = "cpu") -> np.ndarray:
+        """Scores of ``events`` (an event-record array as :func:`eventgnn.read_events` returns
+        it): binary ``[B]`` signal probabilities; multiclass ``[B, C]`` class probabilities;
+        multilabel ``[B, 41]``. An event without objects gets NaN."""
+        n_objects = ak.to_numpy(ak.num(events.objects, axis=1))
+        has = n_objects > 0
+        width = 1 if self.kind == "binary" else len(self.classes)
+        out = np.full((len(events), width), np.nan, dtype=np.float32)
+        if has.any():
+            chosen = events if has.all() else events[has]
+            graphs = GraphTensors.from_events(chosen)
+            logits, _ = predict_logits(self.model, graphs, None, batch_size, device)
+            s = self.objective.scores(logits).numpy()
+            out[has] = s[:, None] if s.ndim == 1 else s
+        return out[:, 0] if self.kind == "binary" else out
+
+    def finetune(
+        self,
+        signal: str | Sequence[str] | None = None,
+        background: str | Sequence[str] | None = None,
+        *,
+        task: str | TaskFile | None = None,
+        data: str | None = None,
+        out: str | os.PathLike | None = None,
+        mode: str = "full",
+        epochs: int | None = None,
+        train_size: int | None = None,
+        seed: int = 0,
+        overrides: Sequence[str] = (),
+        log: Callable[[str], None] = print,
+    ) -> EventClassifier:
+        """Finetune this model on ``signal`` against ``background`` (files, folders or globs),
+        or on ``task`` (a catalog task name with ``data``, a task file, or a
+        :class:`~eventgnn.samples.TaskFile`); returns the finetuned classifier (its run
+        directory: ``out``). ``overrides``: dotted config keys (``"train.lr=3e-4"``)."""
+        return train_classifier(
+            signal, background, task=task, data=data, out=out, mode=mode, epochs=epochs,
+            train_size=train_size, seed=seed, overrides=overrides, log=log,
+            pretrained=str(self.path.parent if self.path.name == "model.pt" else self.path),
+        )  # fmt: skip
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Copy the model file (weights, config, standardisation, provenance) to ``path``."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.path, path)
+        return path
+
+
+def train_classifier(
+    signal=None,
+    background=None,
+    *,
+    task: str | TaskFile | None = None,
+    pretrained: str | None = None,
+    data: str | None = None,
+    out: str | os.PathLike | None = None,
+    mode: str = "full",
+    epochs: int | None = None,
+    train_size: int | None = None,
+    seed: int = 0,
+    overrides: Sequence[str] = (),
+    log: Callable[[str], None] = print,
+) -> EventClassifier:
+    """Train a binary classifier, from ``pretrained`` (a run directory) or from scratch (None);
+    the arguments are those of :meth:`EventClassifier.finetune`."""
+    from .train.finetune import finetune
+
+    samples = None
+    if signal is not None or background is not None:
+        if signal is None or background is None or task is not None:
+            raise ValueError("give signal and background together, or a task")
+        samples = task_from_paths(_paths(signal), _paths(background))
+    elif isinstance(task, TaskFile):
+        samples = task
+    elif task is None:
+        raise ValueError("give signal and background (files, folders or globs), or a task")
+    config = build_run_config(
+        "finetune", overrides=overrides, epochs=epochs, seed=seed, mode=mode,
+        train_size=train_size, task=None if samples is not None else task, data=data,
+        out=None if out is None else str(out), pretrained=pretrained,
+    )  # fmt: skip
+    run = finetune(config, log=log, samples=samples)
+    return EventClassifier.load(run)
+
+
+def _paths(value) -> list[str]:
+    return [str(value)] if isinstance(value, (str, os.PathLike)) else [str(v) for v in value]
