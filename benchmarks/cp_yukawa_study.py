@@ -241,7 +241,7 @@ def detector(args) -> None:
     for proc, color in (("tth_cp_even", "tab:blue"), ("tth_cp_odd", "tab:red")):
         ev = events[events.process == proc]
         o = ev.objects
-        ph = o[o["type"] == int(ObjectType.PHOTON)]
+        ph = o[o.kind == int(ObjectType.PHOTON)]
         two = ak.num(ph.pt) >= 2
         ph = ph[two][:, :2]
         px = ak.sum(ph.pt * np.cos(ph.phi), axis=1)

@@ -52,7 +52,7 @@ def event_to_data(objects, label: int) -> Data:
             objects["eta"],
             objects["phi"],
             objects["energy"],
-            objects["type"],
+            objects["kind"],
             objects["btag"],
             objects["charge"],
         ],
@@ -74,7 +74,7 @@ def event_to_data(objects, label: int) -> Data:
 def events_to_data_list(events: ak.Array) -> list[Data]:
     """The event record -> a list of ``Data``, one per event (a Python loop, by design)."""
     objects = events.objects
-    fields = ["pt", "eta", "phi", "energy", "type", "btag", "charge"]
+    fields = ["pt", "eta", "phi", "energy", "kind", "btag", "charge"]
     per_event = ak.to_list(objects[fields])
     labels = ak.to_list(events.label)
     out = []

@@ -74,7 +74,7 @@ EDGE_DEFINITIONS = (
 )
 NODE_DEFINITIONS = (
     "raw values, no standardisation: pt [GeV], eta, phi [rad], energy [GeV] (massless: pt cosh "
-    "eta; MET: eta 0, energy = pt), type (object_types), btag (1 for a b-tagged jet, else 0), "
+    "eta; MET: eta 0, energy = pt), kind (object_types), btag (1 for a b-tagged jet, else 0), "
     "charge (lepton charge, else 0)"
 )
 GLOBAL_DEFINITIONS = "n_nodes = the number of objects of the event, as float32"
@@ -141,7 +141,7 @@ def random_graphs(
         "eta": eta,
         "phi": rng.uniform(-np.pi, np.pi, n),
         "energy": pt * np.cosh(eta),
-        "type": kind,
+        "kind": kind,
         "btag": np.where(kind == ObjectType.JET, rng.integers(0, 2, n), 0),
         "charge": np.where(lepton, rng.choice([-1, 1], n), 0),
     }

@@ -1,6 +1,6 @@
 """Tiny hand-written events shared by every test folder (graph_nets' ``SMALL_GRAPH_*`` habit).
 
-Each event is a list of objects ``(pt, eta, phi, type, btag, charge)``; energies follow the record's
+Each event is a list of objects ``(pt, eta, phi, kind, btag, charge)``; energies follow the record's
 convention (``pT cosh eta``, ``pT`` for MET). The numbers are chosen so that Delta phi wraps across
 +-pi in event 0 and event 2 has a single object (a graph without edges).
 
@@ -56,12 +56,12 @@ SMALL_LABELS = [2, 0, 1]
 
 
 def events_from_lists(events, processes=None, labels=None, targets=None) -> ak.Array:
-    """Build a valid event-record array from lists of ``(pt, eta, phi, type, btag, charge)``."""
+    """Build a valid event-record array from lists of ``(pt, eta, phi, kind, btag, charge)``."""
     counts = np.array([len(e) for e in events], dtype=np.int64)
     flat = np.array([o for e in events for o in e], dtype=np.float64).reshape(-1, 6)
     pt, eta, phi, typ, btag, charge = flat.T
     energy = np.where(typ == MET, pt, pt * np.cosh(eta))
-    cols = {"pt": pt, "eta": eta, "phi": phi, "energy": energy, "type": typ, "btag": btag,
+    cols = {"pt": pt, "eta": eta, "phi": phi, "energy": energy, "kind": typ, "btag": btag,
             "charge": charge}  # fmt: skip
     objects = {k: ak.unflatten(v, counts) for k, v in cols.items()}
     n = len(events)
@@ -109,7 +109,7 @@ def random_events(
         "eta": jag(eta),
         "phi": jag(phi),
         "energy": jag(energy),
-        "type": jag(typ),
+        "kind": jag(typ),
         "btag": jag(btag),
         "charge": jag(charge),
     }

@@ -156,7 +156,7 @@ def test_metadata_records_features_task_recipe_and_run(runs, exported):
         _, ckpt = load_model(runs[kind])
         assert json.loads(meta["eventgnn.node_features"]) == ckpt["features"]["node"]
         assert json.loads(meta["eventgnn.node_features"]) == [
-            "pt", "eta", "phi", "energy", "type", "btag", "charge"
+            "pt", "eta", "phi", "energy", "kind", "btag", "charge"
         ]  # fmt: skip
         assert json.loads(meta["eventgnn.edge_features"]) == ["delta_eta", "delta_phi", "delta_r"]
         assert json.loads(meta["eventgnn.global_features"]) == ["n_nodes"]

@@ -60,7 +60,7 @@ def random_events(n_events: int, seed: int = 0, max_objects: int = 12) -> ak.Arr
         "eta": eta,
         "phi": rng.uniform(-np.pi, np.pi, total),
         "energy": np.where(typ == 4, pt, pt * np.cosh(eta)),
-        "type": typ,
+        "kind": typ,
         "btag": (typ == 0) & (rng.random(total) < 0.3),
         "charge": np.where((typ == 1) | (typ == 2), rng.choice([-1, 1], total), 0),
     }

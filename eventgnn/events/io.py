@@ -21,6 +21,7 @@ from .ntuple import load_branch_map, read_ntuple
 from .parquet import (
     SHARD_SUFFIX,
     check_duplicates,
+    current_names,
     dataset_files,
     iter_shard_chunks,
     read_shard,
@@ -461,7 +462,7 @@ def _parquet_rows(path: Path, start: int, stop: int) -> ak.Array:
             groups.append(g)
             first = row if first is None else first
         row += n
-    events = ak.from_parquet(path, row_groups=groups)
+    events = current_names(ak.from_parquet(path, row_groups=groups))
     return validate(events[start - first : stop - first], str(path))
 
 

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 from ..errors import DatasetError, SchemaError
 from ..fileio import atomic_path, clip
 from ..system import cpu_count
-from .schema import validate
+from .schema import RENAMED_OBJECT_FIELDS, validate
 
 SHARD_SUFFIX = ".parquet"
 RECORD_SUFFIX = ".record.json"
@@ -112,6 +112,8 @@ def read_shards(paths: Sequence[str | os.PathLike], threads: int | None = None) 
     and validated once: the fixed cost per shard of awkward conversion and validation (about
     10 ms) would otherwise dominate a dataset of thousands of small shards. When something is
     wrong, the shards are checked one by one so that the error names the file and its entry.
+    Shards written before an object field was renamed are read with its current name
+    (:func:`current_names`).
     """
     paths = [Path(p) for p in paths]
     if threads is None:
@@ -141,7 +143,47 @@ def _events(table: pa.Table, where: str) -> ak.Array:
         events = ak.from_arrow(table)
     except Exception as err:  # Arrow types awkward cannot represent
         raise SchemaError(where, "<file>", f"not an event record ({err})") from err
-    return validate(events, where)
+    return validate(current_names(events), where)
+
+
+def current_names(events: ak.Array) -> ak.Array:
+    """``events`` as read from a shard, with object fields that were renamed since it was
+    written under their current names (:data:`~eventgnn.events.schema.RENAMED_OBJECT_FIELDS`:
+    ``objects.type`` is ``objects.kind``). Only the record's field names change: no data is
+    copied, and an array without old names is returned as it is."""
+    layout = events.layout
+    if not layout.is_record or "objects" not in layout.fields:
+        return events  # not an event record: the validation says what is wrong
+    i = layout.fields.index("objects")
+    objects = _rename_fields(layout.contents[i])
+    if objects is layout.contents[i]:
+        return events
+    contents = [objects if k == i else c for k, c in enumerate(layout.contents)]
+    renamed = ak.contents.RecordArray(
+        contents, layout.fields, layout.length, parameters=layout.parameters
+    )
+    return ak.Array(renamed, behavior=events.behavior, attrs=events.attrs)
+
+
+def _rename_fields(layout: ak.contents.Content) -> ak.contents.Content:
+    """The per-object record under ``layout`` (lists and option wrappers are passed through)
+    with old field names replaced; ``layout`` itself when there is nothing to rename."""
+    if layout.is_record:
+        fields = [
+            RENAMED_OBJECT_FIELDS[f]
+            if f in RENAMED_OBJECT_FIELDS and RENAMED_OBJECT_FIELDS[f] not in layout.fields
+            else f
+            for f in layout.fields
+        ]
+        if fields == layout.fields:
+            return layout
+        return ak.contents.RecordArray(
+            layout.contents, fields, layout.length, parameters=layout.parameters
+        )
+    if layout.is_list or layout.is_option or layout.is_indexed:
+        content = _rename_fields(layout.content)
+        return layout if content is layout.content else layout.copy(content=content)
+    return layout
 
 
 Span = tuple[str, str] | None
@@ -214,10 +256,10 @@ def iter_shard_chunks(path: str | os.PathLike, chunk_size: int) -> Iterator[ak.A
         groups.append(i)
         rows += meta.row_group(i).num_rows
         if rows >= chunk_size:
-            yield validate(ak.from_parquet(path, row_groups=groups), str(path))
+            yield validate(current_names(ak.from_parquet(path, row_groups=groups)), str(path))
             groups, rows = [], 0
     if groups:
-        yield validate(ak.from_parquet(path, row_groups=groups), str(path))
+        yield validate(current_names(ak.from_parquet(path, row_groups=groups)), str(path))
 
 
 def count_events(path: str | os.PathLike) -> int:

@@ -9,7 +9,7 @@ objects.pt             float32 list    transverse momentum [GeV]
 objects.eta            float32 list    pseudorapidity (0 for MET)
 objects.phi            float32 list    azimuth in [-pi, pi)
 objects.energy         float32 list    energy, massless: ``E = pT cosh(eta)`` (``pT`` for MET)
-objects.type           int8 list       ``ObjectType``: 0 jet, 1 e, 2 mu, 3 photon, 4 MET
+objects.kind           int8 list       ``ObjectType``: 0 jet, 1 e, 2 mu, 3 photon, 4 MET
 objects.btag           int8 list       1 for a b-tagged jet, else 0
 objects.charge         int8 list       lepton charge, else 0
 process                string          process name from the catalog (``wh``, ``ttbar``...)
@@ -39,11 +39,16 @@ OBJECT_FIELDS: dict[str, type] = {
     "eta": np.float32,
     "phi": np.float32,
     "energy": np.float32,
-    "type": np.int8,
+    "kind": np.int8,
     "btag": np.int8,
     "charge": np.int8,
 }
 """Per-object fields of ``objects`` and their dtypes, in node-feature order."""
+
+RENAMED_OBJECT_FIELDS: dict[str, str] = {"type": "kind"}
+"""Old name -> name of per-object fields that were renamed (``type``: shadowed by awkward's
+``Array.type``). Parquet shards written before are read with the new names
+(:func:`eventgnn.events.parquet.current_names`)."""
 
 EVENT_FIELDS: dict[str, type] = {
     "process": str,
@@ -55,7 +60,7 @@ EVENT_FIELDS: dict[str, type] = {
 
 
 class ObjectType(enum.IntEnum):
-    """Object type codes stored in ``objects.type``."""
+    """Object type codes stored in ``objects.kind``."""
 
     JET = 0
     ELECTRON = 1
@@ -160,7 +165,7 @@ def make_events(
     """
     missing = set(OBJECT_FIELDS) - set(objects)
     if missing:
-        raise ValueError(f"objects lack fields {sorted(missing)}")
+        raise ValueError(f"objects lack fields {sorted(missing)}{_renamed_hint(objects)}")
     obj = ak.zip(
         {k: ak.values_astype(objects[k], OBJECT_FIELDS[k]) for k in OBJECT_FIELDS},
         depth_limit=2,
@@ -205,7 +210,8 @@ def validate(events: ak.Array, where: str = "<array>") -> ak.Array:
     obj_fields = set(ak.fields(events.objects))
     for name, dtype in OBJECT_FIELDS.items():
         if name not in obj_fields:
-            raise SchemaError(where, f"objects.{name}", "field is missing")
+            hint = _renamed_hint(obj_fields, name)
+            raise SchemaError(where, f"objects.{name}", f"field is missing{hint}")
         got = _leaf_dtype(events.objects[name])
         if got != np.dtype(dtype):
             raise SchemaError(where, f"objects.{name}", f"expected {np.dtype(dtype)}, got {got}")
@@ -228,6 +234,15 @@ def validate(events: ak.Array, where: str = "<array>") -> ak.Array:
     in_range = _check_ranges(events, where)  # in range also means finite: skip those checks
     _check_finite(events, where, skip=RANGED_FIELDS if in_range else ())
     return events
+
+
+def _renamed_hint(fields, name: str | None = None) -> str:
+    """A note for an error message when ``fields`` hold the old name of a renamed object field
+    (of ``name``, or of any), else ``""``."""
+    for old, new in RENAMED_OBJECT_FIELDS.items():
+        if old in fields and name in (None, new):
+            return f" (found '{old}', the field's old name: rename it to '{new}')"
+    return ""
 
 
 ETA_LIMIT = 10.0
@@ -277,7 +292,7 @@ def _check_ranges(events: ak.Array, where: str) -> bool:
         )  # fmt: skip
     obj = events.objects
     pt, eta, phi, kind = (
-        ak.to_numpy(ak.flatten(obj[k], axis=None)) for k in ("pt", "eta", "phi", "type")
+        ak.to_numpy(ak.flatten(obj[k], axis=None)) for k in ("pt", "eta", "phi", "kind")
     )
     met = kind == int(ObjectType.MET)  # an int: comparing with the enum member is 6x slower
     if len(kind) == 0 or (  # the usual case, with reductions only (no temporary arrays)
@@ -298,7 +313,7 @@ def _check_ranges(events: ak.Array, where: str) -> bool:
         ("objects.eta", (np.abs(eta) > ETA_LIMIT) & ~met, f"expected |eta| <= {ETA_LIMIT:g}"),
         ("objects.eta", (eta != 0) & met, "expected eta = 0 for MET"),
         ("objects.phi", np.abs(phi) > PHI_LIMIT, "expected phi in [-pi, pi]"),
-        ("objects.type", (kind < 0) | (kind > max(ObjectType)), f"expected a type code {types}"),
+        ("objects.kind", (kind < 0) | (kind > max(ObjectType)), f"expected a type code {types}"),
     )
     for name, bad, expected in checks:
         if bad.any():

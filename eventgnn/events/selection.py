@@ -114,7 +114,7 @@ def _as_objects(coll: ak.Array, obj_type: ObjectType) -> ak.Array:
             "energy": ak.values_astype(
                 coll.pt if is_met else massless_energy(coll.pt, eta), np.float32
             ),
-            "type": zeros + np.int8(obj_type),
+            "kind": zeros + np.int8(obj_type),
             "btag": ak.values_astype(coll.btag, np.int8) if "btag" in fields else zeros,
             "charge": ak.values_astype(coll.charge, np.int8) if "charge" in fields else zeros,
         }

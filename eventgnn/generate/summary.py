@@ -60,7 +60,7 @@ def cross_sections(folder: Path) -> dict[str, dict[str, float]]:
 
 def _per_event(events: ak.Array) -> dict[str, np.ndarray]:
     o = events.objects
-    kind = o["type"]
+    kind = o.kind
     jets = o[kind == int(ObjectType.JET)]
     lead = ak.fill_none(ak.firsts(jets.pt), np.nan)
     met = ak.fill_none(ak.firsts(o.pt[kind == int(ObjectType.MET)]), np.nan)

@@ -2,8 +2,8 @@
 
 Conventions (documented once, used everywhere):
 
-- node features ``x``: ``[N, 7]`` = :data:`NODE_FEATURES` = pT [GeV], eta, phi, E [GeV], b-tag,
-  charge, object type (raw values; the model standardises them, see :func:`fit_standardization`).
+- node features ``x``: ``[N, 7]`` = :data:`NODE_FEATURES` = pT [GeV], eta, phi, E [GeV], object
+  kind, b-tag, charge (raw values; the model standardises them, see :func:`fit_standardization`).
 - edges: every ordered pair ``(i, j)``, ``i != j``, of one event. ``edge_index[0]`` is the source
   ``i``, ``edge_index[1]`` the target ``j`` (PyG's ``source_to_target`` flow: the node update sums
   the messages arriving at ``j``). Within an event, edges are ordered by source, then target.

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig, from_dict
+from ..events.schema import RENAMED_OBJECT_FIELDS
 from ..fileio import atomic_path
 from ..graphs.features import EDGE_FEATURES, GLOBAL_FEATURES, NODE_FEATURES
 from ..model.eventgnn import EventGNN
@@ -92,7 +93,8 @@ def model_path(run: str | os.PathLike) -> Path:
 
 
 def load_checkpoint(run: str | os.PathLike) -> dict:
-    """Read ``RUN/model.pt`` (or a ``model.pt`` path) with ``weights_only=True``."""
+    """Read ``RUN/model.pt`` (or a ``model.pt`` path) with ``weights_only=True``. Node features
+    renamed since the model was saved are given their current names (``type`` is ``kind``)."""
     path = model_path(run)
     if not path.exists():
         raise FileNotFoundError(
@@ -112,6 +114,10 @@ def load_checkpoint(run: str | os.PathLike) -> dict:
         raise ValueError(
             f"{path}: model file lacks key '{missing[0]}' (expected {', '.join(CHECKPOINT_KEYS)})"
         )
+    feats = ckpt["features"]
+    if isinstance(feats, dict) and isinstance(feats.get("node"), list):
+        # a model trained before an object field was renamed: the same feature, the same column
+        feats["node"] = [RENAMED_OBJECT_FIELDS.get(n, n) for n in feats["node"]]
     return ckpt
 
 

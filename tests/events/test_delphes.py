@@ -31,7 +31,7 @@ PHOTONS = [[(50.0, 1.45, 0.0), (21.0, -2.0, -2.0)], [], [(25.0, 0.3, 0.5)]]
 MET = [(40.0, -1.5), (5.0, 0.3), (7.0, -3.0)]
 WEIGHT = [2.0, 0.5, 1.0]
 
-# (pt, eta, phi, type, btag, charge), ordered jets, electrons, muons, photons, MET (each by pT)
+# (pt, eta, phi, kind, btag, charge), ordered jets, electrons, muons, photons, MET (each by pT)
 EXPECTED = [
     [
         (120.0, 0.5, 3.0, 0, 1, 0),
@@ -57,7 +57,7 @@ def check_objects(events, expected):
             assert obj["phi"] == pytest.approx(phi, rel=1e-6)
             energy = pt if typ == 4 else pt * math.cosh(eta)
             assert obj["energy"] == pytest.approx(energy, rel=1e-6)
-            assert (obj["type"], obj["btag"], obj["charge"]) == (typ, btag, charge)
+            assert (obj["kind"], obj["btag"], obj["charge"]) == (typ, btag, charge)
 
 
 @pytest.fixture

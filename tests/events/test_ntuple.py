@@ -103,7 +103,7 @@ def test_empty_events_are_excluded_and_counted(tmp_path):
 def test_omitted_collections_are_empty(tmp_path):
     path = write_ntuple(tmp_path / "flat.root")
     events = read_ntuple(path, branch_map={"tree": "mytree", "met": MAP["met"]})
-    assert events.objects["type"].to_list() == [[4], [4], [4]]
+    assert events.objects.kind.to_list() == [[4], [4], [4]]
     assert events.weight.to_list() == [1.0, 1.0, 1.0]
 
 

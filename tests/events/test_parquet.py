@@ -140,3 +140,90 @@ def test_parquet_file_with_types_awkward_cannot_hold_is_named(tmp_path):
     for args in ([odd], [*paths, odd]):
         with pytest.raises(SchemaError, match=r"odd\.parquet.*not an event record"):
             read_shards(args, threads=2)
+
+
+def _write_old_shard(events: ak.Array, path, row_group_size: int = 65536):
+    """``events`` as a shard written before ``objects.type`` became ``objects.kind`` (as
+    ``write_events`` wrote it then: the same record with the old field name)."""
+    obj = events.objects
+    old = ak.zip({("type" if k == "kind" else k): obj[k] for k in ak.fields(obj)})
+    ak.to_parquet(
+        ak.with_field(events, old, "objects"), path, compression="zstd",
+        row_group_size=row_group_size,
+    )  # fmt: skip
+    return path
+
+
+def _object_names(path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    return [f.name for f in pq.read_schema(path).field("objects").type.value_type]
+
+
+def test_old_shards_with_objects_type_are_read_with_kind(tmp_path):
+    import torch
+
+    from eventgnn.events.io import convert, iter_event_chunks
+    from eventgnn.events.schema import OBJECT_FIELDS
+    from eventgnn.graphs.dataset import load_task_data, task_labels
+
+    wh, zh = random_events(40, "wh", seed=3), random_events(30, "zh", seed=4, shift=40.0)
+    old_dir, new_dir = tmp_path / "old", tmp_path / "new"
+    old_dir.mkdir()
+    old = _write_old_shard(wh, old_dir / "wh.parquet", row_group_size=10)  # 4 row groups
+    assert "type" in _object_names(old) and "kind" not in _object_names(old)
+    write_events(zh, old_dir / "zh.parquet")  # an old and a new shard in one folder
+    new_dir.mkdir()
+    write_events(wh, new_dir / "wh.parquet")
+    write_events(zh, new_dir / "zh.parquet")
+    both = ak.concatenate([wh, zh])
+
+    back = read_shard(old)
+    assert ak.fields(back.objects) == list(OBJECT_FIELDS)
+    assert back.objects.kind.to_list() == wh.objects.kind.to_list()
+    assert ak.array_equal(back, wh, equal_nan=True)
+    for events in (read_events(old_dir), read_shards(sorted(old_dir.iterdir()), threads=2)):
+        assert ak.array_equal(events, both, equal_nan=True)
+    chunks = list(iter_event_chunks(old_dir, 15))
+    assert all(ak.fields(c.objects) == list(OBJECT_FIELDS) for c in chunks)
+    assert ak.array_equal(ak.concatenate(chunks), both, equal_nan=True)
+    assert len(list(iter_shard_chunks(old, 15))) == 2  # row groups of 10: 20 + 20
+
+    # convert reads it in row-group chunks and writes the current name
+    out = convert([old], tmp_path / "converted", chunk_size=25, progress=False)
+    assert len(out) == 2 and all(_object_names(p) == list(OBJECT_FIELDS) for p in out)
+    assert ak.array_equal(read_events(tmp_path / "converted"), wh, equal_nan=True)
+
+    # training data: the same graphs and labels as from the same events in new shards
+    from_old = load_task_data(old_dir, ["wh", "zh"])
+    from_new = load_task_data(new_dir, ["wh", "zh"])
+    assert torch.equal(from_old.graphs.x, from_new.graphs.x)
+    assert torch.equal(from_old.graphs.labels["label"], from_new.graphs.labels["label"])
+    assert (
+        task_labels(old_dir, ["wh", "zh"], None) == task_labels(new_dir, ["wh", "zh"], None)
+    ).all()
+
+
+def test_renaming_old_fields_copies_no_data(tmp_path):
+    from eventgnn.events.parquet import current_names
+
+    events = random_events(20, "wh", seed=1)
+    read = ak.from_parquet(_write_old_shard(events, tmp_path / "old.parquet"))
+    renamed = current_names(read)
+    assert np.shares_memory(
+        ak.to_numpy(ak.flatten(renamed.objects.kind)), ak.to_numpy(ak.flatten(read.objects["type"]))
+    )
+    assert current_names(events) is events  # nothing to rename: the array itself
+
+
+def test_validate_names_the_old_field(small_events):
+    from eventgnn.events.schema import make_events
+
+    obj = small_events.objects
+    old = {("type" if k == "kind" else k): obj[k] for k in ak.fields(obj)}
+    fields = {k: small_events[k] for k in ak.fields(small_events)}
+    fields["objects"] = ak.zip(old)
+    with pytest.raises(SchemaError, match=r"'objects\.kind': field is missing \(found 'type'"):
+        validate(ak.zip(fields, depth_limit=1), "x.parquet")
+    with pytest.raises(ValueError, match=r"lack fields \['kind'\] \(found 'type'.*'kind'\)"):
+        make_events(old, process="p", source="s")

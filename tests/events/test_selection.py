@@ -122,10 +122,10 @@ def test_overlap_removal_at_delta_r_04(other):
              "photons": _empty(4)}  # fmt: skip
     colls[other] = _coll([r + ((1,) if extra else ()) for r in rows], extra)
     objects = build_objects(jets=jets, **colls, met=None)
-    has_jet = ak.any(objects["type"] == int(ObjectType.JET), axis=1).to_list()
+    has_jet = ak.any(objects.kind == int(ObjectType.JET), axis=1).to_list()
     assert has_jet == [False, True, False, True]
     # the other object is never removed
-    assert ak.sum(objects["type"] != int(ObjectType.JET), axis=1).to_list() == [1, 1, 1, 1]
+    assert ak.sum(objects.kind != int(ObjectType.JET), axis=1).to_list() == [1, 1, 1, 1]
 
 
 def test_overlap_removal_ignores_rejected_leptons():
@@ -135,7 +135,7 @@ def test_overlap_removal_ignores_rejected_leptons():
     objects = build_objects(
         jets=jets, electrons=el, muons=_empty(1, "charge"), photons=_empty(1), met=None
     )
-    assert objects["type"].to_list() == [[ObjectType.JET]]
+    assert objects.kind.to_list() == [[ObjectType.JET]]
 
 
 def test_objects_ordered_and_complete():
@@ -150,7 +150,7 @@ def test_objects_ordered_and_complete():
                       met=met)  # fmt: skip
     assert ak.fields(o) == list(OBJECT_FIELDS)
     assert o.pt.to_list() == [[80.0, 50.0, 30.0, 40.0, 15.0, 33.0]]
-    assert o["type"].to_list() == [[0, 0, 0, 2, 2, 4]]
+    assert o.kind.to_list() == [[0, 0, 0, 2, 2, 4]]
     assert o.btag.to_list() == [[1, 0, 0, 0, 0, 0]]
     assert o.charge.to_list() == [[0, 0, 0, -1, 1, 0]]
     assert o.eta.to_list()[0][-1] == 0.0 and o.energy.to_list()[0][-1] == 33.0

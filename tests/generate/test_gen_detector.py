@@ -65,7 +65,7 @@ def _reco(particles, config=PERFECT, seed=0):
 def test_perfect_detector_gives_exact_objects(fake_prt):
     particles = _event(fake_prt)
     obj = _reco(particles)[0]
-    types = obj["type"].tolist()
+    types = obj["kind"].tolist()
     assert types == [ObjectType.JET, ObjectType.ELECTRON, ObjectType.MET]
     jet, ele, met = (obj[i] for i in range(3))
     assert ele.pt == pytest.approx(50.0, rel=1e-5) and ele.charge == -1 and ele.btag == 0
@@ -82,11 +82,11 @@ def test_perfect_detector_gives_exact_objects(fake_prt):
 
 def test_muon_charge_and_isolation(fake_prt):
     obj = _reco(_event(fake_prt, electron_pid=-13))[0]
-    assert obj["type"].tolist() == [ObjectType.JET, ObjectType.MUON, ObjectType.MET]
+    assert obj["kind"].tolist() == [ObjectType.JET, ObjectType.MUON, ObjectType.MET]
     assert obj[1].charge == 1  # mu+ has PDG id -13
     # 10 GeV of hadrons in the cone: 10/50 < 0.25 keeps a muon, > 0.12 rejects an electron
-    assert ObjectType.MUON in _reco(_event(fake_prt, -13, iso_pion_pt=10.0))[0]["type"].tolist()
-    types = _reco(_event(fake_prt, 11, iso_pion_pt=10.0))[0]["type"].tolist()
+    assert ObjectType.MUON in _reco(_event(fake_prt, -13, iso_pion_pt=10.0))[0]["kind"].tolist()
+    types = _reco(_event(fake_prt, 11, iso_pion_pt=10.0))[0]["kind"].tolist()
     assert ObjectType.ELECTRON not in types
     # the non-isolated electron is clustered into a jet instead
     particles = _event(fake_prt, 11, iso_pion_pt=10.0)

@@ -51,7 +51,7 @@ def test_node_features_order_and_values(small_events, small_event_lists):
     assert row[NODE_FEATURES.index("pt")] == pytest.approx(pt)
     assert row[NODE_FEATURES.index("energy")] == pytest.approx(pt * math.cosh(eta), rel=1e-6)
     assert row[NODE_FEATURES.index("btag")] == btag == 1
-    assert row[NODE_FEATURES.index("type")] == typ
+    assert row[NODE_FEATURES.index("kind")] == typ
     assert x[2, NODE_FEATURES.index("charge")] == -1
 
 
@@ -92,7 +92,7 @@ def test_fit_standardization_sanity():
     x[:, 1] = rng.normal(0, 1.2, n)  # eta
     x[:, 2] = rng.uniform(-math.pi, math.pi, n)  # phi
     x[:, 3] = x[:, 0] * np.cosh(x[:, 1])  # energy
-    x[:, 4] = rng.integers(0, 5, n)  # type
+    x[:, 4] = rng.integers(0, 5, n)  # kind
     x[:, 6] = 0  # charge: constant
     s = fit_standardization(x, counts)
     assert set(s) == {"node_mean", "node_std", "edge_mean", "edge_std", "global_mean", "global_std"}
@@ -102,7 +102,7 @@ def test_fit_standardization_sanity():
     assert s["node_std"][k] == pytest.approx(np.log(x[:, 0]).std(), rel=1e-4)
     assert s["node_mean"][NODE_FEATURES.index("eta")] == pytest.approx(x[:, 1].mean(), abs=1e-5)
     # discrete features stay raw
-    for name in ("type", "btag", "charge"):
+    for name in ("kind", "btag", "charge"):
         k = NODE_FEATURES.index(name)
         assert s["node_mean"][k] == 0 and s["node_std"][k] == 1
     # standardised continuous features have mean 0, std 1

@@ -46,7 +46,7 @@ def synth(n: int, process: str, seed: int, shift: float) -> ak.Array:
     phi = rng.uniform(-np.pi, np.pi, total).astype(np.float32)
     cols = {
         "pt": pt, "eta": eta, "phi": phi, "energy": (pt * np.cosh(eta)).astype(np.float32),
-        "type": typ, "btag": np.where(typ == 0, rng.integers(0, 2, total), 0).astype(np.int8),
+        "kind": typ, "btag": np.where(typ == 0, rng.integers(0, 2, total), 0).astype(np.int8),
         "charge": np.where((typ == 1) | (typ == 2), rng.choice([-1, 1], total), 0).astype(np.int8),
     }  # fmt: skip
     objects = {k: ak.unflatten(v, counts) for k, v in cols.items()}

@@ -32,7 +32,7 @@ def main() -> None:
     torch.set_num_threads(2)
     n, rng = args.n, np.random.default_rng(0)
     cols = dict(pt=rng.uniform(20, 100, n), eta=rng.uniform(-2, 2, n), phi=rng.uniform(-3, 3, n),
-                energy=np.full(n, 50.0), type=np.zeros(n, np.int8), btag=np.zeros(n, np.int8),
+                energy=np.full(n, 50.0), kind=np.zeros(n, np.int8), btag=np.zeros(n, np.int8),
                 charge=np.zeros(n, np.int8))  # fmt: skip
     events = make_events({k: ak.unflatten(v, [n]) for k, v in cols.items()}, process="p",
                          source="x")  # fmt: skip

@@ -222,8 +222,8 @@ def _with_field(events: ak.Array, name: str, value) -> ak.Array:
     [
         ("objects.pt", lambda e: ak.values_astype(e.objects.pt, np.float64), "expected float32"),
         (
-            "objects.type",
-            lambda e: ak.values_astype(e.objects["type"], np.float32),
+            "objects.kind",
+            lambda e: ak.values_astype(e.objects.kind, np.float32),
             "expected int8",
         ),
         ("weight", lambda e: ak.values_astype(e.weight, np.int64), "expected float32"),
@@ -303,7 +303,7 @@ def test_thousand_objects_in_one_event():
     n = 1000
     rng = np.random.default_rng(0)
     cols = dict(pt=rng.uniform(20, 100, n), eta=rng.uniform(-2, 2, n),
-                phi=rng.uniform(-3, 3, n), energy=np.full(n, 50.0), type=np.zeros(n, np.int8),
+                phi=rng.uniform(-3, 3, n), energy=np.full(n, 50.0), kind=np.zeros(n, np.int8),
                 btag=np.zeros(n, np.int8), charge=np.zeros(n, np.int8))  # fmt: skip
     big = make_events({k: ak.unflatten(v, [n]) for k, v in cols.items()}, process="p",
                       source="x")  # fmt: skip

@@ -334,7 +334,7 @@ def _shard_with(tmp_path, field: str, value, entry: int = 2) -> Path:
         ("pt", -5.0, "field 'objects.pt': value -5 in entry 2 (1 in all); expected pT >= 0"),
         ("eta", 1e30, "field 'objects.eta': value 1e+30 in entry 2"),
         ("phi", 7.0, "field 'objects.phi': value 7 in entry 2 (1 in all); expected phi in"),
-        ("type", 99, "field 'objects.type': value 99 in entry 2"),
+        ("kind", 99, "field 'objects.kind': value 99 in entry 2"),
     ],
 )
 def test_unphysical_values_in_a_shard_are_refused(field, value, message, tmp_path, capsys):
@@ -346,7 +346,7 @@ def test_unphysical_values_in_a_shard_are_refused(field, value, message, tmp_pat
 
 
 def test_met_with_an_eta_is_refused(tmp_path):
-    path = _shard_with(tmp_path, "type", 4)  # an object with eta != 0 marked as MET
+    path = _shard_with(tmp_path, "kind", 4)  # an object with eta != 0 marked as MET
     with pytest.raises(
         ValueError, match="field 'objects.eta': value .* in entry 2 .*eta = 0 for MET"
     ):

@@ -116,3 +116,18 @@ def test_feature_schema_mismatch_is_refused(tiny_cfg, tiny_data, pretrained_run,
     torch.save(ckpt, bad / "model.pt")
     with pytest.raises(ValueError, match=r"node features: checkpoint \[.*'isolation'\] vs data"):
         _ft(tiny_cfg, tiny_data, tmp_path / "ft", bad)
+
+
+def test_model_from_before_type_became_kind_loads(pretrained_run, tmp_path):
+    """A model.pt saved while the object field was called ``type`` lists that node feature:
+    the same column, so it loads, with the current name."""
+    ckpt = torch.load(pretrained_run / "model.pt", weights_only=True)
+    node = ckpt["features"]["node"]
+    ckpt["features"]["node"] = ["type" if n == "kind" else n for n in node]
+    old = tmp_path / "old"
+    old.mkdir()
+    torch.save(ckpt, old / "model.pt")
+    model, loaded = load_model(old)
+    assert loaded["features"]["node"] == node and "kind" in node
+    reference = load_model(pretrained_run)[0].state_dict()
+    assert all(torch.equal(v, reference[k]) for k, v in model.state_dict().items())

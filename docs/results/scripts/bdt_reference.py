@@ -24,7 +24,7 @@ ev = select_processes(read_events(data), list(task.processes), list(task.signal)
 o = ev["objects"]
 feats = []
 for t in range(5):
-    m = o["type"] == t
+    m = o.kind == t
     feats.append(ak.to_numpy(ak.sum(m, axis=1)))
     feats.append(ak.to_numpy(ak.fill_none(ak.max(ak.where(m, o.pt, 0), axis=1), 0)))
 feats += [ak.to_numpy(ak.sum(o.btag, axis=1)), ak.to_numpy(ak.sum(o.charge, axis=1))]
