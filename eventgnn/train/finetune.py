@@ -130,6 +130,11 @@ def task_file_data(samples: TaskFile, data: str | None, log: Callable[[str], Non
     """The inputs of a task file's samples: its files staged as shards (:func:`stage`), then
     ``data`` for the processes it takes from there (which must not hold a file sample's
     process: those events would be mixed in)."""
+    with_files = [s for s in samples.samples if s.files]
+    if len({repr(sorted(s.options.items())) for s in with_files}) > 1:
+        each = "; ".join(f"{s.process}: {dict(s.options)}" for s in with_files)
+        log(f"warning: the samples are read with different reader options ({each}); a "
+            "classifier can learn the difference in reading instead of the physics")  # fmt: skip
     shards = [str(p) for p in stage(samples, cache_dir() / "tasks" / samples.name, log)]
     wanted = samples.from_data()
     if not wanted:
