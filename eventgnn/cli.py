@@ -112,6 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--mode", default="full", choices=["full", "frozen", "frozen-decoder"])
     p.add_argument("--train-size", type=int, help="training events (per class)")
+    p.add_argument(
+        "--kfold",
+        type=int,
+        metavar="K",
+        help="train K models, each tested on one fold of the events (split by a hash of each "
+        "event's identity) and trained on the others; predict then scores every event with the "
+        "model that did not see it",
+    )
     _add_common_training(p)
     p.set_defaults(handler=cmd_finetune)
 
@@ -357,7 +365,7 @@ def cmd_finetune(args) -> None:
     from .catalog import builtin_downstream_processes
     from .samples import is_task_file, load_task_file, task_from_paths
     from .train.ddp import init_distributed, shutdown_distributed
-    from .train.finetune import finetune
+    from .train.finetune import finetune, finetune_kfold
 
     rank, _ = init_distributed()
     config = _run_config(args, "finetune")
@@ -385,7 +393,11 @@ def cmd_finetune(args) -> None:
                     "pass --data DIR"
                 )
             config = replace(config, data=_default_data("downstream", wanted))
-    finetune(config, log=print if rank == 0 else lambda s: None, samples=samples)
+    log = print if rank == 0 else lambda s: None
+    if args.kfold is not None:
+        finetune_kfold(config, args.kfold, log=log, samples=samples)
+    else:
+        finetune(config, log=log, samples=samples)
     shutdown_distributed()
 
 
@@ -398,13 +410,11 @@ def cmd_evaluate(args) -> None:
 
 def cmd_predict(args) -> None:
     from .predict import PREDICT_CHUNK_ENTRIES, predict_files
-    from .train.checkpoint import load_model
 
-    model, ckpt = load_model(args.model)
     keep = [k.strip() for k in args.keep.split(",") if k.strip()]
     chunk_size = _chunk_size(args.chunk_size, PREDICT_CHUNK_ENTRIES) or PREDICT_CHUNK_ENTRIES
     predict_files(
-        model, ckpt, args.inputs, args.out, keep=keep, options=_reader_options(args),
+        args.model, args.inputs, args.out, keep=keep, options=_reader_options(args),
         chunk_size=chunk_size,
     )  # fmt: skip
 

@@ -81,13 +81,16 @@ class FinetuneConfig:
     ``mode``: ``full`` (every layer trains; new head at ``head_lr``, pretrained layers at
     ``backbone_lr``), ``frozen`` (pretrained layers frozen, new head), ``frozen-decoder``
     (encoder and processor frozen, new decoder and head). ``train_size``: training events per
-    class, drawn by the seed from the training pool (None: all).
+    class, drawn by the seed from the training pool (None: all). ``kfold``, ``fold``: this run is
+    fold ``fold`` of a k-fold training (:mod:`eventgnn.kfold`; ``kfold`` None: an ordinary run).
     """
 
     head_lr: float = 1e-4
     backbone_lr: float = 1e-5
     mode: str = "full"
     train_size: int | None = None
+    kfold: int | None = None
+    fold: int | None = None
 
 
 @dataclass(frozen=True)
@@ -275,6 +278,11 @@ def validate(config: RunConfig) -> RunConfig:
     for key, value, expected, ok in checks:
         if not ok(value):
             raise ConfigError(f"{key}: expected {expected}, got {value!r}")
+    if f.kfold is not None and (f.kfold < 2 or f.fold is None or not 0 <= f.fold < f.kfold):
+        raise ConfigError(
+            f"finetune.kfold: expected at least 2 folds and finetune.fold in 0..kfold-1, got "
+            f"kfold={f.kfold!r}, fold={f.fold!r}"
+        )
     if t.val_fraction + t.test_fraction >= 1:
         raise ConfigError("train.val_fraction + train.test_fraction must be below 1")
     return config

@@ -8,7 +8,8 @@ One output row per input entry, in input order, for events of any process or rea
 - ``selected``: False when the object selection left nothing to classify (the scores are NaN);
 - ``score`` for a binary model (the signal probability), else ``score_<class>`` per class (a
   multilabel model: per label, the regression outputs as they are);
-- ``fold`` for a k-fold model (the fold whose model scored the event; see :mod:`.kfold`);
+- ``fold`` for a k-fold run (the fold whose model scored the event, the one that did not train
+  on it; see :mod:`.kfold`);
 - every ``keep`` branch (ROOT input) or field (Parquet input), copied through.
 
 A ROOT output holds a tree ``eventgnn`` with as many entries as the input tree, usable as its
@@ -36,7 +37,8 @@ from .events.parquet import iter_shard_chunks
 from .events.selection import SelectionCuts
 from .fileio import atomic_path
 from .graphs.batch import GraphTensors
-from .train.checkpoint import objective_of
+from .kfold import event_folds, read_kfold
+from .train.checkpoint import load_model, objective_of
 from .train.engine import predict as predict_logits
 from .train.engine import resolve_device
 
@@ -85,21 +87,30 @@ def reader_options_for(ckpt: dict, fmt: str, given: Mapping, log: Callable[[str]
 
 
 def predict_files(
-    model,
-    ckpt: dict,
+    run: str | os.PathLike,
     inputs: Sequence[str | os.PathLike],
     out: str | os.PathLike,
     keep: Sequence[str] = (),
     options: Mapping | None = None,
     chunk_size: int = PREDICT_CHUNK_ENTRIES,
     device: str = "auto",
-    fold_of: Callable[[ak.Array], np.ndarray] | None = None,
-    models: Sequence | None = None,
     log: Callable[[str], None] = print,
 ) -> Path:
-    """Score every entry of ``inputs`` with ``model`` and write ``out`` (``.parquet`` or
-    ``.root``; see the module docstring). ``models``/``fold_of``: a k-fold model's fold models
-    and the fold of each event."""
+    """Score every entry of ``inputs`` with the model of ``run`` (a run directory, a
+    ``model.pt``, or a k-fold run's folder) and write ``out`` (``.parquet`` or ``.root``; see
+    the module docstring)."""
+    kfold = read_kfold(run) if Path(run).is_dir() else None
+    models, fold_of = None, None
+    if kfold is not None:
+        loaded = [load_model(Path(run) / f) for f in kfold["folds"]]
+        models, ckpt = [m for m, _ in loaded], loaded[0][1]
+        model = models[0]
+        n_folds = kfold["kfold"]
+
+        def fold_of(events):
+            return event_folds(events, n_folds)
+    else:
+        model, ckpt = load_model(run)
     out = Path(out)
     if out.suffix not in (".parquet", ".root"):
         raise ValueError(f"--out {out}: expected a .parquet or .root file")

@@ -3,6 +3,8 @@ unselected entries with NaN scores, ROOT friend trees and Parquet, the model's r
 
 from __future__ import annotations
 
+import os
+
 import awkward as ak
 import numpy as np
 import pytest
@@ -114,3 +116,46 @@ def test_a_missing_keep_branch_is_named(trained, tmp_path, capsys):
     assert main(argv) == 1
     assert "--keep nosuch: tree 'Events' has no such branch" in capsys.readouterr().err
     assert not (tmp_path / "x.root").exists()
+
+
+def test_kfold_scores_come_from_the_model_that_did_not_train_on_them(tmp_path, monkeypatch):
+    from eventgnn.graphs.dataset import Split, event_labels, split_indices
+    from eventgnn.kfold import event_folds
+
+    monkeypatch.setenv("EVENTGNN_CACHE", str(tmp_path / "cache"))
+    sig = random_nanoaod(tmp_path / "s" / "events.root", 150, 31, signal=True)
+    bkg = random_nanoaod(tmp_path / "b" / "events.root", 150, 32, signal=False)  # same name
+    run = tmp_path / "kf"
+    argv = ["finetune", "--signal", str(sig), "--background", str(bkg), "--kfold", "3",
+            "--epochs", "1", "--out", str(run), *TINY]  # fmt: skip
+    assert main(argv) == 0
+    seen_by = []  # identities each fold model trained or validated on
+    for f in range(3):
+        model, ckpt = load_model(run / f"fold{f}")
+        prov = ckpt["provenance"]
+        events = read_events(prov["data"])
+        labels, _ = event_labels(events, ckpt["task"]["processes"], ckpt["task"]["signal"])
+        split = Split.from_provenance(prov)
+        assert (split.kfold, split.fold) == (3, f)
+        parts = split_indices(labels, split, event_folds(events, 3))
+        used = np.concatenate([parts["train"], parts["val"]])
+        seen_by.append(set(events.source[used].to_list()))
+        assert len(parts["test"]) > 20
+
+    out = tmp_path / "scores.parquet"
+    assert main(["predict", "--model", str(run), str(sig), str(bkg), "--out", str(out)]) == 0
+    t = ak.from_parquet(out)
+    assert len(t) == 300 and set(t.fold.to_list()) == {0, 1, 2}
+    files, entries = t.file.to_list(), t.entry.to_list()
+    sources = [f"{os.path.realpath(f)}:{e}" for f, e in zip(files, entries, strict=True)]
+    for source, fold in zip(sources, t.fold.to_list(), strict=True):
+        assert source not in seen_by[fold]
+        assert any(source in seen_by[g] for g in range(3) if g != fold)
+    # each score is its fold model's
+    for f in range(3):
+        rows = np.nonzero(t.fold.to_numpy() == f)[0][:5]
+        model, ckpt = load_model(run / f"fold{f}")
+        events = read_events([sig, bkg])[rows]
+        logits, _ = predict(model, GraphTensors.from_events(events), None)
+        expected = objective_of(ckpt).scores(logits).numpy()
+        np.testing.assert_allclose(t.score.to_numpy()[rows], expected, rtol=1e-5)

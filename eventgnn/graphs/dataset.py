@@ -33,6 +33,7 @@ import torch
 from ..errors import DatasetError
 from ..events.io import input_files, iter_event_chunks, read_events
 from ..events.parquet import SHARD_SUFFIX, record_path
+from ..kfold import event_folds
 from ..provenance import file_identity, fingerprint
 from .batch import GraphTensors
 
@@ -43,7 +44,9 @@ class Split:
 
     ``val_fraction``, ``test_fraction``: of each class; ``split_seed``: fixes the test split;
     ``seed``: draws validation and training events from the rest; ``train_size``: training events
-    per class (None: all); ``max_per_class``: cap on each class before splitting (None: none).
+    per class (None: all); ``max_per_class``: cap on each class before splitting (None: none);
+    ``kfold``, ``fold``: the test split is the events of fold ``fold`` of ``kfold``
+    (:mod:`eventgnn.kfold`) instead of ``test_fraction`` of each class.
     """
 
     val_fraction: float = 0.2
@@ -52,6 +55,8 @@ class Split:
     seed: int = 0
     train_size: int | None = None
     max_per_class: int | None = None
+    kfold: int | None = None
+    fold: int | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -130,31 +135,42 @@ TASK_LABEL_CHUNK = 500_000
 """Events read at a time when labels come from a format other than Parquet."""
 
 
-def _process_codes(data) -> Iterator[tuple[np.ndarray, list[str]]]:
-    """``(codes, names)`` of the events of ``data`` file by file in read order (see
-    :func:`process_names`), in bounded memory: for Parquet shards the ``process`` column alone."""
+def _process_codes(data, kfold: int | None = None) -> Iterator[tuple]:
+    """``(codes, names, folds)`` of the events of ``data`` file by file in read order (see
+    :func:`process_names`; ``folds`` None without ``kfold``), in bounded memory: for Parquet
+    shards the ``process`` (and ``source``) columns alone."""
     for path in input_files(data):
         if path.suffix == SHARD_SUFFIX:
-            yield _encode(pq.read_table(path, columns=["process"]).column("process"))
+            columns = ["process", "source"] if kfold else ["process"]
+            table = pq.read_table(path, columns=columns)
+            folds = event_folds(table.column("source"), kfold) if kfold else None
+            yield (*_encode(table.column("process")), folds)
         else:
-            yield from (process_names(c) for c in iter_event_chunks(path, TASK_LABEL_CHUNK))
+            for c in iter_event_chunks(path, TASK_LABEL_CHUNK):
+                yield (*process_names(c), event_folds(c, kfold) if kfold else None)
 
 
 def data_processes(data) -> set[str]:
     """The process names in ``data``."""
-    return {n for _, names in _process_codes(data) for n in names}
+    return {n for _, names, _ in _process_codes(data) for n in names}
 
 
-def task_labels(data, processes: Sequence[str], signal: Sequence[str] | None) -> np.ndarray:
-    """The labels of the task's events of ``data`` in read order, as :func:`select_processes`
-    gives them, read in bounded memory."""
-    labels, seen = [], set()
-    for codes, names in _process_codes(data):
+def task_labels(
+    data, processes: Sequence[str], signal: Sequence[str] | None, kfold: int | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(labels, folds)`` of the task's events of ``data`` in read order, as
+    :func:`select_processes` gives them, read in bounded memory (``folds``: with ``kfold``)."""
+    labels, folds, seen = [], [], set()
+    for codes, names, f in _process_codes(data, kfold):
         seen.update(names)
         lab = label_lookup(names, processes, signal)[codes]
         labels.append(lab[lab >= 0])
+        if f is not None:
+            folds.append(f[lab >= 0])
     check_present(seen, processes, describe(data))
-    return np.concatenate(labels) if labels else np.zeros(0, np.int64)
+    if not labels:
+        return np.zeros(0, np.int64), None
+    return np.concatenate(labels), (np.concatenate(folds) if kfold else None)
 
 
 def describe(data) -> str:
@@ -209,8 +225,13 @@ def reader_settings(data) -> list[dict]:
     return list(seen.values())
 
 
-def split_indices(labels: np.ndarray, split: Split) -> dict[str, np.ndarray]:
-    """Stratified ``{"train", "val", "test"}`` index arrays (sorted) over events with ``labels``."""
+def split_indices(
+    labels: np.ndarray, split: Split, folds: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """Stratified ``{"train", "val", "test"}`` index arrays (sorted) over events with ``labels``
+    (``folds``: each event's fold, for a k-fold split)."""
+    if split.kfold and folds is None:
+        raise ValueError("a k-fold split needs the events' folds")
     out: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
     order = np.random.default_rng(split.split_seed).permutation(len(labels))  # the fixed order
     # each class's events in that order: one stable sort instead of a pass per class (on 16-bit
@@ -226,9 +247,14 @@ def split_indices(labels: np.ndarray, split: Split) -> dict[str, np.ndarray]:
     for c, members in zip(classes, np.split(by_class, np.cumsum(sizes)[:-1]), strict=True):
         if split.max_per_class is not None:
             members = members[: split.max_per_class]
-        n_test = int(round(split.test_fraction * len(members)))
-        test, pool = members[:n_test], rng.permutation(members[n_test:])
-        n_val = int(round(val_of_rest * len(pool)))
+        if split.kfold:  # the fold's events, whatever their share
+            in_fold = folds[members] == split.fold
+            test, pool = members[in_fold], rng.permutation(members[~in_fold])
+            n_val = int(round(split.val_fraction * len(members)))
+        else:
+            n_test = int(round(split.test_fraction * len(members)))
+            test, pool = members[:n_test], rng.permutation(members[n_test:])
+            n_val = int(round(val_of_rest * len(pool)))
         if split.train_size is not None:  # a small training set gets a small validation set
             n_val = min(n_val, max(1, int(round(split.train_size * val_per_train))))
         val, train = pool[:n_val], pool[n_val:]
@@ -281,7 +307,8 @@ def load_task_data(
     events = select_processes(events, processes, signal, where=describe(data))
     events = apply_scales(events, scales)
     labels = np.asarray(ak.to_numpy(events.label), dtype=np.int64)
-    splits = split_indices(labels, split)
+    folds = event_folds(events, split.kfold) if split.kfold else None
+    splits = split_indices(labels, split, folds)
     classes, counts = np.unique(labels, return_counts=True)
     provenance = {
         "data": resolved(data),

@@ -106,8 +106,9 @@ def evaluate_run(
     prov = ckpt["provenance"]
     if data is None:
         source = prov["data"]
-        labels = task_labels(source, info["processes"], signal)
-        only = split_indices(labels, Split.from_provenance(prov))["test"]
+        split = Split.from_provenance(prov)
+        labels, folds = task_labels(source, info["processes"], signal, split.kfold)
+        only = split_indices(labels, split, folds)["test"]
     logits, y = predict_chunks(
         model, source, info["processes"], signal, objective.target,
         chunk_size=chunk_size, batch_size=batch_size, device=dev, only=only,

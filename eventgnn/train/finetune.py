@@ -26,6 +26,7 @@ from ..catalog import Task, get_task, list_tasks
 from ..config import FINETUNE_MODES, ModelConfig, RunConfig, from_dict, validate
 from ..errors import CatalogError, DatasetError
 from ..graphs.dataset import data_processes, load_task_data
+from ..kfold import write_kfold
 from ..model.eventgnn import EventGNN
 from ..samples import TaskFile, is_task_file, load_task_file, stage
 from ..system import cache_dir
@@ -123,6 +124,27 @@ def finetune(
         groups = None
         log("training from scratch (no --from)")
     out, _ = train_model(config, objective, data, model, groups, extra, log)
+    return out
+
+
+def finetune_kfold(
+    config: RunConfig, k: int, log: Callable[[str], None] = print, samples: TaskFile | None = None
+) -> Path:
+    """Train the ``k`` models of a k-fold finetune (:mod:`eventgnn.kfold`) into ``OUT/fold<f>``
+    and write ``OUT/kfold.json``; an interrupted k-fold resumes fold by fold."""
+    if k < 2:
+        raise ValueError(f"--kfold: expected at least 2 folds, got {k}")
+    name = samples.name if samples is not None else config.task
+    out = Path(config.out) if config.out else default_out(replace(config, task=name))
+    if config.out is None:
+        out = out.with_name(out.name.replace("-seed", f"-kfold{k}-seed"))
+    for fold in range(k):
+        f = replace(config.finetune, kfold=k, fold=fold)
+        log(f"fold {fold + 1} of {k}")
+        finetune(replace(config, finetune=f, out=str(out / f"fold{fold}")), log, samples)
+    write_kfold(out, k)
+    log(f"{k} fold models in {out}; eventgnn predict --model {out} scores each event with the "
+        "model that did not train on it")  # fmt: skip
     return out
 
 

@@ -54,6 +54,8 @@ def split_of(config: RunConfig) -> Split:
         seed=t.seed,
         train_size=config.finetune.train_size if config.command == "finetune" else None,
         max_per_class=t.max_per_class,
+        kfold=config.finetune.kfold if config.command == "finetune" else None,
+        fold=config.finetune.fold if config.command == "finetune" else None,
     )
 
 
