@@ -6,7 +6,7 @@
     RUN/metrics.json    test-split metrics (accuracy, AUC, loss, per class / per label)
     RUN/history.csv     one row per epoch: losses, accuracy, learning rate per group, wall time
     RUN/last.pt         resumable state after the latest epoch (model, optimiser, scheduler, RNG)
-    RUN/plots/          loss curves, ROC curves
+    RUN/plots/          loss curves, ROC curves, classifier-output distributions (test over train)
 
 Rerunning the same command on the same ``RUN`` resumes from ``last.pt`` and continues the same
 history (on CPU bit-for-bit: the epoch order comes from a generator whose state is saved).
@@ -320,7 +320,10 @@ def fit(
         save_model(out / "model.pt", model, meta)
         write_text_atomic(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
         if config.plots:
-            write_plots(out / "plots", objective, logits, y, progress.history, log)
+            n_test = 0 if logits is None else len(logits)
+            train = _score_train_sample(model, objective, train_graphs, n_test, config, device)
+            write_plots(out / "plots", objective, logits, y, progress.history, log,
+                        train=train, best_epoch=progress.best["epoch"])  # fmt: skip
     if world > 1:
         torch.distributed.barrier()  # rank 0 has written the run before anyone moves on
     return FitResult(metrics, progress.history, progress.best["epoch"], progress.stopped)
@@ -337,12 +340,40 @@ def write_history(path: Path, history: list[dict]) -> None:
     write_text_atomic(path, buf.getvalue())
 
 
-def write_plots(folder: Path, objective: Objective, logits, y, history, log=print) -> None:
-    """The run's loss curves and test ROC curves (:func:`eventgnn.plots.plot_run`); a failure is
-    a warning: plots are a convenience, and a trained run is never lost to them."""
+def _score_train_sample(model, objective, graphs, n: int, config, device):
+    """``(logits, y)`` of at most ``n`` training events (the test split's size: the overtraining
+    plot compares shapes, and scoring the whole training set could cost as much as an epoch),
+    drawn at random with the run's seed; None when ``n`` is 0 or for multilabel (no such plot)."""
+    if not n or objective.kind == "multilabel":
+        return None
+    pick = torch.randperm(len(graphs), generator=torch.Generator().manual_seed(config.seed))[:n]
+    sample = graphs.subset(pick.sort().values)
+    return predict(model, sample, objective.target, config.eval_batch_size, device, config.amp)
+
+
+def write_plots(
+    folder: Path,
+    objective: Objective,
+    logits,
+    y,
+    history,
+    log=print,
+    train: tuple | None = None,
+    best_epoch: int | None = None,
+    split: str = "test",
+) -> None:
+    """The run's loss curves, ROC curves and classifier-output distributions of ``logits``
+    (:func:`eventgnn.plots.plot_run`), over the training events' ``train = (logits, y)`` when
+    given; a failure is a warning: plots are a convenience, and a trained run is never lost to
+    them."""
     scores = objective.scores(logits).numpy() if logits is not None else None
     truth = y.numpy() if y is not None else None
+    train_scores = train_y = None
+    if train is not None:
+        train_scores, train_y = objective.scores(train[0]).numpy(), train[1].numpy()
     try:
-        plot_run(folder, objective.kind, objective.names, scores, truth, history)
+        plot_run(folder, objective.kind, objective.names, scores, truth, history,
+                 train_scores=train_scores, train_y=train_y, best_epoch=best_epoch,
+                 split=split)  # fmt: skip
     except Exception as err:
         log(f"warning: plots not written ({err})")

@@ -92,7 +92,8 @@ def evaluate_run(
 ) -> dict:
     """Score a finished run. Without ``data``: its own test split (re-derived from the data path
     and split stored in ``model.pt``). With ``data``: every event of the run's processes in
-    ``data``. Writes ``metrics.json`` and ``plots/roc.png`` to ``out`` (default
+    ``data``. Writes ``metrics.json`` and ``plots/`` (``roc.png`` and ``scores.png``, the
+    classifier-output distribution of the scored events) to ``out`` (default
     ``RUN/evaluate``). ``chunk_size``: events read and scored at a time (None: all at once; the
     results are the same)."""
     model, ckpt = load_model(run)
@@ -127,7 +128,8 @@ def evaluate_run(
     out = Path(out) if out is not None else model_path(run).parent / "evaluate"
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out / "metrics.json", json.dumps(to_plain(metrics), indent=2) + "\n")
-    write_plots(out / "plots", objective, logits, y, [], log)
+    write_plots(out / "plots", objective, logits, y, [], log,
+                split="test" if data is None else "evaluated")  # fmt: skip
     log(
         f"{run}: {len(logits):,} events  accuracy {metrics['accuracy']:.4f}  "
         f"AUC {metrics['auc']:.4f}  loss {metrics['loss']:.4f}  -> {out}"

@@ -45,6 +45,7 @@ def test_pretrain_finetune_evaluate_info(tiny_data, tmp_path, capsys):
         "history.csv",
         "plots/loss.png",
         "plots/roc.png",
+        "plots/scores.png",
     ):
         assert (pre / name).exists(), name
     assert "seed: 3" in (pre / "config.yaml").read_text()
@@ -92,6 +93,10 @@ def test_pretrain_finetune_evaluate_info(tiny_data, tmp_path, capsys):
         == 0
     )
     assert json.loads((tmp_path / "ev" / "metrics.json").read_text())["n_events"] == 120
+    assert sorted(p.name for p in (tmp_path / "ev" / "plots").iterdir()) == [
+        "roc.png",
+        "scores.png",
+    ]
 
     capsys.readouterr()
     assert main(["info", str(ft)]) == 0

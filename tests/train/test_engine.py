@@ -194,3 +194,38 @@ def test_cuda_run_with_amp_learns_and_reloads_on_cpu(tiny_cfg, tiny_data, tmp_pa
     model, _ = load_model(run)
     assert next(model.parameters()).device.type == "cpu"
     assert json.loads((run / "metrics.json").read_text())["accuracy"] > 0.5  # chance: 1/3
+
+
+def test_run_plots_hold_a_training_sample_and_evaluate_plots_what_it_scores(
+    tiny_cfg, tiny_data, tmp_path, monkeypatch
+):
+    from eventgnn.train import engine
+    from eventgnn.train.evaluate import evaluate_run
+
+    calls, real = [], engine.plot_run
+
+    def spy(folder, kind, names, scores, y, history, **kwargs):
+        calls.append({"scores": scores, **kwargs})
+        return real(folder, kind, names, scores, y, history, **kwargs)
+
+    monkeypatch.setattr(engine, "plot_run", spy)
+    config = tiny_cfg(tiny_data, tmp_path / "run", "train.plots=true", "train.epochs=3")
+    run = pretrain(config, log=QUIET)
+    assert sorted(p.name for p in (run / "plots").iterdir()) == [
+        "loss.png",
+        "roc.png",
+        "scores.png",
+    ]
+    metrics = json.loads((run / "metrics.json").read_text())
+    sizes = metrics["split_sizes"]
+    fit = calls[0]
+    # the training sample is capped at the test split's size, scored with the best weights
+    assert len(fit["train_scores"]) == min(sizes["train"], sizes["test"]) == len(fit["scores"])
+    assert fit["best_epoch"] == metrics["best_epoch"] and fit["split"] == "test"
+
+    evaluate_run(run, log=QUIET)
+    assert sorted(p.name for p in (run / "evaluate" / "plots").iterdir()) == [
+        "roc.png",
+        "scores.png",
+    ]
+    assert calls[1]["train_scores"] is None and calls[1]["best_epoch"] is None
