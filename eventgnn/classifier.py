@@ -71,7 +71,7 @@ class EventClassifier:
         if has.any():
             chosen = events if has.all() else events[has]
             graphs = GraphTensors.from_events(chosen)
-            logits, _ = predict_logits(self.model, graphs, None, batch_size, device)
+            logits, _, _ = predict_logits(self.model, graphs, None, batch_size, device)
             s = self.objective.scores(logits).numpy()
             out[has] = s[:, None] if s.ndim == 1 else s
         return out[:, 0] if self.kind == "binary" else out

@@ -53,6 +53,9 @@ class TrainConfig:
     CUDA (ignored on CPU), off by default: on an H100 it made training of the default model slower
     at batch sizes 128 and 8192 (docs/performance.md), its 64-wide products being too small to
     repay the casts.
+    ``balance``: rescale the event weights of the training and validation splits so that every
+    class has the same total weight (multiclass and binary; the test metrics keep the physical
+    weights).
     """
 
     lr: float = 1e-4
@@ -68,6 +71,7 @@ class TrainConfig:
     val_fraction: float = 0.2
     test_fraction: float = 0.2
     max_per_class: int | None = None
+    balance: bool = False
     device: str = "auto"
     amp: bool = False
     num_threads: int | None = None
@@ -282,6 +286,11 @@ def validate(config: RunConfig) -> RunConfig:
         raise ConfigError(
             f"finetune.kfold: expected at least 2 folds and finetune.fold in 0..kfold-1, got "
             f"kfold={f.kfold!r}, fold={f.fold!r}"
+        )
+    if t.balance and config.objective == "multilabel":
+        raise ConfigError(
+            "train.balance: balances classes of a multiclass or binary objective; a multilabel "
+            "objective has no classes to balance"
         )
     if t.val_fraction + t.test_fraction >= 1:
         raise ConfigError("train.val_fraction + train.test_fraction must be below 1")

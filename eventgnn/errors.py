@@ -47,3 +47,8 @@ class StaleOutputError(RuntimeError):
 
 class LockedError(RuntimeError):
     """Another job holds the output folder (the message names its PID and host)."""
+
+
+class ClassImbalanceWarning(UserWarning):
+    """The training classes' total weights differ by more than a set ratio (the message names
+    the classes and suggests ``train.balance=true``)."""

@@ -179,7 +179,7 @@ def _score_file(path, fmt, opts, keep, chunk_size, objective, names, model, mode
 
 
 def _scores(model, graphs: GraphTensors, objective, dev) -> np.ndarray:
-    logits, _ = predict_logits(model, graphs, None, device=dev)
+    logits, _, _ = predict_logits(model, graphs, None, device=dev)
     s = objective.scores(logits).numpy()
     return s[:, None] if s.ndim == 1 else s
 

@@ -50,7 +50,7 @@ def run_latents(
     out = []
     for run in runs:
         model, _ = load_model(run)
-        latent, _ = predict(model, graphs, target=None, batch_size=batch_size, latent=True)
+        latent, _, _ = predict(model, graphs, target=None, batch_size=batch_size, latent=True)
         out.append(latent)
     return out
 

@@ -126,6 +126,10 @@ def _finished(path: Path) -> bool:
     return (path / "metrics.json").is_file()
 
 
+def _number(value) -> float:
+    return math.nan if value is None else float(value)
+
+
 def _record(path: Path, setup: str, size: int, seed: int) -> dict:
     try:
         m = json.loads((path / "metrics.json").read_text())
@@ -137,9 +141,10 @@ def _record(path: Path, setup: str, size: int, seed: int) -> dict:
         "setup": setup,
         "size": int(size),
         "seed": int(seed),
-        "accuracy": float(m["accuracy"]),
-        "auc": float(m.get("auc", math.nan)),
-        "train_time_s": float(m.get("train_time_s", math.nan)),
+        # metrics.json writes NaN as null (strict JSON)
+        "accuracy": _number(m["accuracy"]),
+        "auc": _number(m.get("auc")),
+        "train_time_s": _number(m.get("train_time_s")),
         "epochs_run": m.get("epochs_run"),
         "best_epoch": m.get("best_epoch"),
         "run": str(path),

@@ -75,7 +75,8 @@ class GraphTensors:
         return node_idx, counts
 
     def batch(self, idx=None, target: str | None = "label") -> Batch:
-        """A PyG ``Batch`` of the events ``idx`` (all if None) with ``y = labels[target]``.
+        """A PyG ``Batch`` of the events ``idx`` (all if None) with ``y = labels[target]`` and
+        the event weights ``w = labels["weight"]`` (``[B]`` float32; absent without weights).
 
         With ``idx`` on the host (a CPU tensor, numpy array or list) and the dataset on a GPU, the
         batch is built without any device-to-host synchronisation: output sizes come from the
@@ -91,7 +92,8 @@ class GraphTensors:
         idx = idx.to(self.counts.device, non_blocking=True)
         node_idx, counts = self._node_index(idx, n_nodes)
         y = self.labels[target][idx] if target is not None else None
-        return make_batch(self.x[node_idx], counts, y, n_edges=n_edges)
+        w = self.labels["weight"][idx] if "weight" in self.labels else None
+        return make_batch(self.x[node_idx], counts, y, n_edges=n_edges, w=w)
 
 
 def make_batch(
@@ -99,10 +101,13 @@ def make_batch(
     counts: torch.Tensor,
     y: torch.Tensor | None = None,
     n_edges: int | None = None,
+    w: torch.Tensor | None = None,
 ) -> Batch:
     """Assemble a ``Batch`` from the concatenated node features of several events.
 
-    ``n_edges`` (the total number of edges, if known on the host) avoids a device sync.
+    ``n_edges`` (the total number of edges, if known on the host) avoids a device sync. ``y`` and
+    ``w`` (per-event labels and weights, ``[B, ...]`` and ``[B]``) ride along as ``batch.y`` and
+    ``batch.w`` for the loss; the model reads neither (nor does an ONNX export).
     """
     n_graphs = len(counts)
     edge_index, edge_counts = fully_connected_edges(counts, total=n_edges)
@@ -121,6 +126,8 @@ def make_batch(
     )
     if y is not None:
         out.y = y
+    if w is not None:
+        out.w = w
     # bookkeeping that lets Batch.get_example / to_data_list undo the batching
     edge_ptr = torch.cat([edge_counts.new_zeros(1), torch.cumsum(edge_counts, 0)])
     graph_ptr = torch.arange(n_graphs + 1, device=x.device)
@@ -130,9 +137,11 @@ def make_batch(
         "edge_attr": edge_ptr,
         "u": graph_ptr,
         "y": graph_ptr,
+        "w": graph_ptr,
     }
     zeros = torch.zeros(n_graphs, dtype=torch.int64, device=x.device)
-    out._inc_dict = {"x": zeros, "edge_index": ptr[:-1], "edge_attr": zeros, "u": zeros, "y": zeros}
+    out._inc_dict = {"x": zeros, "edge_index": ptr[:-1], "edge_attr": zeros, "u": zeros,
+                     "y": zeros, "w": zeros}  # fmt: skip
     out._num_graphs = n_graphs
     return out
 

@@ -9,6 +9,8 @@ provenance (data path, :class:`~eventgnn.graphs.dataset.Split`, counts). Both fi
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import pickle
 from dataclasses import asdict
@@ -50,6 +52,23 @@ def to_plain(obj):
     if isinstance(obj, (np.floating, np.integer)):
         return obj.item()
     return obj
+
+
+def metrics_json(metrics: dict) -> str:
+    """The text of a ``metrics.json``: strict JSON, which has no NaN or infinity, so any JSON
+    reader takes it. A non-finite number is written as ``null``: an undefined metric (NaN), or
+    an infinite background rejection (then its ``background_efficiency`` beside it is 0)."""
+
+    def finite(obj):
+        if isinstance(obj, dict):
+            return {k: finite(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [finite(v) for v in obj]
+        if isinstance(obj, float) and not math.isfinite(obj):
+            return None
+        return obj
+
+    return json.dumps(finite(to_plain(metrics)), indent=2, allow_nan=False) + "\n"
 
 
 def safe_load(path: str | os.PathLike) -> dict:

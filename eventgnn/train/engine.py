@@ -3,7 +3,8 @@
 :func:`fit` writes the run directory (DESIGN.md, "Runs")::
 
     RUN/model.pt        best weights + everything needed to use them (:mod:`.checkpoint`)
-    RUN/metrics.json    test-split metrics (accuracy, AUC, loss, per class / per label)
+    RUN/metrics.json    test-split metrics (weighted accuracy, AUC, loss, per class / per label,
+                        binary background rejection) and events and weights per class and split
     RUN/history.csv     one row per epoch: losses, accuracy, learning rate per group, wall time
     RUN/last.pt         resumable state after the latest epoch (model, optimiser, scheduler, RNG)
     RUN/plots/          loss curves, ROC curves, classifier-output distributions (test over train)
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import os
 import time
@@ -35,8 +35,9 @@ from ..graphs.batch import GraphTensors
 from ..graphs.dataset import TaskData
 from ..plots import plot_run
 from ..provenance import differences
-from .checkpoint import safe_load, save_model, state_copy, to_plain
+from .checkpoint import metrics_json, safe_load, save_model, state_copy, to_plain
 from .objectives import Objective
+from .weights import balance_weights, class_names, split_class_totals
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -74,8 +75,10 @@ def predict(
     device: torch.device | str = "cpu",
     amp: bool = False,
     latent: bool = False,
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Model outputs (or latents) for every event of ``graphs``, in order, on the CPU."""
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """``(outputs, y, w)`` for every event of ``graphs``, in order, on the CPU: the model outputs
+    (or latents), ``labels[target]`` (None without a target) and the event weights
+    ``labels["weight"]`` (None when ``graphs`` has none), for the weighted metrics."""
     device = torch.device(device)
     was_training = model.training
     model.eval()
@@ -89,7 +92,9 @@ def predict(
             ys.append(b.y.cpu())
     model.train(was_training)
     width = model.config.latent if latent else model.n_outputs
-    return (torch.cat(outs) if outs else torch.zeros(0, width)), (torch.cat(ys) if ys else None)
+    w = graphs.labels["weight"].cpu() if "weight" in graphs.labels else None
+    y = torch.cat(ys) if ys else None
+    return (torch.cat(outs) if outs else torch.zeros(0, width)), y, w
 
 
 @dataclass
@@ -145,6 +150,8 @@ def _fingerprint(config: TrainConfig, objective: Objective, model: nn.Module, me
     train = asdict(config)
     for key in ("epochs", "device", "num_threads", "plots", "eval_batch_size"):
         train.pop(key)
+    if not train["balance"]:  # runs started before train.balance existed still resume
+        train.pop("balance")
     run = {k: meta.get(k) for k in ("task", "provenance", "pretrained_from")}
     architecture = asdict(model.config) if hasattr(model, "config") else None
     return to_plain({"train": train, "objective": [objective.kind, list(objective.names)],
@@ -195,47 +202,54 @@ def train_epoch(
     config: TrainConfig,
     device: torch.device,
 ) -> float:
-    """One pass over ``graphs`` in the order ``generator`` draws; the mean training loss. Under
-    ``torchrun`` each rank takes its own share of the order and the loss is averaged over ranks."""
+    """One pass over ``graphs`` in the order ``generator`` draws; the weighted mean training loss
+    (each batch's weighted mean loss weighted by the batch's total weight). Under ``torchrun``
+    each rank takes its own share of the order and the loss is averaged over ranks."""
     rank, world = _dist()
     net.train()
     order = torch.randperm(len(graphs), generator=generator)
     if world > 1:  # equal step counts keep the ranks' all-reduces in lockstep
         per_rank = len(graphs) // world
         order = order[rank * per_rank : (rank + 1) * per_rank]
-    total, count = torch.zeros((), device=device), 0
+    total = torch.zeros((), device=device)
+    weight = torch.zeros((), dtype=torch.float64, device=device)
     for idx in order.split(config.batch_size):
         # host indices: the batch is sized on the host, no device sync (GPU)
         b = graphs.batch(idx, target=objective.target)
         with _autocast(device, config.amp):
             logits = net(b)
-        loss = objective.loss(logits, b.y)
+        loss = objective.loss(logits, b.y, b.w)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        total += loss.detach() * len(idx)
-        count += len(idx)
+        w = b.w.sum()  # with unit weights the batch size, exactly: the unweighted mean as before
+        total += loss.detach() * w.abs()
+        weight += w.double()
     if world > 1:
-        t = torch.stack([total.double(), torch.tensor(float(count), device=device)])
+        t = torch.stack([total.double(), weight])
         torch.distributed.all_reduce(t)
         return float(t[0] / t[1])
-    return float(total) / max(count, 1)
+    return float(total) / float(weight) if float(weight) != 0 else 0.0
 
 
 def validate(model, objective, graphs, config, device, train_loss: float) -> tuple[float, float]:
     """``(loss, accuracy)`` on the validation split; without one, the training loss is watched."""
     if not len(graphs):
         return train_loss, math.nan
-    logits, y = predict(model, graphs, objective.target, config.eval_batch_size, device, config.amp)
-    return float(objective.loss(logits, y)), objective.accuracy(logits, y)
+    logits, y, w = predict(
+        model, graphs, objective.target, config.eval_batch_size, device, config.amp
+    )
+    return float(objective.loss(logits, y, w)), objective.accuracy(logits, y, w)
 
 
 def _score(model, objective, graphs, config, device):
-    """``(metrics, logits, y)`` of ``model`` on ``graphs`` (empty metrics without events)."""
+    """``(metrics, (logits, y, w))`` of ``model`` on ``graphs`` (empty without events)."""
     if not len(graphs):
-        return {}, None, None
-    logits, y = predict(model, graphs, objective.target, config.eval_batch_size, device, config.amp)
-    return objective.metrics(logits, y), logits, y
+        return {}, None
+    logits, y, w = predict(
+        model, graphs, objective.target, config.eval_batch_size, device, config.amp
+    )
+    return objective.metrics(logits, y, w), (logits, y, w)
 
 
 def fit(
@@ -249,7 +263,9 @@ def fit(
     log: Callable[[str], None] = print,
 ) -> FitResult:
     """Train ``model`` on ``data.part('train')``, early-stop on the validation loss, restore the
-    best weights, score the test split, and write the run directory ``out``.
+    best weights, score the test split, and write the run directory ``out``. Losses and metrics
+    are weighted by the events' weights; ``config.balance`` rescales the training and validation
+    weights so that every class has the same total (the test split keeps the physical weights).
 
     ``param_groups``: optimiser groups ``{"name", "params", "lr"}`` (default: one group of all
     trainable parameters at ``config.lr``); every group decays as ``lr * lr_decay**epoch``.
@@ -263,7 +279,10 @@ def fit(
     model.to(device)
     optimizer, scheduler = _optimizer(model, param_groups, config)
     group_names = [g.get("name", f"group{k}") for k, g in enumerate(optimizer.param_groups)]
-    train_graphs, val_graphs = data.part("train").to(device), data.part("val")
+    train_graphs, val_graphs = data.part("train"), data.part("val")
+    if config.balance:
+        _balance(objective, train_graphs, val_graphs, rank, log)
+    train_graphs = train_graphs.to(device)
     objective.check_trainable(train_graphs)
     net = model
     if world > 1:
@@ -303,7 +322,7 @@ def fit(
 
     if progress.best_state is not None:
         model.load_state_dict(progress.best_state)
-    test, logits, y = _score(model, objective, data.part("test"), config, device)
+    test, scored = _score(model, objective, data.part("test"), config, device)
     metrics = to_plain({
         "task": objective.kind,
         "classes": list(objective.names) if objective.kind != "multilabel" else None,
@@ -313,20 +332,38 @@ def fit(
         "stopped_early": progress.stopped,
         "train_time_s": progress.elapsed,
         "split_sizes": data.provenance.get("split_sizes"),
+        "class_counts": split_class_totals(
+            data, class_names(objective.kind, objective.names, data.processes)),
     })  # fmt: skip
     if rank == 0:
         meta = {**(meta or {}), "version": __version__, "best_epoch": progress.best["epoch"],
                 "metrics": {k: metrics.get(k) for k in ("accuracy", "auc", "loss")}}  # fmt: skip
         save_model(out / "model.pt", model, meta)
-        write_text_atomic(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+        write_text_atomic(out / "metrics.json", metrics_json(metrics))
         if config.plots:
-            n_test = 0 if logits is None else len(logits)
+            n_test = 0 if scored is None else len(scored[0])
             train = _score_train_sample(model, objective, train_graphs, n_test, config, device)
-            write_plots(out / "plots", objective, logits, y, progress.history, log,
+            write_plots(out / "plots", objective, scored, progress.history, log,
                         train=train, best_epoch=progress.best["epoch"])  # fmt: skip
     if world > 1:
         torch.distributed.barrier()  # rank 0 has written the run before anyone moves on
     return FitResult(metrics, progress.history, progress.best["epoch"], progress.stopped)
+
+
+def _balance(objective: Objective, train, val, rank: int, log) -> None:
+    """``train.balance``: rescale the weights of the training and validation splits in place
+    (they are copies) so that every class has the same total weight."""
+    if objective.kind == "multilabel":
+        raise ValueError("train.balance balances the classes of a multiclass or binary objective")
+    for name, graphs in (("training split", train), ("validation split", val)):
+        if not len(graphs):
+            continue
+        labels = graphs.labels["label"]
+        weights, factors = balance_weights(labels, graphs.labels["weight"], objective.names, name)
+        graphs.labels["weight"] = weights
+        if rank == 0 and name == "training split":
+            scale = ", ".join(f"{k} x{v:.4g}" for k, v in factors.items())
+            log(f"train.balance: class weights scaled by {scale} (training and validation)")
 
 
 def write_history(path: Path, history: list[dict]) -> None:
@@ -341,7 +378,7 @@ def write_history(path: Path, history: list[dict]) -> None:
 
 
 def _score_train_sample(model, objective, graphs, n: int, config, device):
-    """``(logits, y)`` of at most ``n`` training events (the test split's size: the overtraining
+    """``(logits, y, w)`` of at most ``n`` training events (the test split's size: the overtraining
     plot compares shapes, and scoring the whole training set could cost as much as an epoch),
     drawn at random with the run's seed; None when ``n`` is 0 or for multilabel (no such plot)."""
     if not n or objective.kind == "multilabel":
@@ -354,26 +391,29 @@ def _score_train_sample(model, objective, graphs, n: int, config, device):
 def write_plots(
     folder: Path,
     objective: Objective,
-    logits,
-    y,
+    scored: tuple | None,
     history,
     log=print,
     train: tuple | None = None,
     best_epoch: int | None = None,
     split: str = "test",
 ) -> None:
-    """The run's loss curves, ROC curves and classifier-output distributions of ``logits``
-    (:func:`eventgnn.plots.plot_run`), over the training events' ``train = (logits, y)`` when
-    given; a failure is a warning: plots are a convenience, and a trained run is never lost to
-    them."""
-    scores = objective.scores(logits).numpy() if logits is not None else None
-    truth = y.numpy() if y is not None else None
-    train_scores = train_y = None
-    if train is not None:
-        train_scores, train_y = objective.scores(train[0]).numpy(), train[1].numpy()
+    """The run's loss curves, ROC curves and classifier-output distributions of the weighted
+    events ``scored = (logits, y, w)`` (:func:`eventgnn.plots.plot_run`), over the training
+    events' ``train = (logits, y, w)`` when given; a failure is a warning: plots are a
+    convenience, and a trained run is never lost to them."""
+
+    def arrays(part):
+        if part is None or part[1] is None:
+            return None, None, None
+        logits, y, w = part
+        return objective.scores(logits).numpy(), y.numpy(), w.numpy()
+
+    scores, truth, weights = arrays(scored)
+    train_scores, train_y, train_w = arrays(train)
     try:
         plot_run(folder, objective.kind, objective.names, scores, truth, history,
-                 train_scores=train_scores, train_y=train_y, best_epoch=best_epoch,
-                 split=split)  # fmt: skip
+                 weights=weights, train_scores=train_scores, train_y=train_y,
+                 train_weights=train_w, best_epoch=best_epoch, split=split)  # fmt: skip
     except Exception as err:
         log(f"warning: plots not written ({err})")

@@ -9,7 +9,6 @@ checkpoint, over labels read in a first pass (for Parquet shards the ``process``
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -32,7 +31,7 @@ from ..graphs.dataset import (
     split_indices,
     task_labels,
 )
-from .checkpoint import load_model, model_path, objective_of, to_plain
+from .checkpoint import load_model, metrics_json, model_path, objective_of
 from .engine import predict, resolve_device, write_plots
 
 EVALUATE_CHUNK_EVENTS = 200_000
@@ -52,15 +51,16 @@ def predict_chunks(
     device: torch.device | str = "cpu",
     only: np.ndarray | None = None,
     scales: dict[str, float] | None = None,
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """``(logits, y)`` for the task's events of ``data`` (labels as
-    :func:`~eventgnn.graphs.dataset.select_processes` sets them), read ``chunk_size`` at a time.
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+    """``(logits, y, w)`` for the task's events of ``data`` (labels as
+    :func:`~eventgnn.graphs.dataset.select_processes` sets them; ``w`` the event weights), read
+    ``chunk_size`` at a time, as :func:`~eventgnn.train.engine.predict` gives them.
 
     ``only``: sorted positions (among the task's events, in read order) to score, for example a
     run's test split. ``scales``: weight factors per process (a task file's). Raises
     :class:`~eventgnn.errors.DatasetError` when a process has no events.
     """
-    outs, ys, seen, offset = [], [], set(), 0
+    outs, ys, ws, seen, offset = [], [], [], set(), 0
     for chunk in iter_event_chunks(data, chunk_size):
         labels, names = event_labels(chunk, processes, signal)
         seen.update(names)
@@ -72,13 +72,15 @@ def predict_chunks(
         if len(chosen) == 0:
             continue
         part = apply_scales(ak.with_field(chunk[chosen], labels[chosen], "label"), scales)
-        logits, y = predict(model, GraphTensors.from_events(part), target, batch_size, device)
+        logits, y, w = predict(model, GraphTensors.from_events(part), target, batch_size, device)
         outs.append(logits)
+        ws.append(w)
         if y is not None:
             ys.append(y)
     check_present(seen, processes, describe(data))
     logits = torch.cat(outs) if outs else torch.zeros(0, model.n_outputs)
-    return logits, (torch.cat(ys) if ys else None)
+    w = torch.cat(ws) if ws else torch.zeros(0)
+    return logits, (torch.cat(ys) if ys else None), w
 
 
 def evaluate_run(
@@ -94,7 +96,8 @@ def evaluate_run(
     and split stored in ``model.pt``). With ``data``: every event of the run's processes in
     ``data``. Writes ``metrics.json`` and ``plots/`` (``roc.png`` and ``scores.png``, the
     classifier-output distribution of the scored events) to ``out`` (default
-    ``RUN/evaluate``). ``chunk_size``: events read and scored at a time (None: all at once; the
+    ``RUN/evaluate``); the metrics are weighted by the events' physical weights (never balanced).
+    ``chunk_size``: events read and scored at a time (None: all at once; the
     results are the same)."""
     model, ckpt = load_model(run)
     objective = objective_of(ckpt)
@@ -110,7 +113,7 @@ def evaluate_run(
         split = Split.from_provenance(prov)
         labels, folds = task_labels(source, info["processes"], signal, split.kfold)
         only = split_indices(labels, split, folds)["test"]
-    logits, y = predict_chunks(
+    logits, y, w = predict_chunks(
         model, source, info["processes"], signal, objective.target,
         chunk_size=chunk_size, batch_size=batch_size, device=dev, only=only,
         scales=prov.get("scales"),
@@ -120,15 +123,15 @@ def evaluate_run(
             f"{source}: no event has generator truth (every multilabel target is NaN), so the "
             f"multilabel run {run} cannot be scored on it"
         )
-    metrics = objective.metrics(logits, y)
+    metrics = objective.metrics(logits, y, w)
     metrics.update(
         {"task": objective.kind, "run": str(run), "data": str(source),
          "split": "test" if data is None else "all"}
     )  # fmt: skip
     out = Path(out) if out is not None else model_path(run).parent / "evaluate"
     out.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out / "metrics.json", json.dumps(to_plain(metrics), indent=2) + "\n")
-    write_plots(out / "plots", objective, logits, y, [], log,
+    write_text_atomic(out / "metrics.json", metrics_json(metrics))
+    write_plots(out / "plots", objective, (logits, y, w), [], log,
                 split="test" if data is None else "evaluated")  # fmt: skip
     log(
         f"{run}: {len(logits):,} events  accuracy {metrics['accuracy']:.4f}  "

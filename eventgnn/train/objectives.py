@@ -8,11 +8,18 @@ and background samples, :class:`eventgnn.catalog.Task`) is trained with the ``bi
   equally weighted mean of the 41 per-label losses (MSE for the 8 multiplicities, BCE with logits
   for the 33 kinematic bins), each a mean over the events whose target is not NaN; labels with no
   valid target in the batch are left out of the mean.
-- ``binary``: one logit, BCE with logits; accuracy at probability 0.5, ROC AUC.
+- ``binary``: one logit, BCE with logits; accuracy at probability 0.5, ROC AUC, and the
+  background rejection ``1 / eps_B`` at the signal efficiencies :data:`SIGNAL_EFFICIENCIES`.
+
+Every loss and metric takes per-event weights ``w [B]`` (the record's ``weight``; None: all 1) and
+is a weighted mean ``sum(w * l) / sum(w)``; unit weights give exactly the unweighted numbers.
+Negative weights (NLO samples) enter as they are: the weighted mean is the unbiased estimate of
+the expectation over the physical distribution. See docs/training.md, "Event weights".
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +29,9 @@ import torch.nn.functional as F
 from ..events.schema import N_REGRESSION, N_TARGETS, TARGET_NAMES
 
 KINDS = ("multiclass", "multilabel", "binary")
+
+SIGNAL_EFFICIENCIES = (0.5, 0.7)
+"""Signal efficiencies at which binary metrics quote the background rejection ``1 / eps_B``."""
 
 
 @dataclass(frozen=True)
@@ -50,13 +60,26 @@ class Objective:
                 "events is NaN (the data has no generator record); use --task multiclass"
             )
 
-    def loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def loss(
+        self, logits: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The weighted mean loss ``sum(w * l) / |sum(w)|`` (``w [B]``; None: all 1): the
+        weighted mean whenever the weights sum to a positive number (see :func:`_denominator`
+        for a negative or zero sum; no device sync either way)."""
         logits = logits.float()  # losses in float32 under mixed precision
+        if w is None:
+            w = torch.ones(len(logits), device=logits.device)
+        w = w.float()
         if self.kind == "multiclass":
-            return F.cross_entropy(logits, y)
+            # per-event weights scale the log-probabilities: nll_loss's own sum, so unit weights
+            # give F.cross_entropy's mean bit for bit
+            logp = torch.log_softmax(logits, 1) * w.unsqueeze(1)
+            return F.nll_loss(logp, y, reduction="sum") / _denominator(w.sum())
         if self.kind == "binary":
-            return F.binary_cross_entropy_with_logits(logits.squeeze(1), y.float())
-        return multilabel_loss(logits, y)
+            z = logits.squeeze(1)
+            total = F.binary_cross_entropy_with_logits(z, y.float(), weight=w, reduction="sum")
+            return total / _denominator(w.sum())
+        return multilabel_loss(logits, y, w)
 
     def scores(self, logits: torch.Tensor) -> torch.Tensor:
         """Probabilities (multiclass: softmax; binary: sigmoid ``[B]``; multilabel: regression
@@ -68,59 +91,80 @@ class Objective:
             return torch.sigmoid(logits.squeeze(1))
         return torch.cat([logits[:, :N_REGRESSION], torch.sigmoid(logits[:, N_REGRESSION:])], 1)
 
-    def accuracy(self, logits: torch.Tensor, y: torch.Tensor) -> float:
-        """Quick accuracy for progress lines (the full metrics come from :meth:`metrics`)."""
+    def accuracy(
+        self, logits: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None = None
+    ) -> float:
+        """Quick weighted accuracy for progress lines (the full metrics come from
+        :meth:`metrics`); multilabel: over every valid (event, label) pair. Float32, as the
+        unweighted mean it replaces: unit weights give that mean bit for bit."""
         s = self.scores(logits)
+        w = torch.ones(len(s)) if w is None else w.float().to(s.device)
         if self.kind == "multiclass":
-            return float((s.argmax(1) == y).float().mean())
+            return _weighted_mean((s.argmax(1) == y).float(), w)
         if self.kind == "binary":
-            return float(((s >= 0.5).long() == y.long()).float().mean())
+            return _weighted_mean(((s >= 0.5).long() == y.long()).float(), w)
         pred = _multilabel_predictions(s)
         ok = ~torch.isnan(y)
-        return float((pred[ok] == y[ok]).float().mean()) if ok.any() else float("nan")
+        if not ok.any():
+            return math.nan
+        return _weighted_mean((pred[ok] == y[ok]).float(), w.unsqueeze(1).expand_as(ok)[ok])
 
-    def metrics(self, logits: torch.Tensor, y: torch.Tensor) -> dict:
-        """Test metrics: accuracy, ROC AUC, loss, and per class or per label (plain floats)."""
-        loss = float(self.loss(logits, y))
+    def metrics(self, logits: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None = None) -> dict:
+        """Test metrics (plain floats), each weighted by ``w [B]`` (None: all 1): loss, accuracy,
+        ROC AUC, ``n_events`` and ``sum_weights``, and per class (events, sum of weights,
+        accuracy, AUC) or per label; binary adds the background efficiency ``eps_B`` and the
+        rejection ``1 / eps_B`` at each of :data:`SIGNAL_EFFICIENCIES` (keys ``"0.5"``...)."""
+        loss = float(self.loss(logits, y, w))
         s = self.scores(logits).cpu().numpy().astype(np.float64)
         yn = y.cpu().numpy()
+        wn = np.ones(len(yn)) if w is None else w.cpu().numpy().astype(np.float64)
+        totals = {"n_events": int(len(yn)), "sum_weights": float(wn.sum())}
         if self.kind == "binary":
+            truth = yn == 1
+            correct = (s >= 0.5) == truth
+            fpr, tpr = weighted_roc(truth, s, wn)
+            eff = {f"{e:g}": background_efficiency(fpr, tpr, e) for e in SIGNAL_EFFICIENCIES}
             return {
                 "loss": loss,
-                "accuracy": float(((s >= 0.5) == (yn == 1)).mean()),
-                "auc": _auc(yn, s),
-                "n_events": int(len(yn)),
+                "accuracy": _weighted_mean(correct, wn),
+                "auc": _auc(truth, s, wn),
+                **totals,
+                "rejection": {k: rejection(v) for k, v in eff.items()},
+                "background_efficiency": eff,
+                "per_class": {
+                    name: _class_entry(truth == bool(k), correct, wn)
+                    for k, name in enumerate(self.names)
+                },
             }
         if self.kind == "multiclass":
             pred = s.argmax(1)
+            correct = pred == yn
             per_class = {}
             for k, name in enumerate(self.names):
-                mask = yn == k
                 per_class[name] = {
-                    "n_events": int(mask.sum()),
-                    "accuracy": float((pred[mask] == k).mean()) if mask.any() else float("nan"),
-                    "auc": _auc((yn == k).astype(int), s[:, k]),
+                    **_class_entry(yn == k, correct, wn),
+                    "auc": _auc(yn == k, s[:, k], wn),
                 }
             aucs = [v["auc"] for v in per_class.values() if not np.isnan(v["auc"])]
             return {
                 "loss": loss,
-                "accuracy": float((pred == yn).mean()),
+                "accuracy": _weighted_mean(correct, wn),
                 "auc": float(np.mean(aucs)) if aucs else float("nan"),
-                "n_events": int(len(yn)),
+                **totals,
                 "per_class": per_class,
             }
         pred = _multilabel_predictions(torch.from_numpy(s)).numpy()
         per_label = {}
         for k, name in enumerate(self.names):
             ok = ~np.isnan(yn[:, k])
-            entry = {"n_events": int(ok.sum())}
+            entry = {"n_events": int(ok.sum()), "sum_weights": float(wn[ok].sum())}
             if ok.any():
-                t = yn[ok, k]
-                entry["accuracy"] = float((pred[ok, k] == t).mean())
+                t, wk = yn[ok, k], wn[ok]
+                entry["accuracy"] = _weighted_mean(pred[ok, k] == t, wk)
                 if k < N_REGRESSION:
-                    entry["mse"] = float(np.mean((s[ok, k] - t) ** 2))
+                    entry["mse"] = _weighted_mean((s[ok, k] - t) ** 2, wk)
                 else:
-                    entry["auc"] = _auc(t.astype(int), s[ok, k])
+                    entry["auc"] = _auc(t == 1, s[ok, k], wk)
             per_label[name] = entry
         accs = [v["accuracy"] for v in per_label.values() if "accuracy" in v]
         aucs = [v["auc"] for v in per_label.values() if not np.isnan(v.get("auc", np.nan))]
@@ -128,7 +172,7 @@ class Objective:
             "loss": loss,
             "accuracy": float(np.mean(accs)) if accs else float("nan"),
             "auc": float(np.mean(aucs)) if aucs else float("nan"),
-            "n_events": int(len(yn)),
+            **totals,
             "per_label": per_label,
         }
 
@@ -139,21 +183,109 @@ def _multilabel_predictions(scores: torch.Tensor) -> torch.Tensor:
     return torch.cat([reg, (scores[:, N_REGRESSION:] >= 0.5).to(scores.dtype)], 1)
 
 
-def _auc(y: np.ndarray, s: np.ndarray) -> float:
+def _denominator(total: torch.Tensor) -> torch.Tensor:
+    """``|sum(w)|``, and 1 where it is 0: a positive total is the weighted mean's own
+    denominator; a negative one (negative weights) keeps the step along ``sum(w * grad l)``, the
+    unbiased gradient, instead of reversing it; a zero total gives loss 0, not NaN."""
+    total = total.abs()
+    return torch.where(total == 0, torch.ones_like(total), total)
+
+
+def _weighted_mean(x, w) -> float:
+    """``sum(w * x) / sum(w)`` (numpy or torch; NaN when the weights sum to 0). With unit weights
+    it is the plain mean bit for bit (sums of 0/1 or of ``1 * x`` in the same order)."""
+    total = w.sum()
+    return float((w * x).sum() / total) if float(total) != 0 else math.nan
+
+
+def _class_entry(mask: np.ndarray, correct: np.ndarray, w: np.ndarray) -> dict:
+    """Events, sum of weights and weighted accuracy of the events ``mask`` of one class."""
+    return {
+        "n_events": int(mask.sum()),
+        "sum_weights": float(w[mask].sum()),
+        "accuracy": _weighted_mean(correct[mask], w[mask]) if mask.any() else math.nan,
+    }
+
+
+def weighted_roc(truth: np.ndarray, s: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(eps_B, eps_S)``: the weighted ROC curve, from the cut above every score (0, 0) to the
+    cut below every score (1, 1), one point per distinct score (ties form one step), in order of
+    decreasing threshold. ``truth [B]`` bool (signal), ``s [B]`` scores, ``w [B]`` weights.
+
+    Efficiencies are sums of weights passing over the class totals; with negative weights they
+    need not grow monotonically. NaN arrays when a class's total weight is not positive."""
+    truth, s, w = np.asarray(truth, bool), np.asarray(s, np.float64), np.asarray(w, np.float64)
+    order = np.argsort(-s, kind="stable")
+    s, truth, w = s[order], truth[order], w[order]
+    last = np.r_[np.nonzero(np.diff(s))[0], len(s) - 1]  # the last event of each tied score
+    tps = np.r_[0.0, np.cumsum(np.where(truth, w, 0.0))[last]]
+    fps = np.r_[0.0, np.cumsum(np.where(truth, 0.0, w))[last]]
+    total_s, total_b = w[truth].sum(), w[~truth].sum()
+    if len(s) == 0 or total_s <= 0 or total_b <= 0:
+        nan = np.full(len(tps), np.nan)
+        return nan, nan
+    return fps / total_b, tps / total_s
+
+
+def background_efficiency(eps_b: np.ndarray, eps_s: np.ndarray, target: float) -> float:
+    """``eps_B`` at signal efficiency ``target`` on a :func:`weighted_roc` curve: linear
+    interpolation between the last point below ``target`` and the first point (in order of
+    decreasing threshold) that reaches it, so the tightest cut that reaches ``target``; NaN on
+    an undefined curve."""
+    reached = np.nonzero(eps_s >= target)[0]  # empty on an undefined (NaN) curve
+    if len(reached) == 0:
+        return math.nan
+    k = int(reached[0])
+    if k == 0:  # target <= 0: the cut above every score
+        return float(eps_b[0])
+    x0, x1, y0, y1 = eps_s[k - 1], eps_s[k], eps_b[k - 1], eps_b[k]
+    return float(y0 + (target - x0) * (y1 - y0) / (x1 - x0))
+
+
+def rejection(eps_b: float) -> float:
+    """Background rejection ``1 / eps_B``: infinite when no background passes (``eps_B <= 0``,
+    possible with negative weights), NaN when ``eps_B`` is."""
+    if math.isnan(eps_b):
+        return math.nan
+    return 1.0 / eps_b if eps_b > 0 else math.inf
+
+
+def _auc(truth: np.ndarray, s: np.ndarray, w: np.ndarray) -> float:
+    """Weighted ROC AUC; NaN with one class present or a class of non-positive total weight.
+
+    Non-negative weights: scikit-learn's ``roc_auc_score(sample_weight=w)`` (unit weights: the
+    unweighted AUC exactly). With negative weights scikit-learn refuses the non-monotone curve;
+    eventgnn then integrates the :func:`weighted_roc` curve by trapezoids, which is the weighted
+    Mann-Whitney statistic ``sum_ij w_i w_j ([s_i > s_j] + [s_i = s_j] / 2) / (W_S W_B)`` over
+    signal events ``i`` and background events ``j``: the unbiased estimate of
+    ``P(s_S > s_B)``."""
     from sklearn.metrics import roc_auc_score
 
-    if len(np.unique(y)) < 2:
+    truth = np.asarray(truth, bool)
+    if truth.all() or not truth.any():
         return float("nan")  # undefined with one class present
-    return float(roc_auc_score(y, s))
+    if w[truth].sum() <= 0 or w[~truth].sum() <= 0:
+        return float("nan")
+    if (w >= 0).all():
+        return float(roc_auc_score(truth, s, sample_weight=w))
+    eps_b, eps_s = weighted_roc(truth, s, w)
+    return float(np.sum(np.diff(eps_b) * (eps_s[1:] + eps_s[:-1]) / 2))
 
 
-def multilabel_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean over the 41 labels of each label's masked mean loss (MSE or BCE with logits).
+def multilabel_loss(
+    logits: torch.Tensor, targets: torch.Tensor, w: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Mean over the 41 labels of each label's masked weighted mean loss (MSE or BCE with
+    logits): ``sum(w * l) / sum(w)`` over the events whose target is not NaN.
 
-    Shapes: ``logits [B, 41]``, ``targets [B, 41]`` (NaN = unknown) -> scalar.
+    Shapes: ``logits [B, 41]``, ``targets [B, 41]`` (NaN = unknown), ``w [B]`` (None: all 1) ->
+    scalar. Labels whose valid events' weights sum to 0 (none valid) drop out of the mean.
     """
     if logits.shape[1] != N_TARGETS:
         raise ValueError(f"multilabel head must have {N_TARGETS} outputs, got {logits.shape[1]}")
+    if w is None:
+        w = torch.ones(len(logits), device=logits.device)
+    w = w.to(logits.dtype).unsqueeze(1)  # [B, 1]
     valid = ~torch.isnan(targets)
     t = torch.where(valid, targets, torch.zeros_like(targets))
     reg = (logits[:, :N_REGRESSION] - t[:, :N_REGRESSION]) ** 2
@@ -161,9 +293,9 @@ def multilabel_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor
         logits[:, N_REGRESSION:], t[:, N_REGRESSION:], reduction="none"
     )
     per_element = torch.cat([reg, bce], 1) * valid
-    n_valid = valid.sum(0)  # [41]
-    per_label = per_element.sum(0) / n_valid.clamp(min=1)
-    has = n_valid > 0
+    label_weight = (valid * w).sum(0)  # [41]
+    per_label = (per_element * w).sum(0) / _denominator(label_weight)
+    has = label_weight != 0
     # no .item(): the mean over labels with data stays on the device
     return (per_label * has).sum() / has.sum().clamp(min=1)
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import torch
 import yaml
 
@@ -28,6 +28,7 @@ from ..provenance import lock
 from .checkpoint import load_model
 from .engine import FitResult, fit
 from .objectives import Objective, make_objective
+from .weights import class_names, format_class_totals, split_class_totals, warn_imbalance
 
 PRETRAIN_CATALOG = "pretrain12"
 """Class order of a pretraining on exactly this catalog's processes (else: sorted names)."""
@@ -74,7 +75,11 @@ def train_model(
     extra_meta: dict,
     log: Callable[[str], None] = print,
 ) -> tuple[Path, FitResult]:
-    """Write ``config.yaml``, fit, and return ``(run directory, result)``."""
+    """Write ``config.yaml``, fit, and return ``(run directory, result)``. Logs the events and
+    sum of weights per class and split first, and warns
+    (:class:`~eventgnn.errors.ClassImbalanceWarning`) when the training classes' total weights
+    are imbalanced beyond :data:`~eventgnn.train.weights.IMBALANCE_RATIO` without
+    ``train.balance``."""
     out = Path(config.out) if config.out else default_out(config)
     config = replace(config, out=str(out))
     rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
@@ -86,6 +91,13 @@ def train_model(
             f"({n_train:,} trainable); events train {sizes['train']:,} / val {sizes['val']:,} / "
             f"test {sizes['test']:,}; run directory {out}"
         )
+        names = class_names(objective.kind, objective.names, data.processes)
+        totals = split_class_totals(data, names)
+        log("events per class (sum of weights):")
+        for line in format_class_totals(totals):
+            log(line)
+        if objective.kind != "multilabel" and not config.train.balance:
+            warn_imbalance(totals["train"])
     meta = {
         "config": to_dict(config),
         "task": {
@@ -116,6 +128,8 @@ def train_model(
             f"  loss {m.get('loss', nan):.4f}  (best epoch {result.best_epoch}, "
             f"{m['train_time_s']:.1f} s)"
         )
+        if "rejection" in m:
+            log(_rejection_line(m))
     return out, result
 
 
@@ -145,6 +159,22 @@ def pretrain(config: RunConfig, log: Callable[[str], None] = print) -> Path:
     return out
 
 
+def _number(value) -> float:
+    """A number read back from ``metrics.json`` (``null``, written for NaN or infinity: NaN)."""
+    return math.nan if value is None else float(value)
+
+
+def _rejection_line(m: dict) -> str:
+    """``background rejection 1/eps_B: 31.2 at eps_S 0.5, 9.87 at eps_S 0.7`` from binary
+    metrics, in memory or read back (where infinity is ``null`` beside ``eps_B = 0``)."""
+    parts = []
+    for eff, eps_b in m.get("background_efficiency", {}).items():
+        eps_b = _number(eps_b)
+        value = math.nan if math.isnan(eps_b) else (1 / eps_b if eps_b > 0 else math.inf)
+        parts.append(f"{value:.4g} at eps_S {eff}")
+    return "background rejection 1/eps_B: " + ", ".join(parts)
+
+
 def run_info(run: str) -> str:
     """A human-readable summary of a run: task, config, parameters, data, metrics."""
     model, ckpt = load_model(run)
@@ -168,10 +198,15 @@ def run_info(run: str) -> str:
     if metrics_path.exists():
         m = json.loads(metrics_path.read_text())
         lines.append(
-            f"test metrics: accuracy {m.get('accuracy', np.nan):.4f}  AUC "
-            f"{m.get('auc', np.nan):.4f}  loss {m.get('loss', np.nan):.4f}  "
-            f"(epochs run {m.get('epochs_run')}, train time {m.get('train_time_s', 0):.1f} s)"
+            f"test metrics: accuracy {_number(m.get('accuracy')):.4f}  AUC "
+            f"{_number(m.get('auc')):.4f}  loss {_number(m.get('loss')):.4f}  "
+            f"(epochs run {m.get('epochs_run')}, train time {m.get('train_time_s') or 0:.1f} s)"
         )
+        if "rejection" in m:
+            lines.append(_rejection_line(m))
+        if m.get("class_counts"):
+            lines.append("events per class (sum of weights):")
+            lines += format_class_totals(m["class_counts"])
     lines.append("config:")
     lines += ["  " + s for s in yaml.safe_dump(ckpt["config"], sort_keys=False).splitlines()]
     return "\n".join(lines)

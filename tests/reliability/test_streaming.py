@@ -64,11 +64,11 @@ def test_streamed_outputs_equal_in_memory_outputs(trained_run, datasets):
     model, ckpt = load_model(trained_run)
     procs = ckpt["task"]["processes"]
     td = load_task_data(datasets["pre"], procs, None, Split(val_fraction=0.0, test_fraction=0.0))
-    ref, yref = predict(model, td.graphs, "label", 64)
-    got, y = predict_chunks(model, datasets["pre"], procs, None, "label", chunk_size=37,
-                            batch_size=64)  # fmt: skip
+    ref, yref, wref = predict(model, td.graphs, "label", 64)
+    got, y, w = predict_chunks(model, datasets["pre"], procs, None, "label", chunk_size=37,
+                               batch_size=64)  # fmt: skip
     assert len(got) == len(td.graphs)
-    assert torch.equal(y, yref)
+    assert torch.equal(y, yref) and torch.equal(w, wref)
     # equal up to float32 rounding: a different batch composition changes the GEMM blocking
     # (measured: 1.3e-6 at most on logits of order 1)
     assert torch.allclose(got, ref, rtol=1e-5, atol=1e-5)
