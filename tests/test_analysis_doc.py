@@ -45,6 +45,8 @@ def test_the_analysis_walkthrough_runs(tmp_path, monkeypatch):
     assert len(scores["entry"]) == 120 and set(scores) >= {"run", "luminosityBlock", "event"}
     assert len(ak.from_parquet("all.parquet")) == 120 + 160 + 160
     assert Path("mine.onnx").is_file()
+    kfold = ak.from_parquet("kfold_scores.parquet")
+    assert len(kfold) == 120 + 160 and set(kfold.fold.to_list()) == {0, 1, 2}
 
     # the Python example, with the pretrained run it names made here first
     events = ak.concatenate([random_events(100, "a", seed=5), random_events(100, "b", seed=6)])
