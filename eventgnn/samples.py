@@ -134,7 +134,7 @@ def load_task_file(path: str | os.PathLike) -> TaskFile:
         if not isinstance(entries, list) or not entries:
             raise CatalogError(f"{path}: field '{side}': expected a list of samples")
         sides[side] = tuple(
-            _sample(e, f"{path}: {side}[{k}]", path.parent) for k, e in enumerate(entries)
+            _sample(e, f"{path}: {side}[{k}]", path.resolve().parent) for k, e in enumerate(entries)
         )
     task = TaskFile(name, sides["signal"], sides["background"], str(data.get("description", "")))
     _check_distinct(task, str(path))

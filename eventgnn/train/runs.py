@@ -190,6 +190,10 @@ def run_info(run: str) -> str:
     if ckpt.get("pretrained_from"):
         mode = ckpt["config"]["finetune"]["mode"]
         lines.append(f"finetuned from: {ckpt['pretrained_from']} (mode {mode})")
+    for side in ("signal", "background"):  # a task file's samples
+        for sample in ckpt.get("task_file", {}).get(side, []):
+            extra = {k: v for k, v in sample.items() if k != "process"}
+            lines.append(f"  {side} sample {sample['process']}: {extra or 'from the data'}")
     lines.append(f"parameters: {count_parameters(model):,}")
     prov = ckpt.get("provenance", {})
     lines.append(f"data: {prov.get('data')}  split {prov.get('split_sizes')}")
