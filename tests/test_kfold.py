@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import awkward as ak
 import numpy as np
 import pyarrow as pa
+import pytest
+from hand_events import random_events
 
+from eventgnn.errors import DatasetError
+from eventgnn.graphs.dataset import Split, load_task_data
 from eventgnn.kfold import event_folds, fnv1a
 
 
@@ -23,3 +28,11 @@ def test_folds_ignore_the_folder_and_are_balanced():
     # a sliced Arrow array (non-zero offset) hashes the same as a fresh one
     arr = pa.array(["x", "pythia8:wh:seed1:7", "pythia8:wh:seed1:8"])
     np.testing.assert_array_equal(event_folds(arr.slice(1), 7), event_folds(arr.to_pylist()[1:], 7))
+
+
+def test_kfold_refuses_events_without_their_own_source():
+    events = random_events(40, "a", seed=1)  # every event: one source string
+    events = events[["objects", "process", "label", "targets", "weight"]]
+    events = ak.with_field(events, ak.Array(["pythia8:a:seed1"] * 40), "source")
+    with pytest.raises(DatasetError, match="distinct identity per event"):
+        load_task_data("x", ["a"], None, Split(kfold=2, fold=0), events=events)

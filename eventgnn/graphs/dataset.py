@@ -27,6 +27,7 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import torch
 
@@ -225,6 +226,23 @@ def reader_settings(data) -> list[dict]:
     return list(seen.values())
 
 
+def check_identities(events: ak.Array, where: str) -> None:
+    """A k-fold split needs a ``source`` that names each event: events that share one (shards
+    from an older generator) would all fall in one fold, silently; a :class:`DatasetError`
+    instead. (Identities may still coincide across files of one name in different folders:
+    such events share a fold, which keeps every score unbiased.)"""
+    ids = ak.to_arrow(events.source, extensionarray=False)
+    n_distinct = pc.count_distinct(ids).as_py()
+    if n_distinct < len(ids):
+        counts = pc.value_counts(ids)
+        top = counts[int(np.argmax(counts.field("counts").to_numpy()))]
+        raise DatasetError(
+            f"{where}: a k-fold split needs a distinct identity per event, but {len(ids):,} events "
+            f"have {n_distinct:,} (for example {top['counts'].as_py():,} events with source "
+            f"{top['values'].as_py()!r}); regenerate or reconvert the data with this version"
+        )
+
+
 def split_indices(
     labels: np.ndarray, split: Split, folds: np.ndarray | None = None
 ) -> dict[str, np.ndarray]:
@@ -307,7 +325,10 @@ def load_task_data(
     events = select_processes(events, processes, signal, where=describe(data))
     events = apply_scales(events, scales)
     labels = np.asarray(ak.to_numpy(events.label), dtype=np.int64)
-    folds = event_folds(events, split.kfold) if split.kfold else None
+    folds = None
+    if split.kfold:
+        check_identities(events, describe(data))
+        folds = event_folds(events, split.kfold)
     splits = split_indices(labels, split, folds)
     classes, counts = np.unique(labels, return_counts=True)
     provenance = {
