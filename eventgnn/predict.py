@@ -99,33 +99,27 @@ def predict_files(
     """Score every entry of ``inputs`` with the model of ``run`` (a run directory, a
     ``model.pt``, or a k-fold run's folder) and write ``out`` (``.parquet`` or ``.root``; see
     the module docstring)."""
-    kfold = read_kfold(run) if Path(run).is_dir() else None
-    models, fold_of = None, None
-    if kfold is not None:
-        loaded = [load_model(Path(run) / f) for f in kfold["folds"]]
-        models, ckpt = [m for m, _ in loaded], loaded[0][1]
-        model = models[0]
-        n_folds = kfold["kfold"]
-
-        def fold_of(events):
-            return event_folds(events, n_folds)
-    else:
-        model, ckpt = load_model(run)
+    models, ckpt, n_folds = _load(run)
     out = Path(out)
     if out.suffix not in (".parquet", ".root"):
         raise ValueError(f"--out {out}: expected a .parquet or .root file")
     files = input_files(inputs)
     dev = resolve_device(device)
-    for m in models or [model]:
+    for m in models:
         m.to(dev)
     objective = objective_of(ckpt)
     names = ["score"] if objective.kind == "binary" else [f"score_{n}" for n in objective.names]
     parts = []
     for k, path in enumerate(files):
         fmt = detect_format(path)
-        opts = reader_options_for(ckpt, fmt, options or {}, log) if fmt != "parquet" else {}
-        part = _score_file(path, fmt, opts, keep, chunk_size, objective, names, model, models,
-                           fold_of, dev)  # fmt: skip
+        if fmt == "parquet":  # events already read: reader options cannot change them
+            if any(v is not None for v in (options or {}).values()):
+                log(f"warning: {path}: reader options do not apply to Parquet shards (ignored)")
+            opts = {}
+        else:
+            opts = reader_options_for(ckpt, fmt, options or {}, log)
+        part = _score_file(path, fmt, opts, keep, chunk_size, objective, names, models, n_folds,
+                           dev)  # fmt: skip
         n_sel = int(np.sum(part["selected"]))
         log(f"{path}: {len(part['entry']):,} entries, {n_sel:,} with selected objects")
         if len(files) > 1:
@@ -137,38 +131,44 @@ def predict_files(
     return out
 
 
+def _load(run) -> tuple[list, dict, int | None]:
+    """``(models, checkpoint, number of folds)``: one model, or a k-fold run's fold models (the
+    first fold's checkpoint describes them all)."""
+    kfold = read_kfold(run) if Path(run).is_dir() else None
+    if kfold is None:
+        model, ckpt = load_model(run)
+        return [model], ckpt, None
+    loaded = [load_model(Path(run) / f) for f in kfold["folds"]]
+    return [m for m, _ in loaded], loaded[0][1], kfold["kfold"]
+
+
 def _concat(arrays: list):
     if any(isinstance(a, ak.Array) for a in arrays):
         return ak.concatenate(arrays)
     return np.concatenate(arrays)
 
 
-def _score_file(path, fmt, opts, keep, chunk_size, objective, names, model, models, fold_of, dev):
+def _score_file(path, fmt, opts, keep, chunk_size, objective, names, models, n_folds, dev):
     n = count_entries(path, fmt, **opts)
     kept = _kept(path, fmt, opts, keep, n)  # first: a missing branch fails before any scoring
     n_out = len(names)
     scores = np.full((n, n_out), np.nan, dtype=np.float32)
     selected = np.zeros(n, dtype=bool)
-    fold = np.full(n, -1, dtype=np.int8) if models else None
+    fold = np.full(n, -1, dtype=np.int8)
     for start, events in _chunks(path, fmt, n, chunk_size, opts):
         if len(events) == 0:
             continue
         entries = _entries(events, path, fmt, start)
         graphs = GraphTensors.from_events(events)
-        if models:
-            folds = fold_of(events)
-            s = np.empty((len(events), n_out), dtype=np.float32)
-            for f, m in enumerate(models):
-                idx = np.nonzero(folds == f)[0]
-                if len(idx):
-                    s[idx] = _scores(m, graphs.subset(idx), objective, dev)
-            fold[entries] = folds
-        else:
-            s = _scores(model, graphs, objective, dev)
-        scores[entries] = s
+        folds = event_folds(events, n_folds) if n_folds else np.zeros(len(events), np.int64)
+        for f, m in enumerate(models):  # each event by its fold's model
+            idx = np.nonzero(folds == f)[0]
+            if len(idx):
+                scores[entries[idx]] = _scores(m, graphs.subset(idx), objective, dev)
+        fold[entries] = folds
         selected[entries] = True
     part = {"entry": np.arange(n, dtype=np.int64), "selected": selected}
-    if fold is not None:
+    if n_folds:
         part["fold"] = fold
     part.update({name: scores[:, k] for k, name in enumerate(names)})
     for name, values in kept.items():
