@@ -2,12 +2,14 @@
 
 Public API (flat): :func:`read_events`, :func:`to_graph`, :func:`build_batch`,
 :class:`GraphTensors`, :class:`EventGNN`, :class:`EventClassifier` (load, finetune, predict,
-save); CKA in :mod:`eventgnn.analysis.cka`.
+save), :func:`list_models` (the shipped pretrained models' cards); CKA in
+:mod:`eventgnn.analysis.cka`.
 """
 
 from .events.io import convert, read_events
 from .events.parquet import write_events
 from .graphs.batch import GraphTensors, build_batch, to_graph
+from .registry import list_models
 
 __version__ = "0.1.0"
 
@@ -17,6 +19,7 @@ __all__ = [
     "GraphTensors",
     "build_batch",
     "convert",
+    "list_models",
     "read_events",
     "to_graph",
     "write_events",

@@ -9,6 +9,9 @@
     scores = mine.predict(events)          # numpy [B]: the signal probability of each event
     mine.save("my_model.pt")
 
+``EventClassifier.load`` takes a shipped pretrained model's name too
+(``eventgnn.list_models()``; docs/models.md).
+
 It wraps the same code as the command line (``eventgnn finetune``, ``eventgnn predict``): a
 finetune writes an ordinary run directory, and a saved model is an ordinary ``model.pt``.
 """
@@ -25,6 +28,7 @@ import numpy as np
 
 from .config import build_run_config
 from .graphs.batch import GraphTensors
+from .registry import get_card, shipped_card
 from .samples import TaskFile, task_from_paths
 from .train.checkpoint import load_model, model_path, objective_of
 from .train.engine import predict as predict_logits
@@ -34,20 +38,29 @@ class EventClassifier:
     """A trained eventgnn model: its network, checkpoint and objective.
 
     ``kind``: ``binary``, ``multiclass`` or ``multilabel``; ``classes``: the class (or label)
-    names in output order (binary: ``("background", "signal")``); ``path``: its ``model.pt``.
+    names in output order (binary: ``("background", "signal")``); ``path``: its ``model.pt``;
+    ``name``: the shipped model's name (None for a run); ``card``: its card (None for a run).
     """
 
-    def __init__(self, model, checkpoint: dict, path: str | os.PathLike):
+    def __init__(self, model, checkpoint: dict, path: str | os.PathLike, name: str | None = None):
         self.model = model
         self.checkpoint = checkpoint
         self.path = Path(path)
+        self.name = name
         self.objective = objective_of(checkpoint)
 
     @classmethod
     def load(cls, run: str | os.PathLike) -> EventClassifier:
-        """A run directory or a ``model.pt`` file (loaded with ``weights_only=True``)."""
+        """A run directory, a ``model.pt`` file, or a shipped model's name (``eventgnn models``;
+        its file's checksum is checked), loaded with ``weights_only=True``."""
         model, ckpt = load_model(run)
-        return cls(model, ckpt, model_path(run))
+        card = shipped_card(run)
+        return cls(model, ckpt, model_path(run), name=card["name"] if card else None)
+
+    @property
+    def card(self) -> dict | None:
+        """The shipped model's card (None for a run)."""
+        return None if self.name is None else get_card(self.name)
 
     @property
     def kind(self) -> str:
@@ -58,7 +71,8 @@ class EventClassifier:
         return self.objective.names
 
     def __repr__(self) -> str:
-        return f"EventClassifier({self.path}, {self.kind}, classes={list(self.classes)})"
+        where = self.name or self.path
+        return f"EventClassifier({where}, {self.kind}, classes={list(self.classes)})"
 
     def predict(self, events: ak.Array, batch_size: int = 1024, device: str = "cpu") -> np.ndarray:
         """Scores of ``events`` (an event-record array as :func:`eventgnn.read_events` returns
@@ -98,7 +112,8 @@ class EventClassifier:
         return train_classifier(
             signal, background, task=task, data=data, out=out, mode=mode, epochs=epochs,
             train_size=train_size, seed=seed, overrides=overrides, log=log,
-            pretrained=str(self.path.parent if self.path.name == "model.pt" else self.path),
+            pretrained=self.name or str(self.path.parent if self.path.name == "model.pt"
+                                        else self.path),
         )  # fmt: skip
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -124,8 +139,9 @@ def train_classifier(
     overrides: Sequence[str] = (),
     log: Callable[[str], None] = print,
 ) -> EventClassifier:
-    """Train a binary classifier, from ``pretrained`` (a run directory) or from scratch (None);
-    the arguments are those of :meth:`EventClassifier.finetune`."""
+    """Train a binary classifier, from ``pretrained`` (a run directory or a shipped model's
+    name) or from scratch (None or ``"scratch"``); the arguments are those of
+    :meth:`EventClassifier.finetune`."""
     from .train.finetune import finetune
 
     samples = None

@@ -108,7 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--background", nargs="+", metavar="PATH", help="background files, folders or globs"
     )
     p.add_argument(
-        "--from", dest="from_run", help="pretrained run directory (omit to train from scratch)"
+        "--from",
+        dest="from_run",
+        metavar="RUN|NAME|scratch",
+        help="pretrained run directory, shipped model name (eventgnn models), or 'scratch'; "
+        "default: the shipped default model where this version ships one, else from scratch",
     )
     p.add_argument("--mode", default="full", choices=["full", "frozen", "frozen-decoder"])
     p.add_argument("--train-size", type=int, help="training events (per class)")
@@ -124,9 +128,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_finetune)
 
     p = sub.add_parser("evaluate", help="evaluate a run on a dataset")
-    p.add_argument("--model", required=True, help="run directory")
+    p.add_argument(
+        "--model", required=True, metavar="RUN|NAME", help="run directory or shipped model name"
+    )
     p.add_argument("--data", help="folder of Parquet shards (default: the run's test data)")
-    p.add_argument("--out", help="output folder for metrics and plots")
+    p.add_argument(
+        "--out",
+        help="output folder for metrics and plots (default: RUN/evaluate; for a shipped model "
+        "./evaluate-NAME)",
+    )
     p.add_argument(
         "--chunk-size",
         type=int,
@@ -137,7 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "predict", help="score every entry of your files (Parquet or a ROOT friend tree)"
     )
-    p.add_argument("--model", required=True, metavar="RUN", help="run directory")
+    p.add_argument(
+        "--model", required=True, metavar="RUN|NAME", help="run directory or shipped model name"
+    )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="files or folders (ROOT, Parquet)")
     p.add_argument("--out", required=True, metavar="FILE", help="output .parquet or .root file")
     p.add_argument(
@@ -149,9 +161,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler=cmd_predict)
 
-    p = sub.add_parser("info", help="describe a run: config, parameters, metrics")
-    p.add_argument("run")
+    p = sub.add_parser(
+        "info", help="describe a run or shipped model: config, parameters, metrics (and card)"
+    )
+    p.add_argument("run", metavar="RUN|NAME")
     p.set_defaults(handler=cmd_info)
+
+    p = sub.add_parser("models", help="the shipped pretrained models and their cards")
+    p.add_argument("name", nargs="?", metavar="NAME", help="print this model's whole card")
+    p.set_defaults(handler=cmd_models)
 
     p = sub.add_parser("scan", help="accuracy versus training size for several setups and seeds")
     p.add_argument("--task", required=True)
@@ -163,8 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--pretrained",
         nargs="*",
         default=[],
-        metavar="SETUP=RUN",
-        help="pretrained run for each setup (default: pretrain on the built-in data)",
+        metavar="SETUP=RUN|NAME",
+        help="pretrained run or shipped model for each setup (default: pretrain on the "
+        "built-in data)",
     )
     p.add_argument("--epochs", type=int, help="maximum epochs per run")
     p.add_argument("--out", default="scan", help="output folder")
@@ -207,7 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "export", help="export a run's model to ONNX: raw graph tensors in, logits out"
     )
-    p.add_argument("--model", required=True, metavar="RUN", help="run directory")
+    p.add_argument(
+        "--model", required=True, metavar="RUN|NAME", help="run directory or shipped model name"
+    )
     p.add_argument("--onnx", required=True, metavar="FILE.onnx", help="ONNX file to write")
     p.add_argument(
         "--exporter",
@@ -363,12 +384,15 @@ def cmd_pretrain(args) -> None:
 
 def cmd_finetune(args) -> None:
     from .catalog import builtin_downstream_processes
+    from .registry import SCRATCH, model_file
     from .samples import is_task_file, load_task_file, task_from_paths
     from .train.ddp import init_distributed, shutdown_distributed
     from .train.finetune import finetune, finetune_kfold
 
     rank, _ = init_distributed()
     config = _run_config(args, "finetune")
+    if config.pretrained not in (None, SCRATCH):  # a wrong name: before any data is generated
+        model_file(config.pretrained)
     samples = None
     if args.signal or args.background:
         if not (args.signal and args.background) or config.task is not None:
@@ -394,10 +418,11 @@ def cmd_finetune(args) -> None:
                 )
             config = replace(config, data=_default_data("downstream", wanted))
     log = print if rank == 0 else lambda s: None
+    # without --from (and without 'pretrained' in a config file): the shipped default model
     if args.kfold is not None:
-        finetune_kfold(config, args.kfold, log=log, samples=samples)
+        finetune_kfold(config, args.kfold, log=log, samples=samples, use_default=True)
     else:
-        finetune(config, log=log, samples=samples)
+        finetune(config, log=log, samples=samples, use_default=True)
     shutdown_distributed()
 
 
@@ -423,6 +448,22 @@ def cmd_info(args) -> None:
     from .train.runs import run_info
 
     print(run_info(args.run))
+
+
+def cmd_models(args) -> None:
+    from .registry import card_summary, format_card, get_card, list_models, model_dirs, none_message
+
+    if args.name:
+        print(format_card(get_card(args.name)))
+        return
+    cards = list_models()
+    if not cards:
+        print(none_message())
+        return
+    print(f"{len(cards)} model(s) in {', '.join(str(d) for d in model_dirs())}:")
+    for card in cards:
+        print(card_summary(card))
+    print("eventgnn models NAME prints a model's whole card")
 
 
 def cmd_scan(args) -> None:

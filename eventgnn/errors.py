@@ -28,6 +28,15 @@ class CatalogError(ValueError):
     """A process, catalog or task is unknown or its recipe file is malformed."""
 
 
+class RegistryError(ValueError):
+    """A shipped model is unknown, its card is malformed, or its name is not allowed."""
+
+
+class ChecksumError(RegistryError):
+    """A shipped model's file differs from its card's SHA-256 (the message names the file, the
+    expected and the found checksum)."""
+
+
 class DatasetError(ValueError):
     """The data does not hold what a task needs (for example a missing process)."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 from pathlib import Path
 
 
@@ -19,3 +20,26 @@ def cache_dir() -> Path:
     """``$EVENTGNN_CACHE``, else ``~/.cache/eventgnn``: built-in data and staged task samples."""
     env = os.environ.get("EVENTGNN_CACHE")
     return Path(env).expanduser() if env else Path.home() / ".cache" / "eventgnn"
+
+
+def cpu_model() -> str:
+    """The processor's model name (``/proc/cpuinfo`` on Linux), else what ``platform`` says."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def machine_info() -> dict[str, str | int]:
+    """The machine a run ran on, for its record: operating system, Python, processor and the
+    cores this process may use (the host name is left out: it says nothing about speed)."""
+    return {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu": cpu_model(),
+        "cores": cpu_count(),
+    }

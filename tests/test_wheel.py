@@ -1,4 +1,5 @@
-"""A wheel built from the repository carries its recipes and finds them installed anywhere."""
+"""A wheel built from the repository carries its recipes and shipped models and finds them
+installed anywhere."""
 
 from __future__ import annotations
 
@@ -27,11 +28,12 @@ def wheel(tmp_path_factory) -> Path:
     return path
 
 
-def test_wheel_holds_every_recipe(wheel):
+def test_wheel_holds_every_recipe_and_model(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    recipes = ROOT / "eventgnn" / "recipes"
-    shipped = sorted(p.relative_to(ROOT).as_posix() for p in recipes.rglob("*") if p.is_file())
-    assert shipped and all(name in names for name in shipped), set(shipped) - names
+    for folder in ("recipes", "models"):  # models: its README, and every .pt and .json card
+        files = (ROOT / "eventgnn" / folder).rglob("*")
+        shipped = sorted(p.relative_to(ROOT).as_posix() for p in files if p.is_file())
+        assert shipped and all(name in names for name in shipped), set(shipped) - names
 
 
 def test_installed_wheel_finds_its_recipes_outside_the_source_tree(wheel, tmp_path):
@@ -44,14 +46,18 @@ def test_installed_wheel_finds_its_recipes_outside_the_source_tree(wheel, tmp_pa
     code = (
         "import eventgnn, eventgnn.catalog as c; "
         "t = c.get_task('tth_cp_even_vs_odd'); p = c.get_process('stop2'); "
-        "print(eventgnn.__file__, t.signal, t.background, p.slha.is_file())"
+        "print(eventgnn.__file__, t.signal, t.background, p.slha.is_file(), "
+        "(eventgnn.registry.model_dirs()[0] / 'README.md').is_file(), "
+        "len(eventgnn.list_models()))"
     )
     env = {**os.environ, "PYTHONPATH": str(target)}
     env.pop("EVENTGNN_RECIPES", None)
+    env.pop("EVENTGNN_MODELS", None)
     run = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env,
         check=True,
     )  # fmt: skip
     where, rest = run.stdout.split(" ", 1)
     assert Path(where).is_relative_to(target)  # the installed copy, not the repository
-    assert rest.strip() == "('tth_cp_even',) ('tth_cp_odd',) True"
+    n_models = len(list((ROOT / "eventgnn" / "models").glob("*.json")))  # none in this version
+    assert rest.strip() == f"('tth_cp_even',) ('tth_cp_odd',) True True {n_models}"

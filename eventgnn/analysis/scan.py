@@ -4,7 +4,8 @@ A scan trains every ``(size, setup, seed)``:
 
 - ``scratch``: a model trained from random initialisation on the task;
 - ``multiclass`` / ``multilabel`` (any other name): finetuned from a pretrained run of that name,
-  given explicitly, or pretrained once by the scan on the pretraining data.
+  given explicitly (a run directory or a shipped model's name), or pretrained once by the scan
+  on the pretraining data.
 
 Each seed draws its own random training subset of ``size`` events per class (and its own
 initialisation); every run of the scan is scored on one shared held-out test set (the test split
@@ -48,6 +49,7 @@ from ..fileio import safe_name, write_text_atomic
 from ..graphs.dataset import data_identity
 from ..plots import plot_scaling
 from ..provenance import differences, lock, write_record
+from ..registry import shipped_card
 from ..system import cpu_count
 from ..train.finetune import finetune as finetune_run
 from ..train.runs import pretrain as pretrain_run
@@ -331,7 +333,12 @@ def scan_record(config: ScanConfig) -> dict:
     setups = {}
     for setup in config.setups:
         if setup in config.pretrained:
-            setups[setup] = {"pretrained": str(Path(config.pretrained[setup]).resolve())}
+            card = shipped_card(config.pretrained[setup])
+            setups[setup] = (
+                {"pretrained": card["name"], "sha256": card["sha256"]}
+                if card is not None
+                else {"pretrained": str(Path(config.pretrained[setup]).resolve())}
+            )
         elif setup != BASELINE:
             setups[setup] = {"pretrain_data": identity(config.pretrain_data),
                              "pretrain_epochs": config.pretrain_epochs,
@@ -383,7 +390,8 @@ def _run_points(config: ScanConfig, out: Path, finetune, pretrain, log) -> list[
             log(f"scan: pretraining '{setup}' took {time.perf_counter() - t0:.0f} s")
         pretrained[setup] = str(path)
     for setup in config.setups:
-        if setup != BASELINE and not _finished(Path(pretrained[setup])):
+        source = pretrained.get(setup)
+        if setup != BASELINE and shipped_card(source) is None and not _finished(Path(source)):
             raise FileNotFoundError(
                 f"pretrained run for '{setup}' ({pretrained[setup]}) has no metrics.json: "
                 "it is not a finished run"

@@ -5,6 +5,10 @@
 run config, the objective (``task``: kind, class names, processes, signal) and the data
 provenance (data path, :class:`~eventgnn.graphs.dataset.Split`, counts). Both files load with
 ``torch.load(weights_only=True)``: no pickled classes, so opening one never runs code.
+
+Wherever a run is asked for (:func:`model_path`, :func:`load_checkpoint`, :func:`load_model`),
+the name of a shipped model (:mod:`eventgnn.registry`) is taken too: it resolves to the model's
+file after its SHA-256 is checked against its card.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from ..events.schema import RENAMED_OBJECT_FIELDS
 from ..fileio import atomic_path
 from ..graphs.features import EDGE_FEATURES, GLOBAL_FEATURES, NODE_FEATURES
 from ..model.eventgnn import EventGNN
+from ..registry import model_file, sha256_file, shipped_card
 from .objectives import Objective
 
 MODEL_FORMAT = "eventgnn-model/1"
@@ -106,13 +111,28 @@ def save_model(path: str | os.PathLike, model: EventGNN, meta: dict) -> None:
 
 
 def model_path(run: str | os.PathLike) -> Path:
-    """``RUN/model.pt`` for a run directory, else ``run`` itself."""
-    path = Path(run)
+    """``RUN/model.pt`` for a run directory, the checked file of a shipped model name
+    (:func:`eventgnn.registry.model_file`), else ``run`` itself (a ``model.pt`` path)."""
+    path = model_file(run)
     return path / "model.pt" if path.is_dir() else path
 
 
+def model_identity(run: str | os.PathLike) -> dict:
+    """What a model is, for the record of a run made from it: ``{"from": run, "shipped":
+    bool, "file": path, "sha256": ...}`` (a shipped model's checksum is its card's)."""
+    card = shipped_card(run)
+    path = model_path(run)
+    return {
+        "from": str(run),
+        "shipped": card is not None,
+        "file": str(path if card is not None else path.resolve()),
+        "sha256": card["sha256"] if card is not None else sha256_file(path),
+    }
+
+
 def load_checkpoint(run: str | os.PathLike) -> dict:
-    """Read ``RUN/model.pt`` (or a ``model.pt`` path) with ``weights_only=True``. Node features
+    """Read ``RUN/model.pt`` (or a ``model.pt`` path, or a shipped model by name) with
+    ``weights_only=True``. Node features
     renamed since the model was saved are given their current names (``type`` is ``kind``)."""
     path = model_path(run)
     if not path.exists():
@@ -154,7 +174,8 @@ def check_features(ckpt: dict, where: str) -> None:
 
 
 def load_model(run: str | os.PathLike) -> tuple[EventGNN, dict]:
-    """``(EventGNN with the saved weights, checkpoint dict)`` from a run directory."""
+    """``(EventGNN with the saved weights, checkpoint dict)`` from a run directory (or a
+    ``model.pt`` path, or a shipped model by name)."""
     ckpt = load_checkpoint(run)
     where = str(model_path(run))
     check_features(ckpt, where)

@@ -35,6 +35,7 @@ from ..graphs.batch import GraphTensors
 from ..graphs.dataset import TaskData
 from ..plots import plot_run
 from ..provenance import differences
+from ..system import machine_info
 from .checkpoint import metrics_json, safe_load, save_model, state_copy, to_plain
 from .objectives import Objective
 from .weights import balance_weights, class_names, split_class_totals
@@ -57,6 +58,14 @@ def _dist() -> tuple[int, int]:
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         return torch.distributed.get_rank(), torch.distributed.get_world_size()
     return 0, 1
+
+
+def _machine(device: torch.device, world: int) -> dict:
+    """What the run trained on (stored in ``model.pt``; a shipped model's card quotes it)."""
+    accelerator = str(torch.cuda.get_device_name(device)) if device.type == "cuda" else None
+    return {**machine_info(), "torch": str(torch.__version__), "device": str(device),
+            "accelerator": accelerator, "processes": world,
+            "threads": torch.get_num_threads()}  # fmt: skip
 
 
 def _autocast(device: torch.device, amp: bool):
@@ -337,7 +346,8 @@ def fit(
     })  # fmt: skip
     if rank == 0:
         meta = {**(meta or {}), "version": __version__, "best_epoch": progress.best["epoch"],
-                "metrics": {k: metrics.get(k) for k in ("accuracy", "auc", "loss")}}  # fmt: skip
+                "metrics": {k: metrics.get(k) for k in ("accuracy", "auc", "loss")},
+                "machine": _machine(device, world)}  # fmt: skip
         save_model(out / "model.pt", model, meta)
         write_text_atomic(out / "metrics.json", metrics_json(metrics))
         if config.plots:

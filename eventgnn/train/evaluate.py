@@ -31,6 +31,7 @@ from ..graphs.dataset import (
     split_indices,
     task_labels,
 )
+from ..registry import shipped_card
 from .checkpoint import load_model, metrics_json, model_path, objective_of
 from .engine import predict, resolve_device, write_plots
 
@@ -96,10 +97,12 @@ def evaluate_run(
     and split stored in ``model.pt``). With ``data``: every event of the run's processes in
     ``data``. Writes ``metrics.json`` and ``plots/`` (``roc.png`` and ``scores.png``, the
     classifier-output distribution of the scored events) to ``out`` (default
-    ``RUN/evaluate``); the metrics are weighted by the events' physical weights (never balanced).
-    ``chunk_size``: events read and scored at a time (None: all at once; the
+    ``RUN/evaluate``; for a shipped model, whose folder is the installed package,
+    ``./evaluate-NAME``); the metrics are weighted by the events' physical weights (never
+    balanced). ``chunk_size``: events read and scored at a time (None: all at once; the
     results are the same)."""
     model, ckpt = load_model(run)
+    card = shipped_card(run)
     objective = objective_of(ckpt)
     info = ckpt["task"]
     signal = info["signal"] or None
@@ -110,6 +113,12 @@ def evaluate_run(
     prov = ckpt["provenance"]
     if data is None:
         source = prov["data"]
+        if card is not None and not all(Path(p).exists() for p in _paths(source)):
+            raise DatasetError(
+                f"shipped model {run}: the data it was trained and tested on ({source}) is not "
+                f"on this machine; pass --data DIR (its test metrics are in its card: eventgnn "
+                f"models {run})"
+            )
         split = Split.from_provenance(prov)
         labels, folds = task_labels(source, info["processes"], signal, split.kfold)
         only = split_indices(labels, split, folds)["test"]
@@ -128,7 +137,9 @@ def evaluate_run(
         {"task": objective.kind, "run": str(run), "data": str(source),
          "split": "test" if data is None else "all"}
     )  # fmt: skip
-    out = Path(out) if out is not None else model_path(run).parent / "evaluate"
+    if out is None:
+        out = Path(f"evaluate-{run}") if card is not None else model_path(run).parent / "evaluate"
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out / "metrics.json", metrics_json(metrics))
     write_plots(out / "plots", objective, (logits, y, w), [], log,
@@ -138,6 +149,10 @@ def evaluate_run(
         f"AUC {metrics['auc']:.4f}  loss {metrics['loss']:.4f}  -> {out}"
     )
     return metrics
+
+
+def _paths(data) -> list[str]:
+    return [str(data)] if isinstance(data, (str, os.PathLike)) else [str(d) for d in data]
 
 
 def evaluation_graphs(ckpt: dict, data: str | os.PathLike | None = None) -> GraphTensors:

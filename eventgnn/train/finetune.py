@@ -11,6 +11,12 @@ groups, both decayed by ``lr_decay**epoch``:
 
 Without a pretrained run the same task trains from scratch: every parameter at ``train.lr`` and a
 standardisation fitted on the task's own training split.
+
+Where a finetune starts (:func:`start_point`): ``config.pretrained`` is a run directory, a
+``model.pt``, a shipped model's name (:mod:`eventgnn.registry`), ``scratch`` or None (from
+scratch). With ``use_default`` (``eventgnn finetune`` without ``--from``), None means the shipped
+default model :data:`~eventgnn.registry.DEFAULT_PRETRAINED` where this version ships it, else from
+scratch; the log says which.
 """
 
 from __future__ import annotations
@@ -28,9 +34,10 @@ from ..errors import CatalogError, DatasetError
 from ..graphs.dataset import data_processes, load_task_data
 from ..kfold import write_kfold
 from ..model.eventgnn import EventGNN
+from ..registry import DEFAULT_PRETRAINED, SCRATCH, has_model, model_file
 from ..samples import TaskFile, is_task_file, load_task_file, stage
 from ..system import cache_dir
-from .checkpoint import load_model
+from .checkpoint import load_model, model_identity
 from .objectives import make_objective
 from .runs import default_out, fit_stats, split_of, train_model
 
@@ -76,13 +83,41 @@ def finetune_groups(model: nn.Module, mode: str, head_lr: float, backbone_lr: fl
     return [{"name": "head", "params": new, "lr": head_lr}]
 
 
+def start_point(pretrained: str | None, use_default: bool = False) -> tuple[str | None, str]:
+    """``(what a finetune loads, None for from scratch; the line that says so)`` for
+    ``config.pretrained``: ``scratch`` is from scratch; None is the shipped default model when
+    ``use_default`` and it ships, else from scratch; anything else is loaded as it is (a line
+    only where the choice was made here)."""
+    if pretrained == SCRATCH:
+        return None, "training from scratch (--from scratch)"
+    if pretrained is not None:
+        return pretrained, ""
+    if not use_default:
+        return None, "training from scratch"
+    if has_model(DEFAULT_PRETRAINED):
+        return DEFAULT_PRETRAINED, (
+            f"no --from: starting from the shipped pretrained model {DEFAULT_PRETRAINED} "
+            "(--from scratch trains from scratch)"
+        )
+    return None, "no shipped pretrained model in this version; training from scratch"
+
+
 def finetune(
-    config: RunConfig, log: Callable[[str], None] = print, samples: TaskFile | None = None
+    config: RunConfig,
+    log: Callable[[str], None] = print,
+    samples: TaskFile | None = None,
+    use_default: bool = False,
 ) -> Path:
     """Finetune ``config.pretrained`` (or train from scratch) on the binary task ``config.task``
     (a catalog task, ``A_vs_B``, or a task file) with the events of ``config.data``; ``samples``:
-    a task given as a :class:`~eventgnn.samples.TaskFile` (``--signal``/``--background``)."""
+    a task given as a :class:`~eventgnn.samples.TaskFile` (``--signal``/``--background``);
+    ``use_default``: start from the shipped default model when ``config.pretrained`` is None
+    (:func:`start_point`)."""
     config = validate(replace(config, command="finetune", objective="binary"))
+    pretrained, start = start_point(config.pretrained, use_default)
+    config = replace(config, pretrained=pretrained)
+    if pretrained is not None:  # a wrong name or a damaged file: say so before reading data
+        model_file(pretrained)
     if samples is None and config.task is not None and is_task_file(config.task):
         samples = load_task_file(config.task)
     if samples is not None:
@@ -111,6 +146,8 @@ def finetune(
     torch.manual_seed(config.train.seed)
     extra: dict = {"task_file": samples.to_dict()} if samples is not None else {}
     f = config.finetune
+    if start:
+        log(start)
     if config.pretrained:
         model, ckpt = load_model(config.pretrained)
         # the architecture is the checkpoint's, whatever the command line said
@@ -118,22 +155,33 @@ def finetune(
         model.replace_head(objective.n_outputs)
         groups = finetune_groups(model, f.mode, f.head_lr, f.backbone_lr)
         extra["pretrained_task"] = ckpt["task"]
-        log(f"finetuning {config.pretrained} ({ckpt['task']['kind']} pretraining), mode {f.mode}")
+        extra["pretrained_model"] = identity = model_identity(config.pretrained)
+        what = "shipped model " if identity["shipped"] else ""
+        log(f"finetuning {what}{config.pretrained} ({ckpt['task']['kind']} pretraining, sha256 "
+            f"{identity['sha256'][:12]}), mode {f.mode}")  # fmt: skip
     else:
         model = EventGNN(config.model, objective.n_outputs, fit_stats(data))
         groups = None
-        log("training from scratch (no --from)")
     out, _ = train_model(config, objective, data, model, groups, extra, log)
     return out
 
 
 def finetune_kfold(
-    config: RunConfig, k: int, log: Callable[[str], None] = print, samples: TaskFile | None = None
+    config: RunConfig,
+    k: int,
+    log: Callable[[str], None] = print,
+    samples: TaskFile | None = None,
+    use_default: bool = False,
 ) -> Path:
     """Train the ``k`` models of a k-fold finetune (:mod:`eventgnn.kfold`) into ``OUT/fold<f>``
-    and write ``OUT/kfold.json``; an interrupted k-fold resumes fold by fold."""
+    and write ``OUT/kfold.json``; an interrupted k-fold resumes fold by fold. ``use_default``:
+    as for :func:`finetune`."""
     if k < 2:
         raise ValueError(f"--kfold: expected at least 2 folds, got {k}")
+    pretrained, start = start_point(config.pretrained, use_default)
+    if start:
+        log(start)
+    config = replace(config, pretrained=pretrained)
     name = samples.name if samples is not None else config.task
     out = Path(config.out) if config.out else default_out(replace(config, task=name))
     if config.out is None:

@@ -25,6 +25,7 @@ from ..graphs.dataset import Split, TaskData, load_task_data, process_names
 from ..graphs.features import fit_standardization
 from ..model.eventgnn import EventGNN, count_parameters
 from ..provenance import lock
+from ..registry import format_card, shipped_card
 from .checkpoint import load_model
 from .engine import FitResult, fit
 from .objectives import Objective, make_objective
@@ -176,11 +177,13 @@ def _rejection_line(m: dict) -> str:
 
 
 def run_info(run: str) -> str:
-    """A human-readable summary of a run: task, config, parameters, data, metrics."""
+    """A human-readable summary of a run: task, config, parameters, data, metrics; for a
+    shipped model's name, its card after them."""
     model, ckpt = load_model(run)
+    card = shipped_card(run)
     t = ckpt["task"]
     lines = [
-        f"run: {run}",
+        f"{'shipped model' if card else 'run'}: {run}",
         f"eventgnn version: {ckpt.get('version')}",
         f"task: {t['name']} ({t['kind']}, {len(t['names'])} "
         f"{'labels' if t['kind'] == 'multilabel' else 'classes'})",
@@ -189,7 +192,10 @@ def run_info(run: str) -> str:
     ]
     if ckpt.get("pretrained_from"):
         mode = ckpt["config"]["finetune"]["mode"]
-        lines.append(f"finetuned from: {ckpt['pretrained_from']} (mode {mode})")
+        source = ckpt.get("pretrained_model") or {}
+        what = "shipped model " if source.get("shipped") else ""
+        sha = f", sha256 {source['sha256'][:12]}" if source.get("sha256") else ""
+        lines.append(f"finetuned from: {what}{ckpt['pretrained_from']} (mode {mode}{sha})")
     for side in ("signal", "background"):  # a task file's samples
         for sample in ckpt.get("task_file", {}).get(side, []):
             extra = {k: v for k, v in sample.items() if k != "process"}
@@ -213,4 +219,6 @@ def run_info(run: str) -> str:
             lines += format_class_totals(m["class_counts"])
     lines.append("config:")
     lines += ["  " + s for s in yaml.safe_dump(ckpt["config"], sort_keys=False).splitlines()]
+    if card is not None:
+        lines.append(format_card(card))
     return "\n".join(lines)

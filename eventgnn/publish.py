@@ -1,0 +1,221 @@
+"""Publishing a finished run as a shipped model (:mod:`eventgnn.registry`): the maintainers' tool.
+
+::
+
+    from eventgnn.publish import publish
+    publish("runs/pretrain12-multiclass", "pretrain12-multiclass-v1", "eventgnn/models",
+            {"description": ..., "intended_use": ..., "limitations": ...})
+
+writes ``NAME.pt`` (a copy of the run's ``model.pt``) and ``NAME.json`` (its card, filled from
+the checkpoint, ``metrics.json`` and the records beside the data's shards). It sits above both
+the registry and the training code, which import nothing from it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib.metadata
+import json
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .config import ModelConfig, from_dict
+from .errors import RegistryError
+from .events.io import input_files
+from .events.parquet import record_path
+from .fileio import atomic_path
+from .model.eventgnn import EventGNN, count_parameters
+from .registry import CARD_FORMAT, check_name, sha256_file
+from .train.checkpoint import load_checkpoint, metrics_json, model_path
+
+CARD_EXTRA_REQUIRED = ("description", "intended_use", "limitations")
+"""What :func:`publish` cannot read from the run: the maintainer writes these."""
+
+PACKAGES = ("eventgnn", "torch", "torch_geometric", "numpy", "awkward", "pythia8mc", "fastjet")
+"""Packages whose versions a card records (those installed where it was published)."""
+
+
+def publish(
+    run: str | os.PathLike,
+    name: str,
+    out_dir: str | os.PathLike,
+    card_extra: Mapping[str, Any],
+    overwrite: bool = False,
+) -> tuple[Path, Path]:
+    """Write the finished run ``run`` as model ``name`` into ``out_dir`` (``eventgnn/models/``
+    to ship it, or an ``$EVENTGNN_MODELS`` folder): ``NAME.pt`` (a copy of its ``model.pt``)
+    and ``NAME.json`` (its card). Returns both paths.
+
+    The card is filled from the run: the checksum, task, architecture and parameter count, the
+    data (the checkpoint's provenance, events per class, and, where the shards are still on
+    this machine, their generator records: eventgnn and generator versions, Pythia settings,
+    seeds and events per process), the training settings, the machine and wall time, and the
+    test metrics (``metrics.json``). ``card_extra`` gives what the run cannot say:
+    ``description``, ``intended_use`` and ``limitations`` (required), and anything else; a
+    mapping given for ``data``, ``training`` or ``machine`` is merged into the filled one, any
+    other key replaces or adds a field.
+
+    A name already in ``out_dir`` with another file is refused unless ``overwrite``: a
+    shipped name stands for one file.
+    """
+    check_name(name)
+    missing = [k for k in CARD_EXTRA_REQUIRED if not card_extra.get(k)]
+    if missing:
+        raise RegistryError(
+            f"publish {name}: card_extra lacks '{missing[0]}' (required: "
+            f"{', '.join(CARD_EXTRA_REQUIRED)})"
+        )
+    source = model_path(run)
+    ckpt = load_checkpoint(source)  # refuses anything that is not an eventgnn model file
+    metrics_file = source.parent / "metrics.json"
+    if not metrics_file.is_file():
+        raise RegistryError(f"{metrics_file}: missing; publish needs a finished run")
+    metrics = json.loads(metrics_file.read_text())
+    sha = sha256_file(source)
+    out_dir = Path(out_dir)
+    target, card_path = out_dir / f"{name}.pt", out_dir / f"{name}.json"
+    if target.exists() and not overwrite and sha256_file(target) != sha:
+        raise RegistryError(
+            f"{target}: model '{name}' exists with another file; a published name stands for "
+            "one file: choose a new version (or overwrite=True)"
+        )
+    card = build_card(ckpt, metrics, name, sha, source.stat().st_size, card_extra)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(target) as tmp:
+        shutil.copyfile(source, tmp)
+    with atomic_path(card_path) as tmp:
+        tmp.write_text(metrics_json(card))
+    return target, card_path
+
+
+TRAINING_METRICS = ("best_epoch", "epochs_run", "stopped_early", "train_time_s", "split_sizes",
+                    "class_counts")  # fmt: skip
+"""Keys of ``metrics.json`` that describe the training or the data, not the test scores."""
+
+
+def build_card(
+    ckpt: Mapping[str, Any],
+    metrics: Mapping[str, Any],
+    name: str,
+    sha256: str,
+    size: int,
+    card_extra: Mapping[str, Any],
+) -> dict:
+    """The card of model ``name`` from its checkpoint and ``metrics.json`` (see
+    :func:`publish`)."""
+    model = EventGNN(from_dict(ModelConfig, ckpt["model_config"]), n_outputs=ckpt["n_outputs"])
+    config = ckpt["config"]
+    filled = {
+        "format": CARD_FORMAT,
+        "name": name,
+        "sha256": sha256,
+        "size_bytes": int(size),
+        "description": "",
+        "published": datetime.date.today().isoformat(),
+        "eventgnn_version": ckpt.get("version"),
+        "task": ckpt["task"],
+        "architecture": {
+            "parameters": count_parameters(model),
+            "model_config": ckpt["model_config"],
+            "n_outputs": ckpt["n_outputs"],
+            "features": ckpt["features"],
+        },
+        "data": data_card(ckpt, metrics),
+        "training": {
+            "command": config.get("command"),
+            "objective": config.get("objective"),
+            "pretrained_from": ckpt.get("pretrained_from"),
+            "train": config.get("train"),
+            "finetune": config.get("finetune") if config.get("command") == "finetune" else None,
+            "best_epoch": metrics.get("best_epoch", ckpt.get("best_epoch")),
+            "epochs_run": metrics.get("epochs_run"),
+            "stopped_early": metrics.get("stopped_early"),
+        },
+        "machine": dict(ckpt.get("machine") or {"recorded": False}),
+        "wall_time_s": metrics.get("train_time_s"),
+        "metrics": {k: v for k, v in metrics.items() if k not in TRAINING_METRICS},
+        "intended_use": "",
+        "limitations": "",
+    }
+    for key, value in card_extra.items():
+        if key in ("format", "name", "sha256", "size_bytes"):
+            raise RegistryError(f"card_extra: '{key}' is filled by publish, not given")
+        if isinstance(value, Mapping) and isinstance(filled.get(key), dict):
+            filled[key] = {**filled[key], **value}
+        else:
+            filled[key] = value
+    return filled
+
+
+def data_card(ckpt: Mapping[str, Any], metrics: Mapping[str, Any]) -> dict:
+    """The card's ``data``: the checkpoint's provenance, events per class over all splits, the
+    versions of :data:`PACKAGES` here, and the generator records of the shards (when the data
+    is still on this machine)."""
+    prov = dict(ckpt.get("provenance") or {})
+    per_class: dict[str, int] = {}
+    for split in (metrics.get("class_counts") or {}).values():
+        for cls, counts in split.items():
+            per_class[cls] = per_class.get(cls, 0) + int(counts.get("n_events", 0))
+    out = {
+        "path": prov.get("data"),
+        "files_fingerprint": prov.get("files"),
+        "n_events": prov.get("n_events"),
+        "events_per_class": per_class,
+        "split": prov.get("split"),
+        "split_sizes": prov.get("split_sizes"),
+        "reader_settings": prov.get("reader_settings"),
+        "packages_at_publish": _package_versions(),
+        "shards": shard_summary(prov.get("data")),
+    }
+    if prov.get("scales"):
+        out["scales"] = prov["scales"]
+    return out
+
+
+def _package_versions() -> dict[str, str | None]:
+    out = {}
+    for pkg in PACKAGES:
+        try:
+            out[pkg] = importlib.metadata.version(pkg)
+        except importlib.metadata.PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
+def shard_summary(data) -> dict | None:
+    """Per process, what the records beside the shards of ``data`` say: how the shards were
+    made (``eventgnn generate`` or ``convert``), eventgnn and generator versions, Pythia
+    settings, seeds and events requested. None when the data is not on this machine."""
+    if data is None:
+        return None
+    try:
+        files = input_files(data)
+    except (OSError, ValueError):
+        return None
+    out: dict[str, dict] = {}
+    for path in files:
+        record = record_path(path)
+        if not record.is_file():
+            continue
+        r = json.loads(record.read_text())
+        proc = r.get("process") or path.stem
+        entry = out.setdefault(proc, {"made_by": set(), "eventgnn": set(), "generator": set(),
+                                      "seeds": [], "events": 0, "shards": 0})  # fmt: skip
+        entry["shards"] += 1
+        for key in ("made_by", "eventgnn", "generator"):
+            if r.get(key) is not None:
+                entry[key].add(r[key])
+        if r.get("seed") is not None:
+            entry["seeds"].append(r["seed"])
+        entry["events"] += int(r.get("events") or 0)
+        for key in ("settings", "variants", "cp_angle_deg", "mpi", "slha_sha256", "lhe",
+                    "reader_options", "format"):  # fmt: skip
+            if key in r:
+                entry.setdefault(key, r[key])
+    return {
+        proc: {k: sorted(v) if isinstance(v, set | list) else v for k, v in e.items()}
+        for proc, e in out.items()
+    } or None

@@ -1,0 +1,314 @@
+"""Shipped pretrained models: publish a tiny run with its card into an ``EVENTGNN_MODELS``
+folder, then use it by name everywhere a run is taken (``models``, ``info``, ``evaluate``,
+``predict``, ``export``, ``finetune --from``, ``EventClassifier.load``); checksums, unknown
+names, ``--from scratch`` and the default model of ``finetune`` without ``--from``."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import awkward as ak
+import pytest
+import torch
+from hand_events import TINY, random_events
+
+import eventgnn
+from eventgnn import cli, registry
+from eventgnn.analysis.scan import ScanConfig, scan_record
+from eventgnn.cli import main
+from eventgnn.config import ModelConfig
+from eventgnn.errors import ChecksumError, RegistryError
+from eventgnn.events.parquet import record_path, write_events
+from eventgnn.model.eventgnn import EventGNN, count_parameters
+from eventgnn.publish import publish
+from eventgnn.registry import CARD_FIELDS, DEFAULT_PRETRAINED
+from eventgnn.train.checkpoint import load_model
+
+NAME = "tiny-multiclass-v1"
+EXTRA = {
+    "description": "a tiny multiclass model of random events (tests only)",
+    "intended_use": "the test suite",
+    "limitations": "random events, two epochs: it has learned nothing",
+    "data": {"generator": "hand_events.random_events"},
+}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    """Three processes of random events; the wh shard has a generator record beside it."""
+    folder = tmp_path_factory.mktemp("registry_data")
+    for k, p in enumerate(["wh", "zh", "tt"]):
+        write_events(random_events(60, p, seed=30 + k, shift=40.0 * k), folder / f"{p}.parquet")
+    record = {"made_by": "eventgnn generate", "eventgnn": "0.1.0", "generator": 2,
+              "process": "wh", "settings": ["HiggsSM:ffbar2HW = on"], "seed": 7, "events": 60,
+              "mpi": True}  # fmt: skip
+    record_path(folder / "wh.parquet").write_text(json.dumps(record))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def run(data, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("registry_run") / "pre"
+    args = ["pretrain", "--data", str(data), "--epochs", "2", "--out", str(out), *TINY]
+    assert main(args) == 0
+    return out
+
+
+@pytest.fixture
+def models(run, tmp_path, monkeypatch) -> Path:
+    """An ``EVENTGNN_MODELS`` folder holding the tiny run published as :data:`NAME`."""
+    folder = tmp_path / "models"
+    publish(run, NAME, folder, EXTRA)
+    monkeypatch.setenv("EVENTGNN_MODELS", str(folder))
+    monkeypatch.chdir(tmp_path)  # a default output folder lands here, not in the repository
+    return folder
+
+
+def test_the_shipped_models_match_their_cards(monkeypatch):
+    """Every model the package ships (none in this version) loads and matches its checksum."""
+    monkeypatch.delenv("EVENTGNN_MODELS", raising=False)
+    for card in registry.list_models():
+        model, ckpt = load_model(card["name"])
+        assert count_parameters(model) == card["architecture"]["parameters"]
+        assert ckpt["task"]["kind"] == card["task"]["kind"]
+
+
+def test_none_ship(tmp_path, monkeypatch, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setattr(registry, "model_dirs", lambda: (empty,))
+    monkeypatch.delenv("EVENTGNN_MODELS", raising=False)
+    assert registry.list_models() == [] and eventgnn.list_models() == []
+    assert main(["models"]) == 0
+    assert "no pretrained model ships with this version" in capsys.readouterr().out
+    with pytest.raises(RegistryError, match="no pretrained model ships with this version"):
+        registry.model_file(DEFAULT_PRETRAINED)
+
+
+def test_the_package_folder_is_package_data():
+    folder = registry.model_dirs()[0]
+    assert folder == Path(eventgnn.__file__).parent / "models" and (folder / "README.md").is_file()
+
+
+def test_publish_writes_the_model_and_its_card(run, models):
+    pt, card_path = models / f"{NAME}.pt", models / f"{NAME}.json"
+    assert pt.read_bytes() == (run / "model.pt").read_bytes()
+    card = json.loads(card_path.read_text())
+    assert set(CARD_FIELDS) <= set(card)
+    assert card["sha256"] == registry.sha256_file(pt) and card["size_bytes"] == pt.stat().st_size
+    ckpt = torch.load(pt, weights_only=True)
+    model = EventGNN(ModelConfig(**ckpt["model_config"]), ckpt["n_outputs"])
+    assert card["architecture"]["parameters"] == count_parameters(model)
+    assert card["architecture"]["model_config"]["hidden"] == 16
+    assert card["task"]["names"] == ["tt", "wh", "zh"]
+    data = card["data"]
+    assert data["n_events"] == 180 and data["events_per_class"] == {"tt": 60, "wh": 60, "zh": 60}
+    assert data["generator"] == "hand_events.random_events"  # merged from card_extra
+    assert data["packages_at_publish"]["torch"] == torch.__version__
+    wh = data["shards"]["wh"]  # from the generator record beside the shard
+    assert wh["seeds"] == [7] and wh["settings"] == ["HiggsSM:ffbar2HW = on"]
+    assert wh["generator"] == [2] and wh["made_by"] == ["eventgnn generate"]
+    assert card["training"]["train"]["epochs"] == 2 and card["training"]["epochs_run"] == 2
+    assert card["machine"]["cores"] >= 1 and card["machine"]["device"] == "cpu"
+    test = json.loads((run / "metrics.json").read_text())
+    assert card["wall_time_s"] == test["train_time_s"]
+    assert card["metrics"]["accuracy"] == test["accuracy"]
+    assert set(card["metrics"]["per_class"]) == {"tt", "wh", "zh"}
+    assert card["intended_use"] == EXTRA["intended_use"] and card["limitations"]
+
+    # the same file again is fine; another file under a published name is refused
+    publish(run, NAME, models, EXTRA)
+    other = models.parent / "other"
+    shutil.copytree(run, other)
+    ckpt["metrics"] = {"accuracy": 0.0}
+    torch.save(ckpt, other / "model.pt")
+    with pytest.raises(RegistryError, match="exists with another file"):
+        publish(other, NAME, models, EXTRA)
+
+
+def test_publish_refusals(run, tmp_path):
+    with pytest.raises(RegistryError, match="lacks 'limitations'"):
+        publish(run, NAME, tmp_path, {k: v for k, v in EXTRA.items() if k != "limitations"})
+    for bad in ("../x", "Tiny-v1", "scratch", "a/b", "-v1"):
+        with pytest.raises(RegistryError, match="is not allowed"):
+            publish(run, bad, tmp_path, EXTRA)
+    with pytest.raises(RegistryError, match="'sha256' is filled by publish"):
+        publish(run, NAME, tmp_path, {**EXTRA, "sha256": "0"})
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="no such model file"):
+        publish(tmp_path / "empty", NAME, tmp_path, EXTRA)
+
+
+def test_models_command(models, capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    card = json.loads((models / f"{NAME}.json").read_text())
+    assert NAME in out and EXTRA["description"] in out
+    assert f"{card['architecture']['parameters']:,} parameters" in out and "180 events" in out
+    assert f"test accuracy {card['metrics']['accuracy']:.4f}" in out
+    assert main(["models", NAME]) == 0
+    out = capsys.readouterr().out
+    assert card["sha256"] in out and "intended_use: the test suite" in out
+    assert main(["models", "nosuch-v1"]) == 1
+    assert f"known models: {NAME}" in capsys.readouterr().err
+
+
+def test_info_evaluate_predict_by_name(models, data, tmp_path, capsys):
+    assert main(["info", NAME]) == 0
+    out = capsys.readouterr().out
+    assert f"shipped model: {NAME}" in out and "parameters:" in out
+    assert f"model card {NAME}" in out and "limitations:" in out
+
+    # evaluate: the default output folder is ./evaluate-NAME, never the package's folder
+    assert main(["evaluate", "--model", NAME, "--data", str(data)]) == 0
+    metrics = json.loads((tmp_path / f"evaluate-{NAME}" / "metrics.json").read_text())
+    assert metrics["n_events"] == 180 and metrics["run"] == NAME
+    assert not (models / "evaluate").exists()
+    assert main(["evaluate", "--model", NAME, "--data", str(data), "--out", "ev"]) == 0
+    assert json.loads((tmp_path / "ev" / "metrics.json").read_text()) == metrics
+    assert main(["evaluate", "--model", NAME]) == 0  # its own test split: the data is here
+    assert json.loads((tmp_path / f"evaluate-{NAME}" / "metrics.json").read_text())["split"] == (
+        "test"
+    )
+
+    assert main(["predict", "--model", NAME, str(data / "wh.parquet"), "--out", "p.parquet"]) == 0
+    scores = ak.from_parquet(tmp_path / "p.parquet")
+    assert len(scores) == 60 and {"score_tt", "score_wh", "score_zh"} <= set(scores.fields)
+
+    clf = eventgnn.EventClassifier.load(NAME)
+    assert clf.name == NAME and clf.card["sha256"] == registry.get_card(NAME)["sha256"]
+    assert clf.path == models / f"{NAME}.pt" and NAME in repr(clf)
+    probs = clf.predict(eventgnn.read_events(data / "wh.parquet"))
+    assert probs.shape == (60, 3)
+    assert abs(probs[:, 1] - scores.score_wh.to_numpy()).max() < 1e-5
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("onnx") is None, reason="export needs onnx (eventgnn[export])"
+)
+def test_export_by_name(models, tmp_path, capsys):
+    args = ["export", "--model", NAME, "--onnx", "m.onnx", "--exporter", "legacy", "--no-check"]
+    assert main(args) == 0
+    assert (tmp_path / "m.onnx").stat().st_size > 0
+
+
+def _finetune(data, out, *options, overrides=()) -> dict:
+    """Run ``eventgnn finetune`` on wh_vs_zh; its checkpoint. ``overrides`` apply after TINY."""
+    args = ["finetune", "--task", "wh_vs_zh", "--data", str(data), "--epochs", "1",
+            "--train-size", "20", "--out", str(out), *options, *TINY, *overrides]  # fmt: skip
+    assert main(args) == 0
+    return torch.load(Path(out) / "model.pt", weights_only=True)
+
+
+def test_finetune_from_name_and_from_scratch(models, data, tmp_path, capsys):
+    capsys.readouterr()
+    ckpt = _finetune(data, tmp_path / "ft", "--from", NAME, overrides=["model.hidden=32"])
+    out = capsys.readouterr().out
+    assert f"finetuning shipped model {NAME}" in out
+    sha = registry.get_card(NAME)["sha256"]
+    assert ckpt["pretrained_from"] == NAME and ckpt["config"]["pretrained"] == NAME
+    assert ckpt["pretrained_model"]["shipped"] and ckpt["pretrained_model"]["sha256"] == sha
+    assert ckpt["config"]["model"]["hidden"] == 16  # the shipped model's architecture
+    assert main(["info", str(tmp_path / "ft")]) == 0
+    assert f"finetuned from: shipped model {NAME} (mode full, sha256 {sha[:12]})" in (
+        capsys.readouterr().out
+    )
+
+    ckpt = _finetune(data, tmp_path / "scratch", "--from", "scratch", overrides=["model.hidden=8"])
+    assert "training from scratch (--from scratch)" in capsys.readouterr().out
+    assert ckpt["pretrained_from"] is None and "pretrained_model" not in ckpt
+    assert ckpt["config"]["model"]["hidden"] == 8
+
+    # the Python API keeps the name too
+    mine = eventgnn.EventClassifier.load(NAME).finetune(
+        task="wh_vs_zh", data=str(data), out=tmp_path / "api", epochs=1, train_size=20,
+        overrides=TINY, log=lambda s: None,
+    )  # fmt: skip
+    assert mine.checkpoint["pretrained_from"] == NAME
+
+
+def test_finetune_without_from_uses_the_default_model_when_one_ships(
+    run, models, data, tmp_path, capsys
+):
+    capsys.readouterr()
+    ckpt = _finetune(data, tmp_path / "none")
+    assert "no shipped pretrained model in this version; training from scratch" in (
+        capsys.readouterr().out
+    )
+    assert ckpt["pretrained_from"] is None
+
+    publish(run, DEFAULT_PRETRAINED, models, EXTRA)
+    ckpt = _finetune(data, tmp_path / "default")
+    out = capsys.readouterr().out
+    assert f"no --from: starting from the shipped pretrained model {DEFAULT_PRETRAINED}" in out
+    assert ckpt["pretrained_from"] == DEFAULT_PRETRAINED and ckpt["pretrained_model"]["shipped"]
+    # the library's own finetune (EventClassifier, scan) still means from scratch by None
+    from eventgnn.classifier import train_classifier
+
+    clf = train_classifier(task="wh_vs_zh", data=str(data), out=tmp_path / "lib", epochs=1,
+                           train_size=20, overrides=TINY, log=lambda s: None)  # fmt: skip
+    assert clf.checkpoint["pretrained_from"] is None
+
+
+def test_a_damaged_file_is_refused(models, data, capsys):
+    path = models / f"{NAME}.pt"
+    expected = registry.get_card(NAME)["sha256"]
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    path.write_bytes(raw)
+    found = registry.sha256_file(path)
+    with pytest.raises(ChecksumError) as err:
+        registry.model_file(NAME)
+    assert str(path) in str(err.value) and expected in str(err.value) and found in str(err.value)
+    finetune = ["finetune", "--task", "wh_vs_zh", "--data", str(data), "--from", NAME]
+    for argv in (["info", NAME], ["evaluate", "--model", NAME, "--data", str(data)], finetune):
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert f"sha256 expected {expected}, found {found}" in err and err.count("\n") == 1
+
+
+def test_a_wrong_name_fails_before_data_is_made(models, monkeypatch, capsys):
+    def no_generation(*args, **kwargs):
+        raise AssertionError("the built-in data must not be generated for a wrong --from")
+
+    monkeypatch.setattr(cli, "_default_data", no_generation)
+    assert main(["finetune", "--task", "wh_vs_zh", "--from", "nosuch-v1"]) == 1
+    assert f"known models: {NAME}" in capsys.readouterr().err
+
+
+def test_names_and_paths(models, run, tmp_path, capsys):
+    assert registry.model_file(run) == run  # an existing path is itself
+    assert registry.model_file(NAME) == models / f"{NAME}.pt"
+    with pytest.raises(RegistryError, match=f"no model of that name; known models: {NAME}"):
+        registry.model_file("nosuch-v1")
+    assert main(["info", "nosuch-v1"]) == 1
+    assert f"known models: {NAME}" in capsys.readouterr().err
+    assert main(["evaluate", "--model", str(tmp_path / "nope")]) == 1
+    assert "no such model file" in capsys.readouterr().err
+    # a user folder overrides a shipped name; a card without its file is an error
+    (models / "broken-v1.json").write_text(
+        (models / f"{NAME}.json").read_text().replace(NAME, "broken-v1")
+    )
+    with pytest.raises(RegistryError, match="has a card but no model file"):
+        registry.model_file("broken-v1")
+    (models / "bad-v1.json").write_text("{}")
+    with pytest.raises(RegistryError, match="lacks field 'format'"):
+        registry.list_models()
+
+
+def test_missing_models_folder_is_an_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("EVENTGNN_MODELS", str(tmp_path / "nope"))
+    with pytest.raises(RegistryError, match="no such folder"):
+        registry.list_models()
+
+
+def test_scan_records_a_shipped_model_by_name_and_checksum(models, tmp_path):
+    config = ScanConfig(task="wh_vs_zh", sizes=(10,), seeds=1, setups=("multiclass",),
+                        pretrained={"multiclass": NAME}, out=str(tmp_path / "s"))  # fmt: skip
+    assert scan_record(config)["setups"]["multiclass"] == {
+        "pretrained": NAME,
+        "sha256": registry.get_card(NAME)["sha256"],
+    }
