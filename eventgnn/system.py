@@ -1,9 +1,14 @@
-"""What this process may use of the machine: its cores and its cache folder."""
+"""What this process may use of the machine: its cores, its cache folder, and how a worker
+process ends with its parent."""
 
 from __future__ import annotations
 
 import os
 import platform
+import signal
+import sys
+import threading
+import time
 from pathlib import Path
 
 
@@ -43,3 +48,33 @@ def machine_info() -> dict[str, str | int]:
         "cpu": cpu_model(),
         "cores": cpu_count(),
     }
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> None:
+    """End this worker when its parent process ends, even by ``kill -9`` (which gives the
+    parent no chance to stop its workers, and they would go on writing shards into a folder
+    whose lock is gone). Linux: the kernel sends SIGKILL (``prctl(PR_SET_PDEATHSIG)``);
+    elsewhere a watchdog thread sees the parent change. Both check that the parent had not
+    already gone before this ran. (The death signal follows the *thread* that started the
+    worker: the pool starts its workers from the thread that submits, which lives as long as
+    the job.) Called in every worker-pool initializer (generation, scans)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    if os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGKILL)
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()

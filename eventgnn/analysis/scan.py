@@ -34,6 +34,7 @@ import io
 import json
 import math
 import multiprocessing
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -50,7 +51,7 @@ from ..graphs.dataset import data_identity
 from ..plots import plot_scaling
 from ..provenance import differences, lock, write_record
 from ..registry import shipped_card
-from ..system import cpu_count
+from ..system import cpu_count, die_with_parent
 from ..train.finetune import finetune as finetune_run
 from ..train.runs import pretrain as pretrain_run
 
@@ -444,7 +445,10 @@ def _run_parallel(finetune: TrainFn, todo: list, config: ScanConfig, log, on_don
     threads = max(1, cpu_count() // config.jobs)
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
-        config.jobs, mp_context=context, initializer=_worker_init, initargs=(threads,)
+        config.jobs,
+        mp_context=context,
+        initializer=_worker_init,
+        initargs=(threads, os.getpid()),
     ) as pool:
         running = {}
         for line, kwargs in todo:
@@ -462,8 +466,9 @@ def _run_parallel(finetune: TrainFn, todo: list, config: ScanConfig, log, on_don
             on_done()
 
 
-def _worker_init(threads: int) -> None:
+def _worker_init(threads: int, parent: int) -> None:
     torch.set_num_threads(threads)
+    die_with_parent(parent)  # a killed scan leaves no worker training into its folder
 
 
 def _default_finetune(

@@ -24,9 +24,6 @@ import hashlib
 import json
 import multiprocessing
 import os
-import signal
-import sys
-import threading
 import time
 import warnings
 import zlib
@@ -45,6 +42,7 @@ from ..events.parquet import record_path, write_events
 from ..events.selection import drop_empty
 from ..fileio import remove_stale_temporaries, safe_name, write_text_atomic
 from ..provenance import check_record, file_identity, fingerprint, lock, write_record
+from ..system import die_with_parent
 from .extract import events_from_particles
 from .pythia import ProcessRun, to_particles
 
@@ -170,37 +168,7 @@ _progress_queue = None
 def _init_worker(queue, parent: int) -> None:
     global _progress_queue
     _progress_queue = queue
-    _die_with_parent(parent)
-
-
-PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent(parent: int) -> None:
-    """End this worker when its parent process ends, even by ``kill -9`` (which gives the
-    parent no chance to stop its workers, and they would go on writing shards into a folder
-    whose lock is gone). Linux: the kernel sends SIGKILL (``prctl(PR_SET_PDEATHSIG)``);
-    elsewhere a watchdog thread sees the parent change. Both check that the parent had not
-    already gone before this ran. (The death signal follows the *thread* that started the
-    worker: the pool starts its workers from the thread that submits, which lives as long as
-    the job.)"""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        except (OSError, AttributeError):
-            pass
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os.kill(os.getpid(), signal.SIGKILL)
-
-    if os.getppid() != parent:
-        os.kill(os.getpid(), signal.SIGKILL)
-    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+    die_with_parent(parent)
 
 
 def run_shard(spec: ShardSpec, progress=None) -> dict:

@@ -256,6 +256,39 @@ def test_generate_workers_die_with_their_parent(tmp_path):
     assert not list(out.rglob("*.parquet"))  # 4000-event shards: none finished before the kill
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_scan_workers_die_with_their_parent(tmp_path):
+    """kill -9 of ``scan --jobs 2``: its training workers end within seconds (before: they went
+    on training into a scan folder whose lock was gone)."""
+    data = tmp_path / "data"
+    events = ak.concatenate([random_events(400, "wh", seed=1), random_events(400, "zh", seed=2)])
+    write_events(events, data / "x.parquet")
+    args = ["scan", "--task", "wh_vs_zh", "--sizes", "100", "--seeds", "2", "--setups",
+            "scratch", "--data", str(data), "--epochs", "100000", "--jobs", "2",
+            "--out", str(tmp_path / "scan"), "train.patience=100000", "train.plots=false",
+            "train.num_threads=1"]  # fmt: skip
+    code = f"import sys; from eventgnn.cli import main; sys.exit(main({args!r}))"
+    proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.DEVNULL)
+    workers: set[int] = set()
+    try:
+        deadline = time.monotonic() + 300
+        while len(workers) < 2:  # two spawned workers with torch loaded
+            assert proc.poll() is None and time.monotonic() < deadline, "no workers started"
+            workers = {c for c in _children(proc.pid) if _maps(c, b"libtorch")}
+            time.sleep(0.2)
+        time.sleep(2)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    alive = [w for w in workers if _alive(w)]
+    for w in alive:
+        os.kill(w, signal.SIGKILL)
+    assert not alive, "scan workers outlived their killed parent"
+
+
 # --- 3. dataset folders read exactly once ------------------------------------------------------
 
 
