@@ -31,6 +31,7 @@ __all__ = [
     "hep_style",
     "plot_cka_matrix",
     "plot_loss_curves",
+    "plot_output_by_process",
     "plot_output_distribution",
     "plot_roc",
     "plot_run",
@@ -391,6 +392,48 @@ def _output_panel(
     ax.legend(fontsize="small")
 
 
+def plot_output_by_process(
+    scores: np.ndarray,
+    process: np.ndarray,
+    processes: Sequence[str],
+    signal: Sequence[str],
+    out: str | Path | None = None,
+    weights: np.ndarray | None = None,
+    split: str = "test",
+    bins: int = SCORE_BINS,
+    log: bool = True,
+) -> Figure:
+    """A binary classifier's signal score for the events of each process (``process [N]``: the
+    index into ``processes``), each normalised to unit area: signal processes solid, background
+    processes dashed. Where two processes of one class differ (say a NanoAOD and a Delphes
+    background), the network may have learned where the events came from, not what they are."""
+    import mplhep
+    from matplotlib.colors import to_hex
+
+    colors = [to_hex(c) for c in distinct_colors(len(processes))]
+    with hep_style():
+        fig = Figure(figsize=(7, 5), layout="constrained")
+        ax = fig.add_subplot()
+        for k, name in enumerate(processes):
+            select = process == k
+            if not select.any():
+                continue
+            w = None if weights is None else weights[select]
+            h = unit_area(score_histogram(scores[select], w, bins))
+            mplhep.histplot(h, ax=ax, histtype="step", yerr=False, color=colors[k],
+                            linestyle="-" if name in signal else "--",
+                            label=f"{name} ({'signal' if name in signal else 'background'}, "
+                                  f"{int(select.sum()):,} {split})")  # fmt: skip
+        ax.set_xlim(0, 1)
+        if log:
+            ax.set_yscale("log")
+        ax.set_xlabel("signal score")
+        ax.set_ylabel("normalised to unit area")
+        ax.legend(fontsize="small")
+        _label(ax)
+        return save(fig, out)
+
+
 def distinct_colors(n: int) -> np.ndarray:
     """``n`` distinct RGBA colours: tab10 up to 10, tab10 with magenta and dark goldenrod up to
     12 (the 12 pretraining classes stay at least 27 CIE76 units apart, where tab20's light and
@@ -421,6 +464,9 @@ def plot_run(
     train_weights: np.ndarray | None = None,
     best_epoch: int | None = None,
     split: str = "test",
+    process: np.ndarray | None = None,
+    processes: Sequence[str] = (),
+    signal: Sequence[str] = (),
 ) -> list[Path]:
     """A run's plots in ``folder``, returned as paths:
 
@@ -430,6 +476,8 @@ def plot_run(
       multiclass: each class against the rest).
     - ``scores.png``: :func:`plot_output_distribution` of the ``split`` scores, over the
       ``train_scores`` when given.
+    - ``scores_by_process.png``: :func:`plot_output_by_process`, for a binary task of more than
+      two processes when ``process`` (each event's index into ``processes``) is given.
 
     Multilabel runs get the loss curves only.
     """
@@ -454,4 +502,7 @@ def plot_run(
         scores, y, names, written[-1], weights=weights, train_scores=train_scores,
         train_y=train_y, train_weights=train_weights, split=split,
     )  # fmt: skip
+    if kind == "binary" and process is not None and len(processes) > 2:
+        written.append(folder / "scores_by_process.png")
+        plot_output_by_process(scores, process, processes, signal, written[-1], weights, split)
     return written

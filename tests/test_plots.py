@@ -14,6 +14,7 @@ from eventgnn.plots import (
     distinct_colors,
     plot_cka_matrix,
     plot_loss_curves,
+    plot_output_by_process,
     plot_output_distribution,
     plot_roc,
     plot_run,
@@ -269,3 +270,33 @@ def test_hep_style_is_not_left_behind_and_pyplot_holds_no_figure():
     assert plt.get_fignums() == []
     fig = plot_loss_curves({"run": {"train_loss": [1.0, 0.5]}})
     assert set(fig.axes[0].xaxis.get_ticks_direction()) == {"in"}  # drawn in the HEP style
+
+
+def test_output_by_process_draws_each_process_at_unit_area():
+    """A background made of two sources that the network tells apart shows as two shapes."""
+    rng = np.random.default_rng(4)
+    process = rng.integers(0, 3, 900)  # 0 signal, 1 and 2 two backgrounds
+    s = np.clip(rng.normal(np.array([0.7, 0.3, 0.5])[process], 0.15), 0, 1)
+    w = rng.exponential(1.0, 900)
+    names = ["sig", "bkg_nano", "bkg_delphes"]
+    fig = plot_output_by_process(s, process, names, ["sig"], weights=w)
+    (ax,) = fig.axes
+    for k, name in enumerate(names):
+        kind = "signal" if k == 0 else "background"
+        drawn, _ = _drawn(ax, f"{name} ({kind}, {int((process == k).sum()):,} test)")
+        np.testing.assert_allclose(drawn, _density(s[process == k], w[process == k]))
+    styles = {p.get_label().split(" ")[0]: p.get_linestyle() for p in ax.patches}
+    assert styles["sig"] == "-" and styles["bkg_nano"] == styles["bkg_delphes"] == "--"
+
+
+def test_run_plots_per_process_only_for_binary_tasks_of_more_than_two_processes(tmp_path):
+    rng = np.random.default_rng(5)
+    s, y = rng.uniform(size=300), rng.integers(0, 2, 300)
+    process = np.where(y == 1, 0, rng.integers(1, 3, 300))
+    args = ("binary", ["background", "signal"], s, y, [])
+    three = plot_run(tmp_path / "a", *args, process=process, processes=["s", "b1", "b2"],
+                     signal=["s"])  # fmt: skip
+    assert [p.name for p in three] == ["roc.png", "scores.png", "scores_by_process.png"]
+    two = plot_run(tmp_path / "b", *args, process=np.minimum(process, 1), processes=["s", "b"],
+                   signal=["s"])  # fmt: skip
+    assert [p.name for p in two] == ["roc.png", "scores.png"]

@@ -342,8 +342,12 @@ def load_task_data(
     }
     if scales:  # only then: runs without scales keep the provenance (and resume) of before
         provenance["scales"] = dict(scales)
+    graphs = GraphTensors.from_events(events)
+    # each event's process (index into ``processes``): plots per process of a binary task
+    codes, names = process_names(events)
+    graphs.labels["process"] = torch.from_numpy(label_lookup(names, processes, None)[codes])
     return TaskData(
-        graphs=GraphTensors.from_events(events),
+        graphs=graphs,
         splits={k: torch.from_numpy(v) for k, v in splits.items()},
         processes=tuple(processes),
         signal=tuple(signal or ()),

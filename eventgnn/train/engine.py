@@ -331,7 +331,8 @@ def fit(
 
     if progress.best_state is not None:
         model.load_state_dict(progress.best_state)
-    test, scored = _score(model, objective, data.part("test"), config, device)
+    test_graphs = data.part("test")
+    test, scored = _score(model, objective, test_graphs, config, device)
     metrics = to_plain({
         "task": objective.kind,
         "classes": list(objective.names) if objective.kind != "multilabel" else None,
@@ -353,8 +354,11 @@ def fit(
         if config.plots:
             n_test = 0 if scored is None else len(scored[0])
             train = _score_train_sample(model, objective, train_graphs, n_test, config, device)
+            process = test_graphs.labels.get("process")
             write_plots(out / "plots", objective, scored, progress.history, log,
-                        train=train, best_epoch=progress.best["epoch"])  # fmt: skip
+                        train=train, best_epoch=progress.best["epoch"],
+                        process=None if process is None else process.cpu().numpy(),
+                        processes=data.processes, signal=data.signal)  # fmt: skip
     if world > 1:
         torch.distributed.barrier()  # rank 0 has written the run before anyone moves on
     return FitResult(metrics, progress.history, progress.best["epoch"], progress.stopped)
@@ -407,6 +411,9 @@ def write_plots(
     train: tuple | None = None,
     best_epoch: int | None = None,
     split: str = "test",
+    process=None,
+    processes=(),
+    signal=(),
 ) -> None:
     """The run's loss curves, ROC curves and classifier-output distributions of the weighted
     events ``scored = (logits, y, w)`` (:func:`eventgnn.plots.plot_run`), over the training
@@ -424,6 +431,7 @@ def write_plots(
     try:
         plot_run(folder, objective.kind, objective.names, scores, truth, history,
                  weights=weights, train_scores=train_scores, train_y=train_y,
-                 train_weights=train_w, best_epoch=best_epoch, split=split)  # fmt: skip
+                 train_weights=train_w, best_epoch=best_epoch, split=split, process=process,
+                 processes=processes, signal=signal)  # fmt: skip
     except Exception as err:
         log(f"warning: plots not written ({err})")
