@@ -67,6 +67,12 @@ def test_root_friend_tree_has_one_row_per_entry(trained, tmp_path):
     expected = scores_of(run, new, btag_threshold=0.7)
     np.testing.assert_allclose(cols["score"], expected, rtol=1e-6)
     assert not np.allclose(expected, scores_of(run, new))  # the threshold matters here
+    # read 40 entries at a time: the same rows
+    chunked = tmp_path / "chunked.root"
+    assert main([*argv[:-3], str(chunked), "--keep", "event", "--chunk-size", "40"]) == 0
+    again = uproot.open(chunked)["eventgnn"].arrays(library="np")
+    np.testing.assert_array_equal(again["event"], cols["event"])
+    np.testing.assert_allclose(again["score"], cols["score"], rtol=1e-6)
 
 
 def test_parquet_from_several_inputs_in_input_order(trained, tmp_path, capsys):
