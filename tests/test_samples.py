@@ -134,6 +134,7 @@ def test_finetune_from_a_task_file_end_to_end(trees, tmp_path, monkeypatch):
     assert main(["evaluate", "--model", str(run), "--out", str(tmp_path / "ev")]) == 0
     test = json.loads((tmp_path / "ev" / "metrics.json").read_text())
     assert test["n_events"] == ckpt["provenance"]["split_sizes"]["test"]
+    assert (tmp_path / "ev" / "plots" / "scores_by_process.png").is_file()  # three processes
 
 
 def test_finetune_from_signal_and_background_paths(trees, tmp_path, monkeypatch, capsys):

@@ -132,6 +132,10 @@ def evaluate_run(
             f"{source}: no event has generator truth (every multilabel target is NaN), so the "
             f"multilabel run {run} cannot be scored on it"
         )
+    process = None  # each scored event's process, for the per-process plot of a binary task
+    if objective.kind == "binary" and len(info["processes"]) > 2:
+        process, _ = task_labels(source, info["processes"], None)  # multiclass labels: the index
+        process = process if only is None else process[only]
     metrics = objective.metrics(logits, y, w)
     metrics.update(
         {"task": objective.kind, "run": str(run), "data": str(source),
@@ -142,7 +146,8 @@ def evaluate_run(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out / "metrics.json", metrics_json(metrics))
-    write_plots(out / "plots", objective, (logits, y, w), [], log,
+    write_plots(out / "plots", objective, (logits, y, w), [], log, process=process,
+                processes=info["processes"], signal=info["signal"],
                 split="test" if data is None else "evaluated")  # fmt: skip
     log(
         f"{run}: {len(logits):,} events  accuracy {metrics['accuracy']:.4f}  "
