@@ -104,6 +104,10 @@ def predict_files(
     if out.suffix not in (".parquet", ".root"):
         raise ValueError(f"--out {out}: expected a .parquet or .root file")
     files = input_files(inputs)
+    if out.resolve() in {f.resolve() for f in files}:
+        raise ValueError(f"--out {out} is one of the inputs; writing it would destroy the input")
+    if out.exists():
+        log(f"{out} exists: it is replaced when the scores are written")
     dev = resolve_device(device)
     for m in models:
         m.to(dev)

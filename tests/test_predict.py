@@ -115,6 +115,14 @@ def test_unselected_entries_have_nan_scores(trained, tmp_path):
     np.testing.assert_array_equal(t.id.to_numpy(), np.arange(50) * 7)
 
 
+def test_the_output_is_never_an_input(trained, tmp_path, capsys):
+    root, run = trained
+    assert main(["predict", "--model", str(run), str(root / "sig.root"), "--out",
+                 str(root / "sig.root")]) == 1  # fmt: skip
+    assert "is one of the inputs" in capsys.readouterr().err
+    assert uproot.open(root / "sig.root")["Events"].num_entries == 200  # untouched
+
+
 def test_a_missing_keep_branch_is_named(trained, tmp_path, capsys):
     root, run = trained
     argv = ["predict", "--model", str(run), str(root / "sig.root"), "--out",
