@@ -225,21 +225,17 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_generate_workers_die_with_their_parent(tmp_path):
-    """kill -9 of ``generate --jobs 2``: its workers end within seconds and write nothing more
-    (before: they finished their shards, writing into a folder nobody held)."""
-    out = tmp_path / "out"
-    args = ["generate", "--process", "wh", "--events", "8000", "--shard-events", "4000",
-            "--no-mpi", "--jobs", "2", "--out", str(out)]  # fmt: skip
+def _kill_parent_then_check_workers(args: list[str], library: bytes) -> None:
+    """Start ``eventgnn ARGS`` with two workers (child processes that load ``library``), kill
+    the parent with SIGKILL once both run, and assert the workers end within 10 seconds."""
     code = f"import sys; from eventgnn.cli import main; sys.exit(main({args!r}))"
     proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.DEVNULL)
     workers: set[int] = set()
     try:
-        deadline = time.monotonic() + 300  # spawned workers import eventgnn and Pythia first
-        while len(workers) < 2:  # two workers running Pythia (not the resource tracker)
+        deadline = time.monotonic() + 300  # spawned workers import eventgnn (and Pythia) first
+        while len(workers) < 2:  # two workers, not the resource tracker
             assert proc.poll() is None and time.monotonic() < deadline, "no workers started"
-            workers = {c for c in _children(proc.pid) if _maps(c, b"pythia8")}
+            workers = {c for c in _children(proc.pid) if _maps(c, library)}
             time.sleep(0.2)
         time.sleep(1)
         os.kill(proc.pid, signal.SIGKILL)
@@ -252,6 +248,16 @@ def test_generate_workers_die_with_their_parent(tmp_path):
     for w in alive:
         os.kill(w, signal.SIGKILL)
     assert not alive, "workers outlived their killed parent"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_generate_workers_die_with_their_parent(tmp_path):
+    """kill -9 of ``generate --jobs 2``: its workers end within seconds and write nothing more
+    (before: they finished their shards, writing into a folder nobody held)."""
+    out = tmp_path / "out"
+    args = ["generate", "--process", "wh", "--events", "8000", "--shard-events", "4000",
+            "--no-mpi", "--jobs", "2", "--out", str(out)]  # fmt: skip
+    _kill_parent_then_check_workers(args, b"pythia8")
     time.sleep(2)
     assert not list(out.rglob("*.parquet"))  # 4000-event shards: none finished before the kill
 
@@ -267,26 +273,7 @@ def test_scan_workers_die_with_their_parent(tmp_path):
             "scratch", "--data", str(data), "--epochs", "100000", "--jobs", "2",
             "--out", str(tmp_path / "scan"), "train.patience=100000", "train.plots=false",
             "train.num_threads=1"]  # fmt: skip
-    code = f"import sys; from eventgnn.cli import main; sys.exit(main({args!r}))"
-    proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.DEVNULL)
-    workers: set[int] = set()
-    try:
-        deadline = time.monotonic() + 300
-        while len(workers) < 2:  # two spawned workers with torch loaded
-            assert proc.poll() is None and time.monotonic() < deadline, "no workers started"
-            workers = {c for c in _children(proc.pid) if _maps(c, b"libtorch")}
-            time.sleep(0.2)
-        time.sleep(2)
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.wait()
-    deadline = time.monotonic() + 10
-    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    alive = [w for w in workers if _alive(w)]
-    for w in alive:
-        os.kill(w, signal.SIGKILL)
-    assert not alive, "scan workers outlived their killed parent"
+    _kill_parent_then_check_workers(args, b"libtorch")
 
 
 # --- 3. dataset folders read exactly once ------------------------------------------------------
