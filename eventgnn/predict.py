@@ -32,7 +32,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .errors import EmptyEventsWarning, InputError
-from .events.io import count_entries, detect_format, input_files, read_file
+from .events._uproot import open_tree
+from .events.io import count_entries, detect_format, input_files, read_file, tree_name
 from .events.parquet import iter_shard_chunks
 from .events.selection import SelectionCuts
 from .fileio import atomic_path
@@ -154,7 +155,7 @@ def _concat(arrays: list):
 
 def _score_file(path, fmt, opts, keep, chunk_size, objective, names, models, n_folds, dev):
     n = count_entries(path, fmt, **opts)
-    kept = _kept(path, fmt, opts, keep, n)  # first: a missing branch fails before any scoring
+    kept = _kept(path, fmt, opts, keep)  # first: a missing branch fails before any scoring
     n_out = len(names)
     scores = np.full((n, n_out), np.nan, dtype=np.float32)
     selected = np.zeros(n, dtype=bool)
@@ -214,25 +215,19 @@ def _entries(events: ak.Array, path: Path, fmt: str, start: int) -> np.ndarray:
     return np.asarray(entries.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
-def _kept(path: Path, fmt: str, opts: dict, keep: Sequence[str], n: int) -> dict:
+def _kept(path: Path, fmt: str, opts: dict, keep: Sequence[str]) -> dict:
     """The ``keep`` branches of a ROOT file (fields of a Parquet file), every entry."""
     if not keep:
         return {}
     if fmt == "parquet":
-        events = ak.from_parquet(path, columns=list(keep)) if keep else None
-        missing = [k for k in keep if k not in events.fields]
+        fields = pq.read_schema(path).names
+        missing = [k for k in keep if k not in fields]
         if missing:
             raise InputError(f"{path}: --keep {missing[0]}: no such field")
+        events = ak.from_parquet(path, columns=list(keep))
         return {k: _plain(events[k]) for k in keep}
-    import uproot  # 1.5 s to import: only when ROOT files are read
-
-    from .events.ntuple import load_branch_map
-
-    tree = opts.get("tree") or {"delphes": "Delphes", "nanoaod": "Events"}.get(fmt)
-    if fmt == "ntuple":
-        tree = load_branch_map(opts["branch_map"], str(path))["tree"]
-    with uproot.open(path) as f:
-        t = f[tree]
+    tree = tree_name(path, fmt, opts)
+    with open_tree(path, tree, fmt) as t:
         missing = [k for k in keep if k not in t.keys()]
         if missing:
             some = ", ".join(sorted(t.keys())[:8])
@@ -264,7 +259,7 @@ def _write(out: Path, columns: dict, files: list[str]) -> None:
         import uproot
 
         with uproot.recreate(tmp) as f:
-            tree = {k: v for k, v in columns.items()}
+            tree = dict(columns)
             tree["selected"] = tree["selected"].astype(np.int8)  # ROOT has no numpy bool trees
             f[OUTPUT_TREE] = tree
             if "file" in columns:

@@ -246,14 +246,22 @@ def count_entries(path: str | os.PathLike, format: str = "auto", **options) -> i
             return pq.ParquetFile(path).metadata.num_rows
         except Exception as err:
             raise SchemaError(str(path), "<file>", f"not a readable Parquet file ({err})") from err
-    if fmt == "ntuple":
-        if options.get("branch_map") is None:
-            return -1  # read_file gives the proper error
-        tree = load_branch_map(options["branch_map"], str(path))["tree"]
-    else:
-        tree = options.get("tree") or {"delphes": "Delphes", "nanoaod": "Events"}.get(fmt, "")
+    tree = tree_name(path, fmt, options)
+    if tree is None:
+        return -1  # an ntuple without a branch map: read_file gives the proper error
     with open_tree(path, tree, fmt) as t:
         return int(t.num_entries)
+
+
+def tree_name(path: Path, fmt: str, options: dict) -> str | None:
+    """The TTree a ROOT file of format ``fmt`` is read from: the ``tree`` option, else the
+    format's own (Delphes ``Delphes``, NanoAOD ``Events``), for an ntuple its branch map's
+    (None without a branch map)."""
+    if fmt == "ntuple":
+        if options.get("branch_map") is None:
+            return None
+        return load_branch_map(options["branch_map"], str(path))["tree"]
+    return options.get("tree") or {"delphes": "Delphes", "nanoaod": "Events"}.get(fmt, "")
 
 
 CONVERT_CHUNK_EVENTS = 500_000

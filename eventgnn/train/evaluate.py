@@ -26,8 +26,9 @@ from ..graphs.dataset import (
     apply_scales,
     check_present,
     describe,
-    event_labels,
+    label_lookup,
     load_task_data,
+    process_names,
     split_indices,
     task_labels,
 )
@@ -52,18 +53,20 @@ def predict_chunks(
     device: torch.device | str = "cpu",
     only: np.ndarray | None = None,
     scales: dict[str, float] | None = None,
-) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
-    """``(logits, y, w)`` for the task's events of ``data`` (labels as
-    :func:`~eventgnn.graphs.dataset.select_processes` sets them; ``w`` the event weights), read
-    ``chunk_size`` at a time, as :func:`~eventgnn.train.engine.predict` gives them.
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, np.ndarray]:
+    """``(logits, y, w, process)`` for the task's events of ``data`` (labels as
+    :func:`~eventgnn.graphs.dataset.select_processes` sets them; ``w`` the event weights;
+    ``process`` each event's index in ``processes``), read ``chunk_size`` at a time, as
+    :func:`~eventgnn.train.engine.predict` gives them.
 
     ``only``: sorted positions (among the task's events, in read order) to score, for example a
     run's test split. ``scales``: weight factors per process (a task file's). Raises
     :class:`~eventgnn.errors.DatasetError` when a process has no events.
     """
-    outs, ys, ws, seen, offset = [], [], [], set(), 0
+    outs, ys, ws, procs, seen, offset = [], [], [], [], set(), 0
     for chunk in iter_event_chunks(data, chunk_size):
-        labels, names = event_labels(chunk, processes, signal)
+        codes, names = process_names(chunk)
+        labels = label_lookup(names, processes, signal)[codes]
         seen.update(names)
         chosen = np.nonzero(labels >= 0)[0]
         if only is not None:  # positions of this chunk's task events among all task events
@@ -76,12 +79,14 @@ def predict_chunks(
         logits, y, w = predict(model, GraphTensors.from_events(part), target, batch_size, device)
         outs.append(logits)
         ws.append(w)
+        procs.append(label_lookup(names, processes, None)[codes[chosen]])
         if y is not None:
             ys.append(y)
     check_present(seen, processes, describe(data))
     logits = torch.cat(outs) if outs else torch.zeros(0, model.n_outputs)
     w = torch.cat(ws) if ws else torch.zeros(0)
-    return logits, (torch.cat(ys) if ys else None), w
+    process = np.concatenate(procs) if procs else np.zeros(0, np.int64)
+    return logits, (torch.cat(ys) if ys else None), w, process
 
 
 def evaluate_run(
@@ -122,7 +127,7 @@ def evaluate_run(
         split = Split.from_provenance(prov)
         labels, folds = task_labels(source, info["processes"], signal, split.kfold)
         only = split_indices(labels, split, folds)["test"]
-    logits, y, w = predict_chunks(
+    logits, y, w, process = predict_chunks(
         model, source, info["processes"], signal, objective.target,
         chunk_size=chunk_size, batch_size=batch_size, device=dev, only=only,
         scales=prov.get("scales"),
@@ -132,10 +137,6 @@ def evaluate_run(
             f"{source}: no event has generator truth (every multilabel target is NaN), so the "
             f"multilabel run {run} cannot be scored on it"
         )
-    process = None  # each scored event's process, for the per-process plot of a binary task
-    if objective.kind == "binary" and len(info["processes"]) > 2:
-        process, _ = task_labels(source, info["processes"], None)  # multiclass labels: the index
-        process = process if only is None else process[only]
     metrics = objective.metrics(logits, y, w)
     metrics.update(
         {"task": objective.kind, "run": str(run), "data": str(source),

@@ -65,7 +65,7 @@ def test_streamed_outputs_equal_in_memory_outputs(trained_run, datasets):
     procs = ckpt["task"]["processes"]
     td = load_task_data(datasets["pre"], procs, None, Split(val_fraction=0.0, test_fraction=0.0))
     ref, yref, wref = predict(model, td.graphs, "label", 64)
-    got, y, w = predict_chunks(model, datasets["pre"], procs, None, "label", chunk_size=37,
+    got, y, w, _ = predict_chunks(model, datasets["pre"], procs, None, "label", chunk_size=37,
                                batch_size=64)  # fmt: skip
     assert len(got) == len(td.graphs)
     assert torch.equal(y, yref) and torch.equal(w, wref)
