@@ -218,13 +218,13 @@ def expand(patterns: tuple[str, ...], where: str) -> list[str]:
 
 def _check_distinct(task: TaskFile, where: str) -> None:
     """No process name twice and no input file in two samples."""
-    seen: dict[str, str] = {}
+    seen: set[str] = set()
     for s in task.samples:
         if s.process in seen:
             raise CatalogError(
                 f"{where}: process '{s.process}' names two samples; give each a distinct 'process:'"
             )
-        seen[s.process] = s.process
+        seen.add(s.process)
     owner: dict[Path, str] = {}
     for s in task.samples:
         if not s.files:
