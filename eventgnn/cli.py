@@ -269,6 +269,8 @@ def _chunk_size(given: int | None, default: int) -> int | None:
 
 def cmd_convert(args) -> None:
     from .events.io import CONVERT_CHUNK_EVENTS, convert
+    from .events.parquet import SHARD_SUFFIX
+    from .fileio import clip
 
     options = _reader_options(args)
     if args.process:
@@ -283,6 +285,27 @@ def cmd_convert(args) -> None:
         **options,
     )
     print(f"wrote {len(written)} shard(s) to {args.out}")
+    others = sorted(set(Path(args.out).glob(f"*{SHARD_SUFFIX}")) - set(written))
+    if others:  # earlier conversions into the same folder: read as data with these
+        gone = [p.name for p in others if not _recorded_input_exists(p)]
+        print(
+            f"note: {args.out} also holds {len(others)} shard(s) of other inputs "
+            f"({clip(', '.join(p.name for p in others))}), read as data together with these"
+            + (f"; the input of {clip(', '.join(gone))} no longer exists" if gone else "")
+        )
+
+
+def _recorded_input_exists(shard: Path) -> bool:
+    """Whether the input file a shard's record names still exists (True without a record)."""
+    import json
+
+    from .events.parquet import record_path
+
+    try:
+        path = json.loads(record_path(shard).read_text())["input"]["path"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return True
+    return Path(path).exists()
 
 
 def cmd_generate(args) -> None:

@@ -67,8 +67,8 @@ def training_options(ckpt: dict, fmt: str) -> dict:
             f"({found[0]} and {found[1]}); give the reader options explicitly"
         )
     opts = dict(found[0]) if found else {}
-    if isinstance(opts.get("cuts"), dict):
-        opts["cuts"] = SelectionCuts(**opts["cuts"])
+    if "cuts" in opts:
+        opts["cuts"] = SelectionCuts.from_mapping(opts["cuts"], "the model's recorded cuts")
     if isinstance(opts.get("branch_map"), dict) and "content" in opts["branch_map"]:
         del opts["branch_map"]  # recorded by its fingerprint only: the user passes the map
     return opts

@@ -7,6 +7,7 @@ A task file names the samples of a binary task (``eventgnn finetune --task my_ta
       - files: [sig/*.root]               # files, folders or globs (relative to this file)
         process: my_signal                # optional; default: the stem of the first file
         options: {btag_branch: Jet_btagCSVV2, btag_threshold: 0.8}   # reader options
+                                          # (cuts: {jet_pt: 30}; branch_map: relative to this file)
         weight: genWeight                 # optional per-event weight branch
         scale: 0.35                       # optional factor on every weight (say sigma * L / N)
     background:
@@ -36,6 +37,7 @@ from .catalog import Task
 from .errors import CatalogError, StaleOutputError
 from .events.io import READER_OPTIONS, convert, input_files
 from .events.parquet import SHARD_SUFFIX, record_path
+from .events.selection import SelectionCuts
 from .fileio import read_yaml, safe_name
 
 SAMPLE_KEYS = ("files", "process", "options", "weight", "scale")
@@ -190,6 +192,7 @@ def _sample(entry, where: str, base: Path) -> Sample:
             f"{where}: field 'options': unknown reader option '{bad[0]}' (expected "
             f"{', '.join(READER_OPTION_NAMES)})"
         )
+    options = _sample_options(options, where, base)
     weight = entry.get("weight")
     if weight is not None and not isinstance(weight, str):
         raise CatalogError(f"{where}: field 'weight': expected a branch name")
@@ -238,6 +241,22 @@ def _check_distinct(task: TaskFile, where: str) -> None:
                 )
 
 
+def _sample_options(options: dict, where: str, base: Path) -> dict:
+    """Reader options as given, checked: ``cuts`` a mapping of known cuts, ``branch_map`` a
+    path made absolute relative to the task file's folder (as ``files`` are)."""
+    out = dict(options)
+    if "cuts" in out:
+        try:
+            SelectionCuts.from_mapping(out["cuts"], f"{where}: field 'options.cuts'")
+        except ValueError as err:
+            raise CatalogError(str(err)) from None
+    if "branch_map" in out:
+        if not isinstance(out["branch_map"], str):
+            raise CatalogError(f"{where}: field 'options.branch_map': expected a YAML file path")
+        out["branch_map"] = str(base / os.path.expanduser(out["branch_map"]))
+    return out
+
+
 def stage(task: TaskFile, folder: str | os.PathLike, log: Callable[[str], None] = print) -> list:
     """Convert the samples with files into Parquet shards under ``folder/<process>/`` and return
     the shards, in sample order (see the module docstring for reuse and removal)."""
@@ -248,6 +267,8 @@ def stage(task: TaskFile, folder: str | os.PathLike, log: Callable[[str], None] 
         out = Path(folder) / s.process
         inputs = expand(s.files, f"sample '{s.process}'")
         options = {**s.options, "process": s.process}
+        if "cuts" in options:
+            options["cuts"] = SelectionCuts.from_mapping(options["cuts"], s.process)
         if s.weight is not None:
             options["weight_branch"] = s.weight
         try:

@@ -11,7 +11,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).parent / "events"))
 
-from rootfiles import write_delphes  # noqa: E402  (tests/events/rootfiles.py)
+from rootfiles import MAP, write_delphes, write_ntuple  # noqa: E402  (tests/events/rootfiles.py)
 from test_delphes import (  # noqa: E402
     ELECTRONS,
     EXPECTED,
@@ -21,7 +21,6 @@ from test_delphes import (  # noqa: E402
     PHOTONS,
     check_objects,  # noqa: E402
 )
-from test_ntuple import MAP, write_ntuple  # noqa: E402
 
 from eventgnn.cli import main  # noqa: E402
 from eventgnn.errors import EmptyEventsWarning  # noqa: E402
@@ -99,3 +98,17 @@ def test_bad_input_exits_nonzero_with_one_line(tmp_path, capsys, make, args, mes
     assert len(lines) == 1 and message in lines[0], err
     assert lines[0].startswith("eventgnn convert: error:")
     assert not list((tmp_path / "out").glob("*.parquet")) if (tmp_path / "out").exists() else True
+
+
+def test_convert_names_the_other_shards_of_its_folder(tmp_path, capsys):
+    """Converting into a folder that holds shards of other inputs says so (they are read as
+    data with the new ones), and names those whose input file is gone."""
+    a, b = _delphes(tmp_path, "a.root"), _delphes(tmp_path, "b.root")
+    out = tmp_path / "shards"
+    assert main(["convert", str(a), str(b), "--out", str(out)]) == 0
+    assert "note" not in capsys.readouterr().out
+    b.unlink()
+    assert main(["convert", str(a), "--out", str(out)]) == 0
+    note = capsys.readouterr().out.splitlines()[-1]
+    assert note.startswith(f"note: {out} also holds 1 shard(s) of other inputs (b-")
+    assert "the input of b-" in note and "no longer exists" in note

@@ -6,16 +6,18 @@ from __future__ import annotations
 import json
 import os
 
+import awkward as ak
 import numpy as np
 import pytest
 import torch
 import yaml
-from events.rootfiles import random_delphes, random_nanoaod
+from events.rootfiles import MAP, random_delphes, random_nanoaod, write_ntuple
 from hand_events import TINY
 
 from eventgnn import read_events
 from eventgnn.cli import main
 from eventgnn.errors import CatalogError
+from eventgnn.events.schema import ObjectType
 from eventgnn.samples import load_task_file, stage, task_from_paths
 
 
@@ -71,6 +73,10 @@ def test_task_file_resolves_patterns_relative_to_itself(trees):
         ({"signal": [{"process": "wh", "weight": "genWeight"}]}, "'options' and 'weight' apply"),
         ({"signal": [{"files": ["sig/events.root"], "scale": "x"}]}, "field 'scale'"),
         ({"name": "../x"}, "field 'name'"),
+        ({"signal": [{"files": ["sig/events.root"], "options": {"cuts": {"jet_pt_min": 30}}}]},
+         "field 'options.cuts': unknown cut 'jet_pt_min'"),
+        ({"signal": [{"files": ["sig/events.root"], "options": {"cuts": {"crack": 1.4}}}]},
+         "cut 'crack': expected two numbers"),
     ],
 )  # fmt: skip
 def test_bad_task_files_name_the_file_and_field(trees, change, message):
@@ -99,6 +105,32 @@ def test_stage_reuses_reconverts_and_removes(trees, tmp_path):
     assert sorted(p.parent.name for p in shards) == ["bkg_delphes", "bkg_nano", "sig"]
     assert len(list(tmp_path.rglob("*.parquet"))) == 3
     assert any("removing" in line for line in logs)
+
+
+def test_sample_cuts_and_branch_map_reach_the_reader(trees, tmp_path, monkeypatch):
+    """``options.cuts`` is a mapping of cut names (others at their defaults) and applies;
+    ``options.branch_map`` is relative to the task file, like ``files``, whatever the cwd."""
+
+    write_ntuple(trees / "flat.root")
+    (trees / "maps").mkdir(exist_ok=True)
+    (trees / "maps" / "flat.yaml").write_text(yaml.safe_dump(MAP))
+    task = {
+        "name": "cuts",
+        "signal": [{"files": ["sig/events.root"], "process": "sig",
+                    "options": {"cuts": {"jet_pt": 60}}}],
+        "background": [{"files": ["flat.root"], "process": "flat",
+                        "options": {"branch_map": "maps/flat.yaml"}}],
+    }  # fmt: skip
+    path = write_task(trees, task)
+    monkeypatch.chdir(tmp_path)  # not the task file's folder
+    sig, flat = stage(load_task_file(path), tmp_path / "staged", lambda s: None)
+    jets = read_events(sig).objects
+    jets = jets[jets.kind == int(ObjectType.JET)]
+    default = read_events(stage(load_task_file(write_task(trees, TASK)), tmp_path / "d",
+                                lambda s: None)[0]).objects  # fmt: skip
+    default = default[default.kind == int(ObjectType.JET)]
+    assert ak.min(ak.flatten(jets.pt)) >= 60 > ak.min(ak.flatten(default.pt))
+    assert read_events(flat).weight.to_list() == [1.5, 2.5, 3.5]  # read through the map
 
 
 def test_weights_come_from_the_named_branch(trees, tmp_path):

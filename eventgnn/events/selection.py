@@ -17,7 +17,7 @@ whole arrays of events at once.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import awkward as ak
 import numpy as np
@@ -41,6 +41,32 @@ class SelectionCuts:
     jet_eta: float = 2.5
     crack: tuple[float, float] = (1.37, 1.52)
     overlap_dr: float = 0.4
+
+    @classmethod
+    def from_mapping(cls, values, where: str) -> SelectionCuts:
+        """Cuts from a mapping of field names to thresholds (a task file's ``cuts``, a recorded
+        reader option), the others at their defaults; an unknown name or a value that is not a
+        number (``crack``: two numbers) is a :class:`ValueError` naming ``where`` and the field."""
+        if isinstance(values, cls):
+            return values
+        if not isinstance(values, dict):
+            raise ValueError(f"{where}: expected a mapping of cut names to thresholds")
+        names = [f.name for f in fields(cls)]
+        out = {}
+        for key, value in values.items():
+            if key not in names:
+                raise ValueError(f"{where}: unknown cut '{key}' (expected {', '.join(names)})")
+            pair = key == "crack"
+            items = value if pair and isinstance(value, (list, tuple)) else [value]
+            if len(items) != (2 if pair else 1) or not all(_is_number(v) for v in items):
+                want = "two numbers [low, high]" if pair else "a number"
+                raise ValueError(f"{where}: cut '{key}': expected {want}, got {value!r}")
+            out[key] = tuple(float(v) for v in items) if pair else float(value)
+        return cls(**out)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
 
 
 DEFAULT_CUTS = SelectionCuts()

@@ -2,55 +2,15 @@
 
 from __future__ import annotations
 
-import awkward as ak
 import numpy as np
 import pytest
 import yaml
+from rootfiles import MAP, write_ntuple
 from test_delphes import check_objects
 
 from eventgnn.errors import EmptyEventsWarning, InputError
 from eventgnn.events.io import read_events
 from eventgnn.events.ntuple import load_branch_map, read_ntuple
-
-MAP = {
-    "tree": "mytree",
-    "jets": {"pt": "jet_pt", "eta": "jet_eta", "phi": "jet_phi", "btag": "jet_isb"},
-    "electrons": {"pt": "el_pt", "eta": "el_eta", "phi": "el_phi", "charge": "el_q"},
-    "photons": {"pt": "ph_pt", "eta": "ph_eta", "phi": "ph_phi"},
-    "met": {"pt": "met", "phi": "met_phi"},
-    "weight": "w",
-}
-
-
-def write_ntuple(path, *, with_met=True):
-    """Three events; event 2 has nothing that passes the selection (and no MET branch if
-    ``with_met`` is False, so it is empty)."""
-    import uproot
-
-    def jag(rows, dtype=np.float64):
-        return ak.unflatten(np.array([v for r in rows for v in r], dtype), [len(r) for r in rows])
-
-    data = {
-        "jet_pt": jag([[40.0, 100.0], [30.0], [10.0]]),
-        "jet_eta": jag([[0.0, -1.0], [2.0], [0.0]]),
-        "jet_phi": jag([[0.5, -3.1], [1.0], [0.0]]),
-        "jet_isb": jag([[1, 0], [1], [1]], np.int32),
-        "el_pt": jag([[15.0], [], [5.0]]),
-        "el_eta": jag([[-2.47], [], [0.0]]),
-        "el_phi": jag([[2.0], [], [0.0]]),
-        "el_q": jag([[1], [], [-1]], np.int32),
-        "ph_pt": jag([[], [20.0], []]),
-        "ph_eta": jag([[], [2.37], []]),
-        "ph_phi": jag([[], [-1.0], []]),
-        "w": np.array([1.5, 2.5, 3.5]),
-    }
-    if with_met:
-        data["met"] = np.array([50.0, 20.0, 10.0])
-        data["met_phi"] = np.array([0.1, 0.2, 0.3])
-    with uproot.recreate(path) as f:
-        f["mytree"] = data
-    return path
-
 
 EXPECTED = [
     [

@@ -178,7 +178,7 @@ def test_non_finite_kinematics_in_root_are_an_error(writer, change, branch, bad,
 def test_events_with_no_objects_are_a_counted_skip(tmp_path, capsys):
     """Events left with no selected object (possible only without MET) are excluded and counted
     in a warning on stderr; the command succeeds."""
-    from test_ntuple import MAP, write_ntuple
+    from events.rootfiles import MAP, write_ntuple
 
     path = write_ntuple(tmp_path / "nomet.root", with_met=False)
     bm = tmp_path / "map.yaml"
