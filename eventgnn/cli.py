@@ -169,6 +169,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("models", help="the shipped pretrained models and their cards")
     p.add_argument("name", nargs="?", metavar="NAME", help="print this model's whole card")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="regenerate events of NAME's processes here and compare its accuracy with the card",
+    )
+    p.add_argument("--events", type=int, default=200, help="--check: events per process")
+    p.add_argument("--jobs", type=int, default=1, help="--check: generator processes")
     p.set_defaults(handler=cmd_models)
 
     p = sub.add_parser("scan", help="accuracy versus training size for several setups and seeds")
@@ -476,6 +483,15 @@ def cmd_info(args) -> None:
 def cmd_models(args) -> None:
     from .registry import card_summary, format_card, get_card, list_models, model_dirs, none_message
 
+    if args.check:
+        from .errors import RegistryError
+        from .publish import check_model
+
+        if not args.name:
+            raise RegistryError("models --check: name the model to check")
+
+        check_model(args.name, events=args.events, jobs=args.jobs)
+        return
     if args.name:
         print(format_card(get_card(args.name)))
         return

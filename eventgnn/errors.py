@@ -32,6 +32,11 @@ class RegistryError(ValueError):
     """A shipped model is unknown, its card is malformed, or its name is not allowed."""
 
 
+class ModelCheckError(RegistryError):
+    """A shipped model's accuracy on regenerated events disagrees with its card
+    (:func:`eventgnn.publish.check_model`)."""
+
+
 class ChecksumError(RegistryError):
     """A shipped model's file differs from its card's SHA-256 (the message names the file, the
     expected and the found checksum)."""

@@ -1,4 +1,5 @@
-"""Publishing a finished run as a shipped model (:mod:`eventgnn.registry`): the maintainers' tool.
+"""Publishing a finished run as a shipped model (:mod:`eventgnn.registry`), the maintainers' tool,
+and checking a shipped model against its card on this machine (:func:`check_model`).
 
 ::
 
@@ -18,12 +19,12 @@ import importlib.metadata
 import json
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from .config import ModelConfig, from_dict
-from .errors import RegistryError
+from .errors import ModelCheckError, RegistryError
 from .events.io import input_files
 from .events.parquet import record_path
 from .fileio import atomic_path
@@ -219,3 +220,69 @@ def shard_summary(data) -> dict | None:
         proc: {k: sorted(v) if isinstance(v, set | list) else v for k, v in e.items()}
         for proc, e in out.items()
     } or None
+
+
+CHECK_SEED = 440_000_001
+"""First seed of the events :func:`check_model` generates: disjoint from the pretraining data
+(1, 2, ...) and the downstream samples (100,000,001 to 400,000,000 and a few after)."""
+
+
+def check_model(
+    name: str,
+    events: int = 200,
+    seed: int = CHECK_SEED,
+    jobs: int = 1,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Regenerate ``events`` events of each of model ``name``'s processes with this machine's
+    generator (the pretraining data's MPI setting, seeds from ``seed``), score them, and compare
+    the accuracy with the card's test accuracy. Consistent when they differ by less than three
+    standard errors of the two binomial estimates (a multilabel model's mean accuracy over
+    targets has at most that error). Returns ``{"measured", "card", "sigma", "n_events",
+    "consistent"}``; an inconsistent model raises :class:`ModelCheckError` with the numbers.
+    The events stay in ``$EVENTGNN_CACHE/checks/NAME/`` for a rerun."""
+    import tempfile
+
+    from .generate.run import generate
+    from .registry import get_card
+    from .system import cache_dir
+    from .train.evaluate import evaluate_run
+
+    card = get_card(name)
+    shards = card["data"].get("shards") or {}
+    processes = list(card["data"].get("events_per_class") or {})
+    if card["task"].get("processes"):
+        processes = list(card["task"]["processes"])
+    used = {s for entry in shards.values() for s in entry.get("seeds", [])}
+    span = set(range(seed, seed + -(-events // 5000) + 1))
+    if used & span:
+        raise ModelCheckError(
+            f"check {name}: seeds from {seed} overlap its training seeds ({min(used & span)})"
+        )
+    mpi = {bool(entry.get("mpi", True)) for entry in shards.values()} or {True}
+    if len(mpi) > 1:
+        raise ModelCheckError(f"check {name}: its data mixes processes with and without MPI")
+    folder = cache_dir() / "checks" / name
+    log(f"check {name}: generating {events} events of each of {len(processes)} processes")
+    generate(processes, folder, events, seed=seed, jobs=jobs, mpi=mpi.pop(), progress=False)
+    with tempfile.TemporaryDirectory() as out:
+        metrics = evaluate_run(name, data=folder, out=out, log=lambda line: None)
+    measured, expected = float(metrics["accuracy"]), float(card["metrics"]["accuracy"])
+    n_card = int((card["data"].get("split_sizes") or {}).get("test") or 0)
+    n = int(metrics.get("n_events") or events * len(processes))
+    var = measured * (1 - measured) / n + (expected * (1 - expected) / n_card if n_card else 0.0)
+    result = {
+        "measured": measured,
+        "card": expected,
+        "sigma": var**0.5,
+        "n_events": n,
+        "consistent": abs(measured - expected) < 3 * var**0.5,
+    }
+    line = (
+        f"{name}: accuracy {measured:.4f} on {n} regenerated events, card {expected:.4f} "
+        f"({(measured - expected) / var**0.5:+.1f} standard errors)"
+    )
+    if not result["consistent"]:
+        raise ModelCheckError(f"{line}: not consistent with its card")
+    log(f"{line}: consistent")
+    return result

@@ -23,7 +23,7 @@ from eventgnn.config import ModelConfig
 from eventgnn.errors import ChecksumError, RegistryError
 from eventgnn.events.parquet import record_path, write_events
 from eventgnn.model.eventgnn import EventGNN, count_parameters
-from eventgnn.publish import publish
+from eventgnn.publish import check_model, publish
 from eventgnn.registry import CARD_FIELDS, DEFAULT_PRETRAINED
 from eventgnn.train.checkpoint import load_model
 
@@ -67,13 +67,42 @@ def models(run, tmp_path, monkeypatch) -> Path:
     return folder
 
 
-def test_the_shipped_models_match_their_cards(monkeypatch):
-    """Every model the package ships (none in this version) loads and matches its checksum."""
+def test_the_shipped_models_match_their_cards(monkeypatch, tmp_path):
+    """Every model the package ships loads with ``weights_only=True``, matches its checksum and
+    card, and scores events regenerated here as its card says (within three standard errors)."""
     monkeypatch.delenv("EVENTGNN_MODELS", raising=False)
+    monkeypatch.setenv("EVENTGNN_CACHE", str(tmp_path))
     for card in registry.list_models():
-        model, ckpt = load_model(card["name"])
+        torch.load(card["file"], map_location="cpu", weights_only=True)
+        model, ckpt = load_model(card["name"])  # checks the SHA-256 against the card
         assert count_parameters(model) == card["architecture"]["parameters"]
         assert ckpt["task"]["kind"] == card["task"]["kind"]
+        assert check_model(card["name"], events=200, jobs=2, log=lambda line: None)["consistent"]
+
+
+def test_check_model_regenerates_and_compares_with_the_card(tmp_path, monkeypatch, capsys):
+    """A tiny model pretrained on generated events passes ``models NAME --check``; the same
+    model with a card claiming another accuracy fails it, with the numbers."""
+    from eventgnn.generate.run import generate
+
+    monkeypatch.setenv("EVENTGNN_CACHE", str(tmp_path / "cache"))
+    data = tmp_path / "data"
+    generate(["ggf_h", "zh"], data, 150, seed=11, mpi=False, progress=False)
+    run = tmp_path / "run"
+    args = ["--data", str(data), "--epochs", "15", "--out", str(run), *TINY, "train.lr=3e-3"]
+    assert main(["pretrain", *args]) == 0
+    folder = tmp_path / "models"
+    _, card_path = publish(run, "tiny-check-v1", folder, EXTRA)
+    monkeypatch.setenv("EVENTGNN_MODELS", str(folder))
+    assert main(["models", "tiny-check-v1", "--check", "--events", "150"]) == 0
+    out = capsys.readouterr().out
+    assert "accuracy" in out and "on 300 regenerated events" in out and "consistent" in out
+    card = json.loads(card_path.read_text())
+    acc = card["metrics"]["accuracy"]
+    card["metrics"]["accuracy"] = acc + 0.3 if acc < 0.6 else acc - 0.3  # > 3 standard errors
+    card_path.write_text(json.dumps(card))
+    assert main(["models", "tiny-check-v1", "--check", "--events", "150"]) == 1
+    assert "not consistent with its card" in capsys.readouterr().err
 
 
 def test_none_ship(tmp_path, monkeypatch, capsys):

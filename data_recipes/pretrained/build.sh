@@ -25,13 +25,21 @@ eventgnn generate --catalog pretrain12 --events "$EVENTS" --seed 1 --jobs "$JOBS
 echo "generation: $(( $(date +%s) - start )) s wall on $(nproc) cores"
 
 # Convergence: early stopping on the validation loss (patience 10 epochs, never before 30),
-# at most 300 epochs; the card records the epochs run and the best epoch.
+# at most 300 epochs; the card records the epochs run and the best epoch. With two or more
+# cores the two pretrainings run at once, each on half of them.
+threads=$(( JOBS >= 2 ? JOBS / 2 : 1 ))
+pids=()
 for task in multiclass multilabel; do
     if [ ! -f "$WORK/runs/$task/model.pt" ]; then
         eventgnn pretrain --task "$task" --data "$WORK/data" --epochs 300 --out "$WORK/runs/$task" \
-            train.patience=10 train.min_epochs=30
+            train.patience=10 train.min_epochs=30 train.num_threads="$threads" \
+            > "$WORK/pretrain-$task.log" 2>&1 &
+        pids+=($!)
+        [ "$JOBS" -ge 2 ] || wait "${pids[-1]}"
     fi
 done
+for pid in "${pids[@]}"; do wait "$pid"; done  # set -e: a failed pretraining stops here
+echo "pretraining: $(( $(date +%s) - start )) s wall since the start (logs: $WORK/pretrain-*.log)"
 
 python - "$WORK" "$PUBLISH" "$VERSION" <<'PY'
 import sys

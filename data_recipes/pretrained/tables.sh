@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The reference study's Table I (accuracy versus training size), Table III (CKA between
+# ensembles) and Figure 1 (time to 99%) measured with the shipped models on the built-in tasks,
+# written into docs/results/ for docs/results.md and the notebooks. Run from the repository root
+# after build.sh (it reads the pretraining histories of build.sh's runs for the timing table):
+#
+#     bash data_recipes/pretrained/tables.sh
+#     TASKS=wh_vs_zh SIZES=100,1000 SEEDS=2 EVENTS=2500 bash data_recipes/pretrained/tables.sh
+#
+# TASKS: built-in tasks (default: wh_vs_zh stop_vs_tth tth_cp_even_vs_odd); SIZES: training
+# events per class (default 1000,10000); SEEDS: ensemble size (default 5); EVENTS: generated
+# events per process (default 25,000: 10,000 test events per class at train.test_fraction=0.4,
+# a validation split of 2,500 and a training pool of 12,500 per class); JOBS: runs trained at
+# once, one thread each (default: every core); WORK: data and scans (default build-tables);
+# PRETRAINED: build.sh's runs folder (default build-pretrained/runs); RESULTS: where the tables
+# go (default docs/results/v1); MULTICLASS, MULTILABEL: the models finetuned from (default the
+# shipped v1 models; any run folder or model name).
+#
+# Every step resumes: generated shards and finished scan runs are reused (a scan refuses a
+# rerun with other options). Downstream data use seeds 200,000,001, ... (one per 5,000 events of
+# a process), disjoint from the pretraining data's 1, 2, ...; tth_cp_even_vs_odd's samples are
+# those of docs/results.md's CP study.
+set -euo pipefail
+TASKS=${TASKS:-wh_vs_zh stop_vs_tth tth_cp_even_vs_odd}
+SIZES=${SIZES:-1000,10000}
+SEEDS=${SEEDS:-5}
+EVENTS=${EVENTS:-25000}
+JOBS=${JOBS:-$(nproc)}
+WORK=${WORK:-build-tables}
+PRETRAINED=${PRETRAINED:-build-pretrained/runs}
+RESULTS=${RESULTS:-docs/results/v1}
+MULTICLASS=${MULTICLASS:-pretrain12-multiclass-v1}
+MULTILABEL=${MULTILABEL:-pretrain12-multilabel-v1}
+SCRIPTS=docs/results/scripts
+# the same budget rules for every run, scratch or finetuned: at most 100 epochs, early stopping
+# on the validation loss (patience 10, not before epoch 25), one thread per run
+SET="train.test_fraction=0.4 train.val_fraction=0.1 train.plots=false train.num_threads=1"
+SET="$SET train.min_epochs=25 train.patience=10"
+
+for task in $TASKS; do
+    start=$(date +%s)
+    processes=$(python -c "from eventgnn.catalog import get_task; t = get_task('$task'); \
+print(','.join(t.signal + t.background))")
+    eventgnn generate --process "$processes" --events "$EVENTS" --seed 200000001 --jobs "$JOBS" \
+        --out "$WORK/data/$task"
+    echo "$task: generation $(( $(date +%s) - start )) s wall"
+    # shellcheck disable=SC2086  # SET is a list of overrides
+    eventgnn scan --task "$task" --sizes "$SIZES" --seeds "$SEEDS" \
+        --setups scratch,multiclass,multilabel --data "$WORK/data/$task" --epochs 100 \
+        --jobs "$JOBS" --out "$WORK/scan/$task" $SET \
+        --pretrained multiclass="$MULTICLASS" multilabel="$MULTILABEL"
+    echo "$task: scan $(( $(date +%s) - start )) s wall since the start of the task"
+
+    out="$RESULTS/$task"
+    mkdir -p "$out"
+    for size in ${SIZES//,/ }; do
+        python "$SCRIPTS/cka_table.py" "$WORK/scan/$task" "$size" 5000 "$SEEDS" > "$out/cka_n$size.md"
+    done
+    python "$SCRIPTS/timing_table.py" "$WORK/scan/$task" "$PRETRAINED" auto > "$out/timing.md"
+    # the scan without its weights: results, summaries, plots, and every run's config, history
+    # and metrics (what the notebooks read)
+    python - "$WORK/scan/$task" "$out" <<'PY'
+import shutil
+import sys
+
+shutil.copytree(sys.argv[1], sys.argv[2], dirs_exist_ok=True,
+                ignore=shutil.ignore_patterns("*.pt", "plots", ".eventgnn.lock"))
+PY
+    echo "$task: done in $(( $(date +%s) - start )) s wall, tables in $out"
+done
+# the pretraining runs' histories, configurations and metrics beside the tables
+python - "$PRETRAINED" "$RESULTS/pretrained" <<'PY'
+import shutil
+import sys
+
+shutil.copytree(sys.argv[1], sys.argv[2], dirs_exist_ok=True,
+                ignore=shutil.ignore_patterns("*.pt", ".eventgnn.lock"))
+PY
