@@ -140,7 +140,12 @@ def hep_style(**rc) -> Iterator[None]:
     import mplhep
     from matplotlib import style
 
-    with _STYLE_LOCK, style.context([mplhep.style.ATLAS, rc]):
+    # mathtext in DejaVu Sans, not mplhep's "custom" fontset: a text keeps the fontset it was
+    # made with, and drawn after the context (a notebook displaying the figure) the custom
+    # set's calligraphic font is the generic "cursive" family, which few machines have
+    # (matplotlib logs "findfont: Font family ['cursive'] not found" for every such figure)
+    quiet = {"mathtext.fontset": "dejavusans"}
+    with _STYLE_LOCK, style.context([mplhep.style.ATLAS, quiet, rc]):
         yield
 
 

@@ -1,8 +1,12 @@
-"""Write the study notebooks (``*.ipynb``, without outputs) from the cell sources below.
+"""Write the study notebooks (``*.ipynb``) from the cell sources below, executed.
 
-Run ``python notebooks/build_notebooks.py`` after editing; CI executes the notebooks at their small
-default parameters (``tests/test_notebooks.py``). The cell that makes (or reuses) a scan is shared
-by all three notebooks and written once here.
+Run ``python notebooks/build_notebooks.py`` after editing: it writes each notebook and executes it
+in place, so that the stored notebooks show the committed results (``SCAN_DIR``, a scan folder
+under ``docs/results/``) to a reader who does not run them. ``--no-execute`` writes them without
+outputs. ``tests/test_notebooks.py`` re-executes them on the committed results (their tables must
+equal docs/results.md's) and once with ``SCAN_DIR = None`` at the small default parameters, which
+generates data and runs a tiny scan end to end. The cell that makes (or reuses) a scan is shared by
+all three notebooks and written once here.
 """
 
 from __future__ import annotations
@@ -24,10 +28,11 @@ SCAN_PARAMETERS = """\
 #     (10^4 test events per class)
 #   PRETRAIN_PROCESSES = get_catalog("pretrain12"); PRETRAIN_EVENTS = 25000
 #   EPOCHS = 100; PRETRAIN_EPOCHS = 100; MPI = True
-#   (docs/results.md pretrained with `eventgnn pretrain ... train.batch_size=4096 train.lr=1e-3`
-#   and read the finished scan with SCAN_DIR = "../docs/results/wh_vs_zh")
+#   (docs/results.md pretrained with `eventgnn pretrain ... train.batch_size=4096 train.lr=1e-3`)
 WORKDIR = "notebook_work"  # data and runs go here (relative to the notebook's folder)
-SCAN_DIR = None  # an existing `eventgnn scan` output folder to read instead of running a scan
+# an `eventgnn scan` output folder to read (here: the committed results behind docs/results.md);
+# None: generate a small dataset and run the tiny scan below
+SCAN_DIR = "../docs/results/wh_vs_zh"
 TASK = "wh_vs_zh"
 SIZES = (50, 150)  # training events per class
 SEEDS = 2
@@ -40,6 +45,15 @@ EPOCHS = 3
 PRETRAIN_EPOCHS = 3
 MODEL = ("model.hidden=32", "model.latent=32", "model.iterations=2", "train.plots=false",
          "train.num_threads=1")
+"""
+
+SETUP = """\
+%matplotlib inline
+import warnings
+
+# progress bars want ipywidgets in a notebook; without it tqdm falls back to text and says so
+warnings.filterwarnings("ignore", message="IProgress not found")
+
 """
 
 MAKE_SCAN = """\
@@ -102,13 +116,13 @@ random training subset and seed, all scored on one held-out test set. The table 
 from-scratch accuracy (mean ± standard deviation over seeds) and each pretrained setup's gain with
 the propagated error sqrt(std_a² + std_b²).
 
-The first code cell holds the parameters. With `SCAN_DIR = None` the notebook generates a small
-dataset and runs a tiny scan itself (what CI runs); point `SCAN_DIR` at the output of
-`eventgnn scan` (or at `docs/results/<task>`, which holds the tables behind docs/results.md) to
-read real results.""",
+The first code cell holds the parameters. As stored, the notebook reads the committed scan behind
+docs/results.md (`SCAN_DIR = "../docs/results/wh_vs_zh"`; another task's folder there, or the
+output of your own `eventgnn scan`, works the same). With `SCAN_DIR = None` it generates a small
+dataset and runs a tiny scan itself.""",
     ),
     ("code", SCAN_PARAMETERS),
-    ("code", MAKE_SCAN),
+    ("code", SETUP + MAKE_SCAN),
     ("md", "## The table"),
     (
         "code",
@@ -168,7 +182,8 @@ CKA_EVENTS = 1000  # test events for the trained-model comparison (full scale: 5
     ("md", "## Part 1: dummy data"),
     (
         "code",
-        """\
+        SETUP
+        + """\
 import numpy as np
 from IPython.display import Markdown, display
 
@@ -203,12 +218,20 @@ from eventgnn.analysis.compare import compare_runs, layerwise_runs
 from eventgnn.plots import plot_cka_matrix
 from eventgnn.analysis.scan import run_dir
 
+# a committed scan keeps no weights: show the CKA tables computed when it ran
+have_models = all((run_dir(scan_dir, r["setup"], r["size"], r["seed"]) / "model.pt").exists()
+                  for r in records)
+if not have_models:
+    for table in sorted(Path(scan_dir).glob("cka_n*.md"), key=lambda p: int(p.stem[5:])):
+        rows = [line for line in table.read_text().splitlines() if line.startswith("|")]
+        display(Markdown(f"Training size {int(table.stem[5:]):,} per class (stored: "
+                         f"{table.name})\\n\\n" + "\\n".join(rows)))
 size = max(r["size"] for r in records)
 ensembles = {setup: [str(run_dir(scan_dir, setup, size, r["seed"])) for r in records
                      if r["setup"] == setup and r["size"] == size]
              for setup in dict.fromkeys(r["setup"] for r in records)}
 lines = ["| ensembles | kernel | CKA mean ± std | pairs |", "|---|---|---|---|"]
-for kernel in ("linear", "rbf"):
+for kernel in ("linear", "rbf") if have_models else ():
     for setup, runs in ensembles.items():
         if setup == "scratch" and len(runs) < 2:
             continue
@@ -216,7 +239,9 @@ for kernel in ("linear", "rbf"):
         n_a, n_b = res.matrix.shape
         pairs = n_a * (n_a - 1) // 2 if setup == "scratch" else n_a * n_b  # no self-pairs
         lines.append(f"| scratch vs {setup} | {kernel} | {res.mean:.4f} ± {res.std:.4f} | {pairs} |")
-display(Markdown(f"Training size {size} per class, {res.n_events} test events\\n\\n" + "\\n".join(lines)))
+if have_models:
+    display(Markdown(f"Training size {size} per class, {res.n_events} test events\\n\\n"
+                     + "\\n".join(lines)))
 """,
     ),
     (
@@ -225,9 +250,13 @@ display(Markdown(f"Training size {size} per class, {res.n_events} test events\\n
 # layer by layer: the first scratch model against the first model of another setup
 other = next((s for s in ensembles if s != "scratch"), "scratch")
 b = ensembles[other][0] if other != "scratch" else ensembles["scratch"][-1]
-m, rows, cols = layerwise_runs(ensembles["scratch"][0], b, n_events=CKA_EVENTS)
-display(plot_cka_matrix(m, [f"scratch {r}" for r in rows], [f"{other} {c}" for c in cols],
-                        title="layer-wise linear CKA"))
+if have_models:
+    m, rows, cols = layerwise_runs(ensembles["scratch"][0], b, n_events=CKA_EVENTS)
+    display(plot_cka_matrix(m, [f"scratch {r}" for r in rows], [f"{other} {c}" for c in cols],
+                            title="layer-wise linear CKA"))
+else:
+    print(f"{scan_dir}: no model weights, so no layer-wise heatmap (`eventgnn cka --layers` "
+          "on the scan's runs draws it)")
 """,
     ),
 ]
@@ -242,7 +271,9 @@ The reference study's Figure 1: the wall time a finetuned model needs to reach 9
 from-scratch model's final accuracy, relative to the from-scratch model's total training time;
 and the number of analyses after which pretraining once plus finetuning each is cheaper than
 training each from scratch. Everything is read from the runs' `history.csv` (per-epoch validation
-accuracy and wall time).""",
+accuracy and wall time), with epochs as the unit of cost (see
+`eventgnn.analysis.timing.scan_timing_table`); a scan committed without the histories shows the
+table computed when it ran.""",
     ),
     (
         "code",
@@ -251,48 +282,23 @@ accuracy and wall time).""",
 FRACTION = 0.99  # of the baseline's final (validation) accuracy
 """,
     ),
-    ("code", MAKE_SCAN),
+    ("code", SETUP + MAKE_SCAN),
     (
         "code",
         """\
-import numpy as np
 from IPython.display import Markdown, display
 
 from eventgnn.analysis.scan import run_dir
-from eventgnn.analysis.timing import break_even_tasks, read_history, time_to_fraction
+from eventgnn.analysis.timing import scan_timing_table
 
-pretrained = [s for s in dict.fromkeys(r["setup"] for r in records) if s != "scratch"]
-lines = ["| setup | size | seed | baseline final acc | reached at [s] | baseline total [s] | ratio |",
-         "|---|---|---|---|---|---|---|"]
-ratios = {}
-for r in records:
-    if r["setup"] == "scratch":
-        continue
-    base = run_dir(scan_dir, "scratch", r["size"], r["seed"])
-    res = time_to_fraction(run_dir(scan_dir, r["setup"], r["size"], r["seed"]), base, FRACTION)
-    ratios.setdefault((r["setup"], r["size"]), []).append(res.ratio)
-    reached = f"{res.time:.1f}" if res.time is not None else "never"
-    lines.append(f"| {r['setup']} | {r['size']} | {r['seed']} | {res.baseline_final:.4f} | "
-                 f"{reached} | {res.baseline_time:.1f} | {res.ratio:.2f} |")
-display(Markdown("\\n".join(lines)))
-""",
-    ),
-    (
-        "code",
-        """\
-# break-even: pretrain once, then finetune n tasks, versus n trainings from scratch
-lines = ["| setup | size | pretraining [s] | finetune to target [s] | scratch [s] | break-even tasks |",
-         "|---|---|---|---|---|---|"]
-for (setup, size), rs in ratios.items():
-    pre = read_history(Path(scan_dir) / "pretrained" / setup).total_time
-    scratch = np.mean([read_history(run_dir(scan_dir, "scratch", size, r["seed"])).total_time
-                       for r in records if r["setup"] == "scratch" and r["size"] == size])
-    finite = [x for x in rs if np.isfinite(x)]
-    ft = np.mean(finite) * scratch if finite else float("inf")
-    n = break_even_tasks(pre, ft, scratch) if np.isfinite(ft) else None
-    lines.append(f"| {setup} | {size} | {pre:.1f} | {ft:.1f} | {scratch:.1f} | "
-                 f"{n if n is not None else 'never'} |")
-display(Markdown("\\n".join(lines)))
+have_histories = all((run_dir(scan_dir, r["setup"], r["size"], r["seed"]) / "history.csv").exists()
+                     for r in records)
+if have_histories:  # epochs to reach FRACTION of the same-seed scratch run, and break-even
+    table = scan_timing_table(scan_dir, Path(scan_dir) / "pretrained", fraction=FRACTION)
+else:  # a scan committed without its runs' histories: the table computed when it ran
+    stored = (Path(scan_dir) / "timing.md").read_text().splitlines()
+    table = "\\n".join(line for line in stored if line.startswith("|"))
+display(Markdown(table))
 """,
     ),
     (
@@ -304,10 +310,13 @@ from eventgnn.plots import plot_loss_curves
 size = max(r["size"] for r in records)
 seed = min(r["seed"] for r in records)
 curves = {}
-for s in dict.fromkeys(r["setup"] for r in records):
+for s in dict.fromkeys(r["setup"] for r in records) if have_histories else ():
     h = read_history(run_dir(scan_dir, s, size, seed))
     curves[f"{s} seed {seed}"] = {**h.columns, "wall time [s]": h.elapsed()}
-display(plot_loss_curves(curves, columns=("val_acc",), x="wall time [s]"))
+if curves:
+    display(plot_loss_curves(curves, columns=("val_acc",), x="wall time [s]"))
+else:
+    print(f"{scan_dir}: the runs' histories are not stored, so no validation curves")
 """,
     ),
 ]
@@ -326,11 +335,34 @@ def build(name: str) -> nbformat.NotebookNode:
     return _nb(NOTEBOOKS[name])
 
 
-def main() -> None:
+def execute(nb: nbformat.NotebookNode, folder: Path, timeout: int = 600) -> nbformat.NotebookNode:
+    """Run ``nb`` in ``folder`` (its working directory) with a fresh Python kernel; outputs
+    are stored in ``nb``. Raises ``CellExecutionError`` with the failing cell's traceback."""
+    import nbclient
+
+    nbclient.NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(folder)}},
+        record_timing=False,  # no timestamps: a rebuild with the same results is no change
+    ).execute()
+    return nb
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-execute", action="store_true", help="write without outputs")
+    args = parser.parse_args(argv)
     for name in NOTEBOOKS:
         path = HERE / name
-        nbformat.write(build(name), path)
-        print(f"wrote {path}")
+        nb = build(name)
+        if not args.no_execute:
+            execute(nb, HERE)
+        nbformat.write(nb, path)
+        print(f"wrote {path}{'' if args.no_execute else ' (executed)'}")
 
 
 if __name__ == "__main__":

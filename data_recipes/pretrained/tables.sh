@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The reference study's Table I (accuracy versus training size), Table III (CKA between
 # ensembles) and Figure 1 (time to 99%) measured with the shipped models on the built-in tasks,
-# written into docs/results/ for docs/results.md and the notebooks. Run from the repository root
-# after build.sh (it reads the pretraining histories of build.sh's runs for the timing table):
+# written into docs/results/v1/TASK/ for docs/results.md and the notebooks. Run from the
+# repository root after build.sh (the timing table reads the histories of build.sh's runs):
 #
 #     bash data_recipes/pretrained/tables.sh
 #     TASKS=wh_vs_zh SIZES=100,1000 SEEDS=2 EVENTS=2500 bash data_recipes/pretrained/tables.sh
@@ -51,28 +51,23 @@ print(','.join(t.signal + t.background))")
         --pretrained multiclass="$MULTICLASS" multilabel="$MULTILABEL"
     echo "$task: scan $(( $(date +%s) - start )) s wall since the start of the task"
 
+    # the scan without its weights (results, summaries, plots, every run's config, history and
+    # metrics) and the pretraining runs' histories in pretrained/SETUP: what the notebooks read
     out="$RESULTS/$task"
-    mkdir -p "$out"
+    python - "$WORK/scan/$task" "$out" "$PRETRAINED" <<'PY'
+import shutil
+import sys
+
+scan, out, pretrained = sys.argv[1:]
+skip = shutil.ignore_patterns("*.pt", "plots", ".eventgnn.lock")
+shutil.copytree(scan, out, dirs_exist_ok=True, ignore=skip)
+for setup in ("multiclass", "multilabel"):
+    shutil.copytree(f"{pretrained}/{setup}", f"{out}/pretrained/{setup}", dirs_exist_ok=True,
+                    ignore=skip)
+PY
     for size in ${SIZES//,/ }; do
         python "$SCRIPTS/cka_table.py" "$WORK/scan/$task" "$size" 5000 "$SEEDS" > "$out/cka_n$size.md"
     done
-    python "$SCRIPTS/timing_table.py" "$WORK/scan/$task" "$PRETRAINED" auto > "$out/timing.md"
-    # the scan without its weights: results, summaries, plots, and every run's config, history
-    # and metrics (what the notebooks read)
-    python - "$WORK/scan/$task" "$out" <<'PY'
-import shutil
-import sys
-
-shutil.copytree(sys.argv[1], sys.argv[2], dirs_exist_ok=True,
-                ignore=shutil.ignore_patterns("*.pt", "plots", ".eventgnn.lock"))
-PY
+    python "$SCRIPTS/timing_table.py" "$out" "$out/pretrained" auto > "$out/timing.md"
     echo "$task: done in $(( $(date +%s) - start )) s wall, tables in $out"
 done
-# the pretraining runs' histories, configurations and metrics beside the tables
-python - "$PRETRAINED" "$RESULTS/pretrained" <<'PY'
-import shutil
-import sys
-
-shutil.copytree(sys.argv[1], sys.argv[2], dirs_exist_ok=True,
-                ignore=shutil.ignore_patterns("*.pt", ".eventgnn.lock"))
-PY

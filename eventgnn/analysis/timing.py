@@ -36,6 +36,7 @@ __all__ = [
     "TimeToTarget",
     "break_even_tasks",
     "read_history",
+    "scan_timing_table",
     "time_to_fraction",
     "time_to_reach",
 ]
@@ -209,3 +210,71 @@ def break_even_tasks(pretrain_time: float, finetune_time: float, scratch_time: f
     if saving <= 0:
         return None
     return max(1, math.floor(pretrain_time / saving) + 1)
+
+
+def scan_timing_table(
+    scan: str | Path,
+    pretrained: str | Path,
+    events_per_s: float | str = "auto",
+    fraction: float = 0.99,
+) -> str:
+    """The time-to-``fraction`` and break-even table of a scan (Markdown), per pretrained
+    setup and training size: the seeds whose finetuned run reaches ``fraction`` of the same-seed
+    scratch run's final validation accuracy, the mean epochs it needed against the scratch runs'
+    epochs, and the break-even number of tasks.
+
+    Cost is counted in epochs: a finetuned and a scratch run of one size train the same model on
+    the same events per epoch, so an epoch costs the same in both, whatever else the machine was
+    doing. For the break-even number, epochs become seconds at ``events_per_s`` training events
+    per second; ``"auto"`` takes the rate from the scan, per size: the median over the scratch
+    runs' epochs of training events over the epoch's wall time (validation included; right when
+    every run had a core or device to itself). Pretraining costs the wall time of the history in
+    ``pretrained/SETUP``."""
+    from .scan import read_results, run_dir
+
+    records = read_results(scan)
+
+    def rate(size: int) -> float:
+        if events_per_s != "auto":
+            return float(events_per_s)
+        walls = np.concatenate(
+            [
+                read_history(run_dir(scan, "scratch", size, r["seed"])).columns["wall_s"]
+                for r in records
+                if r["setup"] == "scratch" and r["size"] == size
+            ]
+        )
+        return 2 * size / float(np.median(walls))
+
+    lines = [
+        f"| setup | size / class | seeds reaching {fraction:.0%} | finetune epochs to "
+        f"{fraction:.0%} | scratch epochs | ratio | pretraining [s] | scratch [s] | finetune to "
+        f"{fraction:.0%} [s] | break-even tasks |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    setups = [s for s in dict.fromkeys(r["setup"] for r in records) if s != "scratch"]
+    for setup in setups:
+        pre = read_history(Path(pretrained) / setup).total_time
+        for size in sorted({r["size"] for r in records if r["setup"] == setup}):
+            results = [
+                time_to_fraction(
+                    run_dir(scan, setup, size, r["seed"]),
+                    run_dir(scan, "scratch", size, r["seed"]),
+                    fraction,
+                    time_column="epoch",
+                )
+                for r in records
+                if r["setup"] == setup and r["size"] == size
+            ]
+            reached = [r for r in results if r.time is not None]
+            epoch_s = 2 * size / rate(size)  # two classes of `size` training events each
+            scratch_ep = float(np.mean([r.baseline_time for r in results]))
+            ft_ep = float(np.mean([r.time for r in reached])) if reached else math.inf
+            ratio = float(np.mean([r.ratio for r in reached])) if reached else math.inf
+            n = break_even_tasks(pre, ft_ep * epoch_s, scratch_ep * epoch_s) if reached else None
+            lines.append(
+                f"| {setup} | {size:,} | {len(reached)}/{len(results)} | {ft_ep:.1f} | "
+                f"{scratch_ep:.1f} | {ratio:.2f} | {pre:.0f} | {scratch_ep * epoch_s:.0f} | "
+                f"{ft_ep * epoch_s:.0f} | {n if n is not None else 'never'} |"
+            )
+    return "\n".join(lines)
