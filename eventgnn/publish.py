@@ -240,7 +240,8 @@ def check_model(
     standard errors of the two binomial estimates (a multilabel model's mean accuracy over
     targets has at most that error). Returns ``{"measured", "card", "sigma", "n_events",
     "consistent"}``; an inconsistent model raises :class:`ModelCheckError` with the numbers.
-    The events stay in ``$EVENTGNN_CACHE/checks/NAME/`` for a rerun."""
+    The events stay in ``$EVENTGNN_CACHE/checks/`` for a rerun and for the next model checked
+    with the same settings."""
     import tempfile
 
     from .generate.run import generate
@@ -262,9 +263,11 @@ def check_model(
     mpi = {bool(entry.get("mpi", True)) for entry in shards.values()} or {True}
     if len(mpi) > 1:
         raise ModelCheckError(f"check {name}: its data mixes processes with and without MPI")
-    folder = cache_dir() / "checks" / name
-    log(f"check {name}: generating {events} events of each of {len(processes)} processes")
-    generate(processes, folder, events, seed=seed, jobs=jobs, mpi=mpi.pop(), progress=False)
+    mpi = mpi.pop()
+    # shared by the models checked with the same settings (each reads only its own processes)
+    folder = cache_dir() / "checks" / f"seed{seed}-n{events}{'' if mpi else '-nompi'}"
+    log(f"check {name}: {events} events of each of {len(processes)} processes in {folder}")
+    generate(processes, folder, events, seed=seed, jobs=jobs, mpi=mpi, progress=False)
     with tempfile.TemporaryDirectory() as out:
         metrics = evaluate_run(name, data=folder, out=out, log=lambda line: None)
     measured, expected = float(metrics["accuracy"]), float(card["metrics"]["accuracy"])
