@@ -44,12 +44,14 @@ def stored(name: str) -> nbformat.NotebookNode:
 
 
 def outputs_text(nb) -> list[str]:
-    """The text and Markdown of every code cell's outputs, in order (images left out)."""
+    """The printed text and Markdown of every code cell's outputs, in order: no images, and no
+    stderr (warnings, which depend on the installed package versions, not on the results)."""
     return [
         o.get("text", "") + str(o.get("data", {}).get("text/markdown", ""))
         for c in nb.cells
         if c.cell_type == "code"
         for o in c.outputs
+        if o.get("name") != "stderr"
     ]
 
 
