@@ -7,8 +7,9 @@ and checking a shipped model against its card on this machine (:func:`check_mode
     publish("runs/pretrain12-multiclass", "pretrain12-multiclass-v1", "eventgnn/models",
             {"description": ..., "intended_use": ..., "limitations": ...})
 
-writes ``NAME.pt`` (a copy of the run's ``model.pt``) and ``NAME.json`` (its card, filled from
-the checkpoint, ``metrics.json`` and the records beside the data's shards). It sits above both
+writes ``NAME.pt`` (the run's ``model.pt`` with its card under the key ``card``) and ``NAME.json``
+(the same card plus the checksum and size of ``NAME.pt``), filled from the checkpoint,
+``metrics.json`` and the records beside the data's shards. It sits above both
 the registry and the training code, which import nothing from it.
 """
 
@@ -18,10 +19,11 @@ import datetime
 import importlib.metadata
 import json
 import os
-import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+
+import torch
 
 from .config import ModelConfig, from_dict
 from .errors import ModelCheckError, RegistryError
@@ -30,7 +32,7 @@ from .events.parquet import record_path
 from .fileio import atomic_path
 from .model.eventgnn import EventGNN, count_parameters
 from .registry import CARD_FORMAT, check_name, sha256_file
-from .train.checkpoint import load_checkpoint, metrics_json, model_path
+from .train.checkpoint import load_checkpoint, metrics_json, model_path, safe_load, to_plain
 
 CARD_EXTRA_REQUIRED = ("description", "intended_use", "limitations")
 """What :func:`publish` cannot read from the run: the maintainer writes these."""
@@ -47,8 +49,9 @@ def publish(
     overwrite: bool = False,
 ) -> tuple[Path, Path]:
     """Write the finished run ``run`` as model ``name`` into ``out_dir`` (``eventgnn/models/``
-    to ship it, or an ``$EVENTGNN_MODELS`` folder): ``NAME.pt`` (a copy of its ``model.pt``)
-    and ``NAME.json`` (its card). Returns both paths.
+    to ship it, or an ``$EVENTGNN_MODELS`` folder): ``NAME.pt`` (its ``model.pt`` with the card
+    under ``card``, so that the file describes itself wherever it is copied) and ``NAME.json``
+    (the card plus ``sha256`` and ``size_bytes`` of ``NAME.pt``). Returns both paths.
 
     The card is filled from the run: the checksum, task, architecture and parameter count, the
     data (the checkpoint's provenance, events per class, and, where the shards are still on
@@ -59,8 +62,9 @@ def publish(
     mapping given for ``data``, ``training`` or ``machine`` is merged into the filled one, any
     other key replaces or adds a field.
 
-    A name already in ``out_dir`` with another file is refused unless ``overwrite``: a
-    shipped name stands for one file.
+    A name already in ``out_dir`` made from another run's ``model.pt`` (the card's
+    ``source_sha256``) is refused unless ``overwrite``: a shipped name stands for one model.
+    Publishing the same run again rewrites the card (and so ``NAME.pt``).
     """
     check_name(name)
     missing = [k for k in CARD_EXTRA_REQUIRED if not card_extra.get(k)]
@@ -78,18 +82,30 @@ def publish(
     sha = sha256_file(source)
     out_dir = Path(out_dir)
     target, card_path = out_dir / f"{name}.pt", out_dir / f"{name}.json"
-    if target.exists() and not overwrite and sha256_file(target) != sha:
+    if target.exists() and not overwrite and _source_of(card_path) != sha:
         raise RegistryError(
-            f"{target}: model '{name}' exists with another file; a published name stands for "
-            "one file: choose a new version (or overwrite=True)"
+            f"{target}: model '{name}' exists, made from another file; a published name stands "
+            "for one model: choose a new version (or overwrite=True)"
         )
-    card = build_card(ckpt, metrics, name, sha, source.stat().st_size, card_extra)
+    card = build_card(ckpt, metrics, name, "", 0, card_extra)
+    card["source_sha256"] = sha  # the run's model.pt, before the card went into it
+    payload = safe_load(source)  # as stored (load_checkpoint renames old feature names)
+    payload["card"] = to_plain({k: v for k, v in card.items() if k not in ("sha256", "size_bytes")})
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(target) as tmp:
-        shutil.copyfile(source, tmp)
+        torch.save(payload, tmp)
+    card["sha256"], card["size_bytes"] = sha256_file(target), target.stat().st_size
     with atomic_path(card_path) as tmp:
         tmp.write_text(metrics_json(card))
     return target, card_path
+
+
+def _source_of(card_path: Path) -> str | None:
+    """The ``source_sha256`` of a published card (None without one)."""
+    try:
+        return json.loads(card_path.read_text()).get("source_sha256")
+    except (OSError, ValueError):
+        return None
 
 
 TRAINING_METRICS = ("best_epoch", "epochs_run", "stopped_early", "train_time_s", "split_sizes",

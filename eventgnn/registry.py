@@ -4,7 +4,8 @@ A shipped model called ``NAME`` is two files in ``eventgnn/models/`` (package da
 :mod:`importlib.resources`, so an installed wheel finds them wherever it lives):
 
 - ``NAME.pt``: an ordinary ``model.pt`` of a finished run (weights, architecture,
-  standardisation, objective, provenance; loads with ``torch.load(weights_only=True)``);
+  standardisation, objective, provenance; loads with ``torch.load(weights_only=True)``), with
+  its card (less its own checksum) under ``card``;
 - ``NAME.json``: its card (:data:`CARD_FIELDS`): the file's SHA-256, what the model is and what
   it was trained on (generator and package versions, recipes, seeds, events per process), its
   architecture and parameter count, training settings, the machine and wall time, per-class

@@ -73,7 +73,9 @@ def test_the_shipped_models_match_their_cards(monkeypatch, tmp_path):
     monkeypatch.delenv("EVENTGNN_MODELS", raising=False)
     monkeypatch.setenv("EVENTGNN_CACHE", str(tmp_path))
     for card in registry.list_models():
-        torch.load(card["file"], map_location="cpu", weights_only=True)
+        inside = torch.load(card["file"], map_location="cpu", weights_only=True)["card"]
+        outside = ("sha256", "size_bytes", "file")  # the file's own checksum and path
+        assert inside == {k: v for k, v in card.items() if k not in outside}
         model, ckpt = load_model(card["name"])  # checks the SHA-256 against the card
         assert count_parameters(model) == card["architecture"]["parameters"]
         assert ckpt["task"]["kind"] == card["task"]["kind"]
@@ -122,13 +124,18 @@ def test_the_package_folder_is_package_data():
     assert folder == Path(eventgnn.__file__).parent / "models" and (folder / "README.md").is_file()
 
 
-def test_publish_writes_the_model_and_its_card(run, models):
+def test_publish_writes_the_model_and_its_card(run, models, capsys):
     pt, card_path = models / f"{NAME}.pt", models / f"{NAME}.json"
-    assert pt.read_bytes() == (run / "model.pt").read_bytes()
     card = json.loads(card_path.read_text())
     assert set(CARD_FIELDS) <= set(card)
     assert card["sha256"] == registry.sha256_file(pt) and card["size_bytes"] == pt.stat().st_size
+    # the run's model.pt with the card inside (all of it but the file's own checksum and size)
     ckpt = torch.load(pt, weights_only=True)
+    source = torch.load(run / "model.pt", weights_only=True)
+    assert card["source_sha256"] == registry.sha256_file(run / "model.pt")
+    assert set(ckpt) == set(source) | {"card"}
+    assert all(torch.equal(ckpt["state_dict"][k], v) for k, v in source["state_dict"].items())
+    assert ckpt["card"] == {k: v for k, v in card.items() if k not in ("sha256", "size_bytes")}
     model = EventGNN(ModelConfig(**ckpt["model_config"]), ckpt["n_outputs"])
     assert card["architecture"]["parameters"] == count_parameters(model)
     assert card["architecture"]["model_config"]["hidden"] == 16
@@ -148,14 +155,19 @@ def test_publish_writes_the_model_and_its_card(run, models):
     assert set(card["metrics"]["per_class"]) == {"tt", "wh", "zh"}
     assert card["intended_use"] == EXTRA["intended_use"] and card["limitations"]
 
-    # the same file again is fine; another file under a published name is refused
+    # the same run again is fine; another run under a published name is refused
     publish(run, NAME, models, EXTRA)
     other = models.parent / "other"
     shutil.copytree(run, other)
-    ckpt["metrics"] = {"accuracy": 0.0}
-    torch.save(ckpt, other / "model.pt")
-    with pytest.raises(RegistryError, match="exists with another file"):
+    source["metrics"] = {"accuracy": 0.0}
+    torch.save(source, other / "model.pt")
+    with pytest.raises(RegistryError, match="exists, made from another file"):
         publish(other, NAME, models, EXTRA)
+    # the file describes itself away from its registry folder
+    shutil.copy(pt, other / "model.pt")
+    capsys.readouterr()
+    assert main(["info", str(other)]) == 0
+    assert f"model card {NAME} (file {other / 'model.pt'})" in capsys.readouterr().out
 
 
 def test_publish_refusals(run, tmp_path):

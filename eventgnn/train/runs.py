@@ -26,7 +26,7 @@ from ..graphs.features import fit_standardization
 from ..model.eventgnn import EventGNN, count_parameters
 from ..provenance import lock
 from ..registry import format_card, shipped_card
-from .checkpoint import load_model
+from .checkpoint import load_model, model_path
 from .engine import FitResult, fit
 from .objectives import Objective, make_objective
 from .weights import class_names, format_class_totals, split_class_totals, warn_imbalance
@@ -221,4 +221,6 @@ def run_info(run: str) -> str:
     lines += ["  " + s for s in yaml.safe_dump(ckpt["config"], sort_keys=False).splitlines()]
     if card is not None:
         lines.append(format_card(card))
+    elif ckpt.get("card"):  # a published model file away from its registry folder
+        lines.append(format_card({**ckpt["card"], "file": str(model_path(run))}))
     return "\n".join(lines)
