@@ -170,7 +170,8 @@ def build_card(
 def data_card(ckpt: Mapping[str, Any], metrics: Mapping[str, Any]) -> dict:
     """The card's ``data``: the checkpoint's provenance, events per class over all splits, the
     versions of :data:`PACKAGES` here, and the generator records of the shards (when the data
-    is still on this machine)."""
+    is still on this machine, unchanged since training; otherwise ``shards`` is None, with a
+    ``shards_note`` when the files changed)."""
     prov = dict(ckpt.get("provenance") or {})
     per_class: dict[str, int] = {}
     for split in (metrics.get("class_counts") or {}).values():
@@ -185,11 +186,29 @@ def data_card(ckpt: Mapping[str, Any], metrics: Mapping[str, Any]) -> dict:
         "split_sizes": prov.get("split_sizes"),
         "reader_settings": prov.get("reader_settings"),
         "packages_at_publish": _package_versions(),
-        "shards": shard_summary(prov.get("data")),
+        "shards": None,
     }
+    now = _fingerprint_now(prov.get("data"))
+    if now is not None and now == prov.get("files"):
+        out["shards"] = shard_summary(prov.get("data"))
+    elif now is not None:  # shards added or rewritten since: their records would misdescribe it
+        out["shards_note"] = (
+            f"not summarised: the files at {prov.get('data')} changed since the model was "
+            f"trained (fingerprint {prov.get('files')} then, {now} now)"
+        )
     if prov.get("scales"):
         out["scales"] = prov["scales"]
     return out
+
+
+def _fingerprint_now(data) -> str | None:
+    """The fingerprint the data at ``data`` has now (None when it is not on this machine)."""
+    from .graphs.dataset import data_identity
+
+    try:
+        return None if data is None else data_identity(data)["fingerprint"]
+    except (OSError, ValueError):
+        return None
 
 
 def _package_versions() -> dict[str, str | None]:

@@ -170,6 +170,23 @@ def test_publish_writes_the_model_and_its_card(run, models, capsys):
     assert f"model card {NAME} (file {other / 'model.pt'})" in capsys.readouterr().out
 
 
+def test_a_card_does_not_describe_data_that_changed_since_training(run, tmp_path):
+    """Shards added to (or rewritten in) the data folder after training are not the model's
+    data: the card does not summarise their records, and says why."""
+    changed = tmp_path / "changed"
+    shutil.copytree(run, changed)
+    ckpt = torch.load(changed / "model.pt", weights_only=True)
+    ckpt["provenance"]["files"] = "0" * 16  # as if the folder had other files when it trained
+    torch.save(ckpt, changed / "model.pt")
+    _, card_path = publish(changed, NAME, tmp_path / "models", EXTRA)
+    data = json.loads(card_path.read_text())["data"]
+    assert data["shards"] is None
+    assert (
+        "changed since the model was trained (fingerprint 0000000000000000 then"
+        in (data["shards_note"])
+    )
+
+
 def test_publish_refusals(run, tmp_path):
     with pytest.raises(RegistryError, match="lacks 'limitations'"):
         publish(run, NAME, tmp_path, {k: v for k, v in EXTRA.items() if k != "limitations"})

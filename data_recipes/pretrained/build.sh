@@ -41,12 +41,20 @@ done
 for pid in "${pids[@]}"; do wait "$pid"; done  # set -e: a failed pretraining stops here
 echo "pretraining: $(( $(date +%s) - start )) s wall since the start (logs: $WORK/pretrain-*.log)"
 
-python - "$WORK" "$PUBLISH" "$VERSION" <<'PY'
+python - "$WORK" "$PUBLISH" "$VERSION" "$EVENTS" <<'PY'
 import sys
+from dataclasses import asdict
 
+from eventgnn.events.selection import DEFAULT_CUTS
 from eventgnn.publish import publish
 
-work, out, version = sys.argv[1:]
+work, out, version, events = sys.argv[1:]
+data = {
+    "command": f"eventgnn generate --catalog pretrain12 --events {events} --seed 1",
+    "recipe": "data_recipes/pretrained/build.sh",
+    "detector": "eventgnn's built-in parametric ATLAS-like detector model (docs/detector.md)",
+    "selection": asdict(DEFAULT_CUTS),
+}
 for task in ("multiclass", "multilabel"):
     publish(
         f"{work}/runs/{task}",
@@ -61,6 +69,7 @@ for task in ("multiclass", "multilabel"):
             "selection; on Delphes or NanoAOD input the object definitions differ, so finetune "
             "rather than apply it directly; five of the paper's processes are replaced by "
             "built-in stand-ins (docs/generation.md)",
+            "data": data,
         },
     )
     print(f"published pretrain12-{task}-{version} into {out}")
