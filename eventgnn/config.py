@@ -87,6 +87,9 @@ class FinetuneConfig:
     (encoder and processor frozen, new decoder and head). ``train_size``: training events per
     class, drawn by the seed from the training pool (None: all). ``kfold``, ``fold``: this run is
     fold ``fold`` of a k-fold training (:mod:`eventgnn.kfold`; ``kfold`` None: an ordinary run).
+    ``head``: the new output layer starts ``new`` (freshly initialised: the paper's protocol) or
+    from the ``classes`` of a multiclass pretraining whose classes include the task's processes
+    (:func:`eventgnn.train.finetune.head_from_classes`).
     """
 
     head_lr: float = 1e-4
@@ -95,6 +98,7 @@ class FinetuneConfig:
     train_size: int | None = None
     kfold: int | None = None
     fold: int | None = None
+    head: str = "new"
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,7 @@ class RunConfig:
 
 
 FINETUNE_MODES = ("full", "frozen", "frozen-decoder")
+FINETUNE_HEADS = ("new", "classes")
 OBJECTIVES = ("multiclass", "multilabel", "binary")
 
 
@@ -255,6 +260,7 @@ def validate(config: RunConfig) -> RunConfig:
     choices = (
         ("objective", config.objective, OBJECTIVES),
         ("finetune.mode", f.mode, FINETUNE_MODES),
+        ("finetune.head", f.head, FINETUNE_HEADS),
     )
     for key, value, allowed in choices:
         if value not in allowed:
@@ -286,6 +292,11 @@ def validate(config: RunConfig) -> RunConfig:
         raise ConfigError(
             f"finetune.kfold: expected at least 2 folds and finetune.fold in 0..kfold-1, got "
             f"kfold={f.kfold!r}, fold={f.fold!r}"
+        )
+    if f.head == "classes" and f.mode == "frozen-decoder":
+        raise ConfigError(
+            "finetune.head=classes: the head starts from the pretrained classes, which mean "
+            "nothing on the new decoder of finetune.mode=frozen-decoder; use full or frozen"
         )
     if t.balance and config.objective == "multilabel":
         raise ConfigError(

@@ -163,8 +163,16 @@ def _fingerprint(config: TrainConfig, objective: Objective, model: nn.Module, me
         train.pop("balance")
     run = {k: meta.get(k) for k in ("task", "provenance", "pretrained_from")}
     architecture = asdict(model.config) if hasattr(model, "config") else None
-    return to_plain({"train": train, "objective": [objective.kind, list(objective.names)],
-                     "model": architecture, **run})  # fmt: skip
+    fp = {"train": train, "objective": [objective.kind, list(objective.names)],
+          "model": architecture, **run}  # fmt: skip
+    if meta.get("pretrained_from"):  # how a finetune starts and what its groups learn at
+        ft = (meta.get("config") or {}).get("finetune") or {}
+        fp["finetune"] = {k: ft.get(k) for k in FINETUNE_FINGERPRINT}
+    return to_plain(fp)
+
+
+FINETUNE_FINGERPRINT = ("mode", "head", "head_lr", "backbone_lr")
+"""The finetune settings a resumed finetune must share (data-related ones are in the data's)."""
 
 
 def _resume(path: Path, fingerprint: dict, model, optimizer, scheduler, generator) -> _Progress:
@@ -174,7 +182,10 @@ def _resume(path: Path, fingerprint: dict, model, optimizer, scheduler, generato
     ckpt = safe_load(path)
     if "progress" not in ckpt:
         raise RuntimeError(f"{path}: written by an older eventgnn; use another --out")
-    diffs = differences(ckpt.get("fingerprint"), fingerprint)
+    stored = ckpt.get("fingerprint")
+    if isinstance(stored, dict) and "finetune" not in stored:  # a finetune started before
+        fingerprint = {k: v for k, v in fingerprint.items() if k != "finetune"}  # they were kept
+    diffs = differences(stored, fingerprint)
     if diffs:
         more = f" (and {len(diffs) - 3} more)" if len(diffs) > 3 else ""
         raise StaleOutputError(

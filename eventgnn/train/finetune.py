@@ -30,7 +30,7 @@ from torch import nn
 
 from ..catalog import Task, get_task, list_tasks
 from ..config import FINETUNE_MODES, ModelConfig, RunConfig, from_dict, validate
-from ..errors import CatalogError, DatasetError
+from ..errors import CatalogError, ConfigError, DatasetError
 from ..graphs.dataset import data_processes, load_task_data
 from ..kfold import write_kfold
 from ..model.eventgnn import EventGNN
@@ -118,6 +118,8 @@ def finetune(
     config = replace(config, pretrained=pretrained)
     if pretrained is not None:  # a wrong name or a damaged file: say so before reading data
         model_file(pretrained)
+    elif config.finetune.head != "new":
+        raise ConfigError(f"finetune.head={config.finetune.head}: needs a pretrained run (--from)")
     if samples is None and config.task is not None and is_task_file(config.task):
         samples = load_task_file(config.task)
     if samples is not None:
@@ -152,7 +154,15 @@ def finetune(
         model, ckpt = load_model(config.pretrained)
         # the architecture is the checkpoint's, whatever the command line said
         config = replace(config, model=from_dict(ModelConfig, ckpt["model_config"]))
-        model.replace_head(objective.n_outputs)
+        old = model.head.weight.detach().clone(), model.head.bias.detach().clone()
+        head = model.replace_head(objective.n_outputs)
+        if f.head == "classes":
+            weight, bias = head_from_classes(*old, ckpt["task"], task, config.pretrained)
+            with torch.no_grad():
+                head.weight.copy_(weight)
+                head.bias.copy_(bias)
+            log(f"head: from the pretrained classes, mean({', '.join(task.signal)}) - "
+                f"mean({', '.join(task.background)})")  # fmt: skip
         groups = finetune_groups(model, f.mode, f.head_lr, f.backbone_lr)
         extra["pretrained_task"] = ckpt["task"]
         extra["pretrained_model"] = identity = model_identity(config.pretrained)
@@ -164,6 +174,36 @@ def finetune(
         groups = None
     out, _ = train_model(config, objective, data, model, groups, extra, log)
     return out
+
+
+def head_from_classes(
+    weight: torch.Tensor, bias: torch.Tensor, pretrained: dict, task: Task, source: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The binary output layer ``(weight [1, latent], bias [1])`` that starts a finetune from a
+    multiclass pretraining's classifier (``weight [classes, latent]``, ``bias``; ``pretrained``
+    its checkpoint's ``task``): the mean of the signal processes' rows minus the mean of the
+    background processes' rows. With one process per side the new logit is the pretrained
+    log-odds of signal against background, so the finetune starts where the pretrained
+    classifier is; with more it is the difference of the mean logits (an approximation of the
+    log-odds of the summed probabilities). Every process of ``task`` must be a class."""
+    if pretrained.get("kind") != "multiclass":
+        raise ConfigError(
+            f"finetune.head=classes: {source} is a {pretrained.get('kind')} pretraining; its "
+            "outputs are not classes of processes (needs a multiclass one)"
+        )
+    names = list(pretrained["names"])
+    missing = [p for p in (*task.signal, *task.background) if p not in names]
+    if missing:
+        raise ConfigError(
+            f"finetune.head=classes: process '{missing[0]}' of task {task.name} is not a class "
+            f"of {source} (its classes: {', '.join(names)})"
+        )
+    sig = [names.index(p) for p in task.signal]
+    bkg = [names.index(p) for p in task.background]
+    return (
+        (weight[sig].mean(0) - weight[bkg].mean(0))[None],
+        (bias[sig].mean() - bias[bkg].mean())[None],
+    )
 
 
 def finetune_kfold(

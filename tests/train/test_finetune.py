@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from eventgnn.config import ModelConfig
-from eventgnn.errors import CatalogError, DatasetError
+from eventgnn.errors import CatalogError, ConfigError, DatasetError, StaleOutputError
 from eventgnn.model import EventGNN
 from eventgnn.train.checkpoint import load_model
-from eventgnn.train.finetune import finetune, finetune_groups, resolve_task
+from eventgnn.train.finetune import finetune, finetune_groups, head_from_classes, resolve_task
 
 QUIET = lambda s: None  # noqa: E731
 
@@ -131,3 +131,56 @@ def test_model_from_before_type_became_kind_loads(pretrained_run, tmp_path):
     assert loaded["features"]["node"] == node and "kind" in node
     reference = load_model(pretrained_run)[0].state_dict()
     assert all(torch.equal(v, reference[k]) for k, v in model.state_dict().items())
+
+
+def test_head_from_classes_starts_at_the_pretrained_log_odds(
+    tiny_cfg, tiny_data, pretrained_run, tmp_path
+):
+    """``finetune.head=classes``: the new head is the signal's row minus the background's of
+    the pretrained multiclass head (wh_vs_zh: wh - zh); with the head all but frozen (a learning
+    rate of 1e-30) the finetuned head is still exactly that."""
+    pre = torch.load(pretrained_run / "model.pt", weights_only=True)
+    names, state = pre["task"]["names"], pre["state_dict"]
+    i, j = names.index("wh"), names.index("zh")
+    run = _ft(tiny_cfg, tiny_data, tmp_path / "cls", pretrained_run, "finetune.head=classes",
+              "finetune.mode=frozen", "finetune.head_lr=1e-30")  # fmt: skip
+    head, w, b = _state(run), state["head.weight"], state["head.bias"]
+    torch.testing.assert_close(head["head.weight"], (w[i] - w[j])[None])
+    torch.testing.assert_close(head["head.bias"], (b[i] - b[j])[None])
+    new = _state(_ft(tiny_cfg, tiny_data, tmp_path / "new", pretrained_run, "finetune.mode=frozen",
+                     "finetune.head_lr=1e-30"))  # fmt: skip
+    assert not torch.allclose(new["head.weight"], head["head.weight"])  # the default: a new head
+
+
+def test_head_from_classes_refusals(tiny_cfg, tiny_data, pretrained_run, tmp_path):
+    w, b = torch.zeros(3, 4), torch.zeros(3)
+    multiclass = {"kind": "multiclass", "names": ["wh", "zh", "tt"]}
+    task = resolve_task("wh_vs_zh")
+    weight, bias = head_from_classes(torch.arange(12.0).view(3, 4), b, multiclass, task, "R")
+    assert weight.tolist() == [[-4.0, -4.0, -4.0, -4.0]] and bias.shape == (1,)
+    with pytest.raises(ConfigError, match="R is a multilabel pretraining"):
+        head_from_classes(w, b, {"kind": "multilabel", "names": ["n_jet"]}, task, "R")
+    with pytest.raises(ConfigError, match="process 'zh' of task wh_vs_zh is not a class of R"):
+        head_from_classes(w, b, {"kind": "multiclass", "names": ["wh", "tt"]}, task, "R")
+    with pytest.raises(ConfigError, match="needs a pretrained run"):
+        _ft(tiny_cfg, tiny_data, tmp_path / "s", None, "finetune.head=classes")
+    with pytest.raises(ConfigError, match="frozen-decoder"):
+        _ft(tiny_cfg, tiny_data, tmp_path / "d", pretrained_run, "finetune.head=classes",
+            "finetune.mode=frozen-decoder")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "change, needle",
+    [
+        ("finetune.head_lr=0.001", r"finetune\.head_lr: 0\.0001 -> 0\.001"),
+        ("finetune.head=classes", r"finetune\.head: 'new' -> 'classes'"),
+    ],
+)
+def test_a_finetune_resumes_only_with_its_finetune_settings(
+    change, needle, tiny_cfg, tiny_data, pretrained_run, tmp_path
+):
+    out = tmp_path / "ft"
+    _ft(tiny_cfg, tiny_data, out, pretrained_run, "train.epochs=1")
+    (out / "model.pt").unlink()  # interrupted after its first epoch
+    with pytest.raises(StaleOutputError, match=needle):
+        _ft(tiny_cfg, tiny_data, out, pretrained_run, change)
