@@ -14,7 +14,9 @@
 # once, one thread each (default: every core); WORK: data and scans (default build-tables);
 # PRETRAINED: build.sh's runs folder (default build-pretrained/runs); RESULTS: where the tables
 # go (default docs/results/v1); MULTICLASS, MULTILABEL: the models finetuned from (default the
-# shipped v1 models; any run folder or model name).
+# shipped v1 models; any run folder or model name). A task whose processes are all pretraining
+# classes (wh_vs_zh) gets a second scan of the multiclass setup with finetune.head=classes in
+# RESULTS/TASK-head-classes (no scratch runs there: its gains are against TASK's scratch runs).
 #
 # Every step resumes: generated shards and finished scan runs are reused (a scan refuses a
 # rerun with other options). Downstream data use seeds 200,000,001, ... (one per 5,000 events of
@@ -50,6 +52,25 @@ print(','.join(t.signal + t.background))")
         --jobs "$JOBS" --out "$WORK/scan/$task" $SET \
         --pretrained multiclass="$MULTICLASS" multilabel="$MULTILABEL"
     echo "$task: scan $(( $(date +%s) - start )) s wall since the start of the task"
+    # where every process of the task is a pretraining class (wh_vs_zh), the multiclass setup
+    # once more with its head started from those classes (finetune.head=classes; not the
+    # paper's protocol, docs/training.md), into a scan of its own beside the first
+    if python -c "import sys; from eventgnn.catalog import get_catalog, get_task; \
+t = get_task('$task'); sys.exit(not set(t.signal + t.background) <= set(get_catalog('pretrain12')))"
+    then
+        # shellcheck disable=SC2086
+        eventgnn scan --task "$task" --sizes "$SIZES" --seeds "$SEEDS" --setups multiclass \
+            --data "$WORK/data/$task" --epochs 100 --jobs "$JOBS" \
+            --out "$WORK/scan/$task-head-classes" $SET finetune.head=classes \
+            --pretrained multiclass="$MULTICLASS"
+        python - "$WORK/scan/$task-head-classes" "$RESULTS/$task-head-classes" <<'PY'
+import shutil
+import sys
+
+shutil.copytree(sys.argv[1], sys.argv[2], dirs_exist_ok=True,
+                ignore=shutil.ignore_patterns("*.pt", "plots", ".eventgnn.lock"))
+PY
+    fi
 
     # the scan without its weights (results, summaries, plots, every run's config, history and
     # metrics) and the pretraining runs' histories in pretrained/SETUP: what the notebooks read
