@@ -279,18 +279,16 @@ def check_model(
     with the same settings."""
     import tempfile
 
-    from .generate.run import generate
+    from .generate.run import DEFAULT_SHARD_EVENTS, generate
     from .registry import get_card
     from .system import cache_dir
     from .train.evaluate import evaluate_run
 
     card = get_card(name)
     shards = card["data"].get("shards") or {}
-    processes = list(card["data"].get("events_per_class") or {})
-    if card["task"].get("processes"):
-        processes = list(card["task"]["processes"])
+    processes = list(card["task"]["processes"])
     used = {s for entry in shards.values() for s in entry.get("seeds", [])}
-    span = set(range(seed, seed + -(-events // 5000) + 1))
+    span = set(range(seed, seed + -(-events // DEFAULT_SHARD_EVENTS) + 1))
     if used & span:
         raise ModelCheckError(
             f"check {name}: seeds from {seed} overlap its training seeds ({min(used & span)})"
@@ -307,19 +305,19 @@ def check_model(
         metrics = evaluate_run(name, data=folder, out=out, log=lambda line: None)
     measured, expected = float(metrics["accuracy"]), float(card["metrics"]["accuracy"])
     n_card = int((card["data"].get("split_sizes") or {}).get("test") or 0)
-    n = int(metrics.get("n_events") or events * len(processes))
+    n = int(metrics["n_events"])
     var = measured * (1 - measured) / n + (expected * (1 - expected) / n_card if n_card else 0.0)
+    sigma = var**0.5
     result = {
         "measured": measured,
         "card": expected,
-        "sigma": var**0.5,
+        "sigma": sigma,
         "n_events": n,
-        "consistent": abs(measured - expected) < 3 * var**0.5,
+        # both at 0 or 1 have no spread: then only equal values agree
+        "consistent": abs(measured - expected) < 3 * sigma if sigma else measured == expected,
     }
-    line = (
-        f"{name}: accuracy {measured:.4f} on {n} regenerated events, card {expected:.4f} "
-        f"({(measured - expected) / var**0.5:+.1f} standard errors)"
-    )
+    z = f"{(measured - expected) / sigma:+.1f} standard errors" if sigma else "no spread"
+    line = f"{name}: accuracy {measured:.4f} on {n} regenerated events, card {expected:.4f} ({z})"
     if not result["consistent"]:
         raise ModelCheckError(f"{line}: not consistent with its card")
     log(f"{line}: consistent")

@@ -39,6 +39,21 @@ SCRIPTS=docs/results/scripts
 SET="train.test_fraction=0.4 train.val_fraction=0.1 train.plots=false train.num_threads=1"
 SET="$SET train.min_epochs=25 train.patience=10"
 
+# copy_scan SCAN OUT [PRETRAINED]: the scan without its weights (results, summaries, plots, every
+# run's config, history and metrics), and the pretraining runs' histories in OUT/pretrained/SETUP
+copy_scan() {
+    python - "$@" <<'PY'
+import shutil
+import sys
+
+skip = shutil.ignore_patterns("*.pt", "plots", ".eventgnn.lock")
+shutil.copytree(sys.argv[1], sys.argv[2], dirs_exist_ok=True, ignore=skip)
+for setup in ("multiclass", "multilabel") if len(sys.argv) > 3 else ():
+    shutil.copytree(f"{sys.argv[3]}/{setup}", f"{sys.argv[2]}/pretrained/{setup}",
+                    dirs_exist_ok=True, ignore=skip)
+PY
+}
+
 for task in $TASKS; do
     start=$(date +%s)
     processes=$(python -c "from eventgnn.catalog import get_task; t = get_task('$task'); \
@@ -63,29 +78,11 @@ t = get_task('$task'); sys.exit(not set(t.signal + t.background) <= set(get_cata
             --data "$WORK/data/$task" --epochs 100 --jobs "$JOBS" \
             --out "$WORK/scan/$task-head-classes" $SET finetune.head=classes \
             --pretrained multiclass="$MULTICLASS"
-        python - "$WORK/scan/$task-head-classes" "$RESULTS/$task-head-classes" <<'PY'
-import shutil
-import sys
-
-shutil.copytree(sys.argv[1], sys.argv[2], dirs_exist_ok=True,
-                ignore=shutil.ignore_patterns("*.pt", "plots", ".eventgnn.lock"))
-PY
+        copy_scan "$WORK/scan/$task-head-classes" "$RESULTS/$task-head-classes"
     fi
 
-    # the scan without its weights (results, summaries, plots, every run's config, history and
-    # metrics) and the pretraining runs' histories in pretrained/SETUP: what the notebooks read
-    out="$RESULTS/$task"
-    python - "$WORK/scan/$task" "$out" "$PRETRAINED" <<'PY'
-import shutil
-import sys
-
-scan, out, pretrained = sys.argv[1:]
-skip = shutil.ignore_patterns("*.pt", "plots", ".eventgnn.lock")
-shutil.copytree(scan, out, dirs_exist_ok=True, ignore=skip)
-for setup in ("multiclass", "multilabel"):
-    shutil.copytree(f"{pretrained}/{setup}", f"{out}/pretrained/{setup}", dirs_exist_ok=True,
-                    ignore=skip)
-PY
+    out="$RESULTS/$task"  # what the notebooks read
+    copy_scan "$WORK/scan/$task" "$out" "$PRETRAINED"
     for size in ${SIZES//,/ }; do
         python "$SCRIPTS/cka_table.py" "$WORK/scan/$task" "$size" 5000 "$SEEDS" > "$out/cka_n$size.md"
     done

@@ -246,6 +246,9 @@ def scan_timing_table(
         )
         return 2 * size / float(np.median(walls))
 
+    # once per size, shared by the setups
+    rates = {size: rate(size) for size in {r["size"] for r in records if r["setup"] != "scratch"}}
+
     lines = [
         f"| setup | size / class | seeds reaching {fraction:.0%} | finetune epochs to "
         f"{fraction:.0%} | scratch epochs | ratio | pretraining [s] | scratch [s] | finetune to "
@@ -267,7 +270,7 @@ def scan_timing_table(
                 if r["setup"] == setup and r["size"] == size
             ]
             reached = [r for r in results if r.time is not None]
-            epoch_s = 2 * size / rate(size)  # two classes of `size` training events each
+            epoch_s = 2 * size / rates[size]  # two classes of `size` training events each
             scratch_ep = float(np.mean([r.baseline_time for r in results]))
             ft_ep = float(np.mean([r.time for r in reached])) if reached else math.inf
             ratio = float(np.mean([r.ratio for r in reached])) if reached else math.inf
