@@ -174,6 +174,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="regenerate events of NAME's processes here and compare its accuracy with the card",
     )
+    p.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print NAME's card as the Markdown section of docs/models.md",
+    )
     p.add_argument("--events", type=int, default=200, help="--check: events per process")
     p.add_argument("--jobs", type=int, default=1, help="--check: generator processes")
     p.set_defaults(handler=cmd_models)
@@ -481,19 +486,27 @@ def cmd_info(args) -> None:
 
 
 def cmd_models(args) -> None:
-    from .registry import card_summary, format_card, get_card, list_models, model_dirs, none_message
+    from .errors import RegistryError
+    from .registry import (
+        card_markdown,
+        card_summary,
+        format_card,
+        get_card,
+        list_models,
+        model_dirs,
+        none_message,
+    )
 
+    if (args.check or args.markdown) and not args.name:
+        raise RegistryError(f"models {'--check' if args.check else '--markdown'}: name the model")
     if args.check:
-        from .errors import RegistryError
         from .publish import check_model
-
-        if not args.name:
-            raise RegistryError("models --check: name the model to check")
 
         check_model(args.name, events=args.events, jobs=args.jobs)
         return
     if args.name:
-        print(format_card(get_card(args.name)))
+        card = get_card(args.name)
+        print(card_markdown(card).rstrip("\n") if args.markdown else format_card(card))
         return
     cards = list_models()
     if not cards:

@@ -233,3 +233,95 @@ def format_card(card: Mapping[str, Any]) -> str:
     body = {k: v for k, v in card.items() if k != "file"}
     text = yaml.safe_dump(body, sort_keys=False, width=100)
     return f"model card {card['name']} (file {card.get('file')})\n{text.rstrip()}"
+
+
+def card_markdown(card: Mapping[str, Any]) -> str:
+    """The card as a Markdown section (docs/models.md holds one per shipped model, and the test
+    suite checks that it is this text): what the model is, its data, training, machine and test
+    metrics, with one row per class (multiclass) or target (multilabel)."""
+    lines = [f"### {card['name']}", "", card.get("description") or "", "", "| | |", "| --- | --- |"]
+    lines += [f"| {key} | {value.replace('|', '&#124;')} |" for key, value in _card_rows(card)]
+    metrics = card.get("metrics") or {}
+    if metrics.get("per_class"):
+        lines += ["", "| class | test events | accuracy | AUC (one vs rest) |"]
+        lines += ["| --- | --- | --- | --- |"]
+        for cls, m in metrics["per_class"].items():
+            lines.append(f"| {cls} | {_int(m.get('n_events'))} | {_num(m.get('accuracy'))} | "
+                         f"{_num(m.get('auc'))} |")  # fmt: skip
+    elif metrics.get("per_label"):
+        lines += ["", "| target | accuracy | MSE |", "| --- | --- | --- |"]
+        for target, m in metrics["per_label"].items():
+            lines.append(f"| {target} | {_num(m.get('accuracy'))} | {_num(m.get('mse'))} |")
+    return "\n".join(lines) + "\n"
+
+
+def _card_rows(card: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The key-value rows of :func:`card_markdown`."""
+    task, arch = card.get("task") or {}, card.get("architecture") or {}
+    data, training = card.get("data") or {}, card.get("training") or {}
+    mc, train = arch.get("model_config") or {}, training.get("train") or {}
+    machine, metrics = card.get("machine") or {}, card.get("metrics") or {}
+    per_class = data.get("events_per_class") or {}
+    counts = set(per_class.values())
+    data_parts = [
+        f"{_int(data.get('n_events'))} events"
+        + (f", {_int(counts.pop())} per class" if len(counts) == 1 else ""),
+        "split train / val / test "
+        + " / ".join(_int(v) for v in (data.get("split_sizes") or {}).values()),
+        f"made by `{data['command']}`" if data.get("command") else "",
+        f"recipe `{data['recipe']}`" if data.get("recipe") else "",
+    ]
+    selection = ", ".join(f"{k} {v}" for k, v in (data.get("selection") or {}).items())
+    wall = card.get("wall_time_s")
+    kind = task.get("kind")
+    return [
+        ("file", f"`{card['name']}.pt`, {_int(card.get('size_bytes'))} bytes, "
+                 f"SHA-256 `{card.get('sha256')}`"),
+        ("task", f"{kind}, {len(task.get('names') or [])} "
+                 f"{'targets' if kind == 'multilabel' else 'classes'}"),
+        ("architecture", f"{_int(arch.get('parameters'))} parameters; hidden "
+                         f"{mc.get('hidden')}, latent {mc.get('latent')}, "
+                         f"{mc.get('iterations')} message-passing steps "
+                         f"({'shared' if mc.get('shared_weights') else 'separate'} weights), "
+                         f"{mc.get('mlp_layers')}-layer MLPs"),
+        ("data", "; ".join(p for p in data_parts if p)),
+        ("seeds", _seeds(data.get("shards") or {}, per_class) or data.get("shards_note")
+                  or "not recorded"),
+        ("detector", data.get("detector") or "not recorded"),
+        ("selection", selection or "not recorded"),
+        ("packages", ", ".join(f"{k} {v}" for k, v in
+                               (data.get("packages_at_publish") or {}).items() if v)),
+        ("training", f"lr {train.get('lr')} (x{train.get('lr_decay')} an epoch), batch "
+                     f"{train.get('batch_size')}, at most {train.get('epochs')} epochs, early "
+                     f"stopping on the validation loss (patience {train.get('patience')}, not "
+                     f"before epoch {train.get('min_epochs')}): {training.get('epochs_run')} "
+                     f"epochs, best {training.get('best_epoch')}"),
+        ("machine", f"{machine.get('cpu')}, {machine.get('device')}, "
+                    f"{machine.get('threads')} thread(s), torch {machine.get('torch')}; wall "
+                    f"time {f'{wall / 3600:.2f} h' if wall else '?'}"),
+        ("test", f"{_int(metrics.get('n_events'))} events: accuracy "
+                 f"{_num(metrics.get('accuracy'))}, AUC {_num(metrics.get('auc'))}"),
+        ("intended use", card.get("intended_use") or ""),
+        ("limitations", card.get("limitations") or ""),
+    ]  # fmt: skip
+
+
+def _seeds(shards: Mapping[str, Any], classes) -> str:
+    """The generator seeds of the shard records: one range for all when every class has the same
+    seeds, else each process's."""
+    spans = {proc: _span(e.get("seeds") or []) for proc, e in shards.items()}
+    if set(spans) == set(classes) and len(set(spans.values())) == 1:
+        return f"{next(iter(spans.values()))} for every process (one per shard)"
+    return "; ".join(f"{proc}: {text or 'none recorded'}" for proc, text in spans.items())
+
+
+def _span(seeds) -> str:
+    """``1 to 17`` for contiguous seeds, else the list."""
+    seeds = sorted(seeds)
+    if len(seeds) > 1 and seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return f"{seeds[0]} to {seeds[-1]}"
+    return ", ".join(map(str, seeds))
+
+
+def _num(value) -> str:
+    return f"{value:.3f}" if isinstance(value, int | float) else "?"

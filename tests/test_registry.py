@@ -59,10 +59,14 @@ def run(data, tmp_path_factory) -> Path:
 
 @pytest.fixture
 def models(run, tmp_path, monkeypatch) -> Path:
-    """An ``EVENTGNN_MODELS`` folder holding the tiny run published as :data:`NAME`."""
+    """An ``EVENTGNN_MODELS`` folder holding the tiny run published as :data:`NAME`, and no
+    shipped models."""
     folder = tmp_path / "models"
     publish(run, NAME, folder, EXTRA)
     monkeypatch.setenv("EVENTGNN_MODELS", str(folder))
+    # the package's own models stay out of these tests (their listings, the default model)
+    (tmp_path / "shipped").mkdir()
+    monkeypatch.setattr(registry, "model_dirs", lambda: (tmp_path / "shipped", folder))
     monkeypatch.chdir(tmp_path)  # a default output folder lands here, not in the repository
     return folder
 
@@ -212,6 +216,34 @@ def test_models_command(models, capsys):
     assert card["sha256"] in out and "intended_use: the test suite" in out
     assert main(["models", "nosuch-v1"]) == 1
     assert f"known models: {NAME}" in capsys.readouterr().err
+
+
+def test_the_card_as_markdown(models, capsys):
+    """``models NAME --markdown``: the card as docs/models.md shows it, one row per class."""
+    assert main(["models", NAME, "--markdown"]) == 0
+    out = capsys.readouterr().out
+    card = json.loads((models / f"{NAME}.json").read_text())
+    assert out.startswith(f"### {NAME}\n\n{EXTRA['description']}\n")
+    assert f"SHA-256 `{card['sha256']}`" in out and "180 events, 60 per class" in out
+    assert f"{card['architecture']['parameters']:,} parameters" in out
+    assert f"| limitations | {EXTRA['limitations']} |" in out
+    for cls, m in card["metrics"]["per_class"].items():
+        assert f"| {cls} | {m['n_events']:,} | {m['accuracy']:.3f} | {m['auc']:.3f} |" in out
+    assert "| seeds | wh: 7 |" in out  # only wh's shard has a record
+    assert main(["models", "--markdown"]) == 1
+    assert "models --markdown: name the model" in capsys.readouterr().err
+
+
+def test_docs_show_every_shipped_card(monkeypatch):
+    """docs/models.md holds each shipped model's card as ``models NAME --markdown`` prints it
+    (so the documented card is the shipped one), or says that none ships."""
+    text = (Path(__file__).parents[1] / "docs" / "models.md").read_text()
+    monkeypatch.delenv("EVENTGNN_MODELS", raising=False)
+    cards = registry.list_models()
+    if not cards:
+        assert "No model ships in this version" in text
+    for card in cards:
+        assert registry.card_markdown(card) in text, f"docs/models.md: {card['name']}'s card"
 
 
 def test_info_evaluate_predict_by_name(models, data, tmp_path, capsys):

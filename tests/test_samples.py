@@ -173,7 +173,7 @@ def test_finetune_from_signal_and_background_paths(trees, tmp_path, monkeypatch,
     monkeypatch.setenv("EVENTGNN_CACHE", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
     args = ["finetune", "--signal", str(trees / "sig"), "--background", str(trees / "bkg"),
-            "--epochs", "1", *TINY]  # fmt: skip
+            "--from", "scratch", "--epochs", "1", *TINY]  # fmt: skip
     assert main(args) == 0
     assert (
         "signal signal (240 events), background background (320 events)" in capsys.readouterr().out

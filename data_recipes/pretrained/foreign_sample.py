@@ -5,8 +5,8 @@
 MODEL: a shipped model's name or a run directory; DATA: a folder of event-record shards (for
 example ``eventgnn generate --lhe FILE --process CLASS --out DATA``); CLASS: the model's class
 those events belong to. Prints the share of the events assigned to each class (argmax), for all
-events and for those whose leading selected jet has pT above ``--lead-jet-pt`` GeV, beside the model's own
-test accuracy for CLASS (its ``metrics.json``). docs/models.md quotes it for MadGraph's
+events and for those whose leading selected jet has pT above ``--lead-jet-pt`` GeV, beside the
+model's own test accuracy for CLASS (its ``metrics.json``). docs/models.md quotes it for MadGraph's
 ``p p > j j`` (../shared/data/lhe) against the built-in ``qcd`` process.
 """
 
@@ -40,26 +40,35 @@ def main(argv=None) -> None:
 
     clf = EventClassifier.load(args.model)
     if clf.kind != "multiclass" or args.cls not in clf.classes:
-        raise SystemExit(f"{args.model}: a multiclass model with class {args.cls!r} is needed "
-                         f"(it is {clf.kind}, classes {list(clf.classes)})")
+        raise SystemExit(
+            f"{args.model}: a multiclass model with class {args.cls!r} is needed "
+            f"(it is {clf.kind}, classes {list(clf.classes)})"
+        )
     events = read_events(args.data)
     scores = clf.predict(events)
     keep = ~np.isnan(scores).any(1)  # events without objects score NaN
     jets = events.objects.pt[events.objects.kind == int(ObjectType.JET)]
     lead = ak.to_numpy(ak.fill_none(ak.max(jets, axis=1), 0.0))
-    metrics = clf.card["metrics"] if clf.card else json.loads(
-        (Path(clf.path).parent / "metrics.json").read_text())
+    metrics = (
+        clf.card["metrics"]
+        if clf.card
+        else json.loads((Path(clf.path).parent / "metrics.json").read_text())
+    )
     own = metrics["per_class"][args.cls]["accuracy"]
     print(f"{args.model}: {args.cls} test accuracy on its own test split {own:.3f}")
-    for label, mask in (("all", keep), (f"leading jet pT > {args.lead_jet_pt:g} GeV",
-                                         keep & (lead > args.lead_jet_pt))):
+    for label, mask in (
+        ("all", keep),
+        (f"leading jet pT > {args.lead_jet_pt:g} GeV", keep & (lead > args.lead_jet_pt)),
+    ):
         if not mask.any():
             print(f"  {label}: no events")
             continue
         s = shares(scores[mask], clf.classes)
         top = ", ".join(f"{k} {v:.3f}" for k, v in list(s.items())[:4])
-        print(f"  {label} ({int(mask.sum()):,} events): {args.cls} {s.get(args.cls, 0.0):.3f}; "
-              f"largest: {top}")
+        print(
+            f"  {label} ({int(mask.sum()):,} events): {args.cls} {s.get(args.cls, 0.0):.3f}; "
+            f"largest: {top}"
+        )
 
 
 if __name__ == "__main__":
