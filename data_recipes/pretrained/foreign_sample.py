@@ -56,8 +56,10 @@ def main(argv=None) -> None:
     )
     own = metrics["per_class"][args.cls]["accuracy"]
     print(f"{args.model}: {args.cls} test accuracy on its own test split {own:.3f}")
+    print(f"  {len(events):,} events in {args.data}, {int((~keep).sum()):,} without objects "
+          "(not scored, left out below)")  # fmt: skip
     for label, mask in (
-        ("all", keep),
+        ("all scored", keep),
         (f"leading jet pT > {args.lead_jet_pt:g} GeV", keep & (lead > args.lead_jet_pt)),
     ):
         if not mask.any():
