@@ -33,7 +33,7 @@ for task in multiclass multilabel; do
     if [ ! -f "$WORK/runs/$task/model.pt" ]; then
         eventgnn pretrain --task "$task" --data "$WORK/data" --epochs 300 --out "$WORK/runs/$task" \
             train.patience=10 train.min_epochs=30 train.num_threads="$threads" \
-            > "$WORK/pretrain-$task.log" 2>&1 &
+            >> "$WORK/pretrain-$task.log" 2>&1 &  # appends: a resumed run keeps its log
         pids+=($!)
         [ "$JOBS" -ge 2 ] || wait "${pids[-1]}"
     fi
