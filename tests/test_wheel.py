@@ -4,6 +4,7 @@ installed anywhere."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -14,14 +15,31 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _source_copy(dest: Path) -> Path:
+    """The files a fresh clone holds (tracked, and untracked ones git does not ignore), copied to
+    ``dest``: a wheel built in the checkout itself would reuse setuptools' ``build/`` folder,
+    which keeps files since removed from the tree (a model deleted from ``eventgnn/models``
+    would still ship)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT, check=True, capture_output=True,
+    ).stdout.decode().split("\0")  # fmt: skip
+    for name in filter(None, listed):
+        if (ROOT / name).is_file():  # a deleted but still tracked file is not in the tree
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, dest / name)
+    return dest
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    source = _source_copy(tmp_path_factory.mktemp("source"))
     # no build isolation: the build backend (setuptools) comes from this environment, so the
     # test needs no network
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(out), str(ROOT)],
+         "-w", str(out), str(source)],
         check=True, capture_output=True, cwd=out,
     )  # fmt: skip
     (path,) = out.glob("eventgnn-*.whl")
@@ -34,6 +52,8 @@ def test_wheel_holds_every_recipe_and_model(wheel):
         files = (ROOT / "eventgnn" / folder).rglob("*")
         shipped = sorted(p.relative_to(ROOT).as_posix() for p in files if p.is_file())
         assert shipped and all(name in names for name in shipped), set(shipped) - names
+    models = {name for name in names if name.startswith("eventgnn/models/")}
+    assert models == {p.relative_to(ROOT).as_posix() for p in (ROOT / "eventgnn/models").iterdir()}
 
 
 def test_installed_wheel_finds_its_recipes_outside_the_source_tree(wheel, tmp_path):
