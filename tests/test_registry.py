@@ -402,3 +402,31 @@ def test_scan_records_a_shipped_model_by_name_and_checksum(models, tmp_path):
         "pretrained": NAME,
         "sha256": registry.get_card(NAME)["sha256"],
     }
+
+
+def test_the_build_recipe_publishes_both_models_with_the_foreign_sample(run, data, tmp_path):
+    """``data_recipes/pretrained/publish_models.py`` (build.sh's last step) publishes the
+    multiclass and the multilabel run, and writes how the multiclass model classifies a foreign
+    sample into that card's limitations: the share it states is the model's own argmax share."""
+    path = Path(__file__).resolve().parents[1] / "data_recipes/pretrained/publish_models.py"
+    spec = importlib.util.spec_from_file_location("publish_models", path)
+    recipe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recipe)
+    work = tmp_path / "work"
+    (work / "runs").mkdir(parents=True)
+    for task in ("multiclass", "multilabel"):  # the tiny multiclass run stands in for both
+        shutil.copytree(run, work / "runs" / task)
+    recipe.main([str(work), str(tmp_path / "out"), "v7", "60",
+                 "--foreign", str(data), "wh", "the registry test's events"])  # fmt: skip
+    cards = {t: json.loads((tmp_path / "out" / f"pretrain12-{t}-v7.json").read_text())
+             for t in ("multiclass", "multilabel")}  # fmt: skip
+    clf = eventgnn.EventClassifier.load(run)
+    scores = clf.predict(eventgnn.read_events(data))
+    share = (scores.argmax(1) == clf.classes.index("wh")).mean()
+    assert (
+        "of 180 events of the registry test's events run through"
+        in cards["multiclass"]["limitations"]
+    )
+    assert f"{share:.1%} are called wh" in cards["multiclass"]["limitations"]
+    assert "events of" not in cards["multilabel"]["limitations"]
+    assert cards["multiclass"]["data"]["command"].endswith("--events 60 --seed 1")

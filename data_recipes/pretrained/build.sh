@@ -41,37 +41,14 @@ done
 for pid in "${pids[@]}"; do wait "$pid"; done  # set -e: a failed pretraining stops here
 echo "pretraining: $(( $(date +%s) - start )) s wall since the start (logs: $WORK/pretrain-*.log)"
 
-python - "$WORK" "$PUBLISH" "$VERSION" "$EVENTS" <<'PY'
-import sys
-from dataclasses import asdict
-
-from eventgnn.events.selection import DEFAULT_CUTS
-from eventgnn.publish import publish
-
-work, out, version, events = sys.argv[1:]
-data = {
-    "command": f"eventgnn generate --catalog pretrain12 --events {events} --seed 1",
-    "recipe": "data_recipes/pretrained/build.sh",
-    "detector": "eventgnn's built-in parametric ATLAS-like detector model (docs/detector.md)",
-    "selection": asdict(DEFAULT_CUTS),
-}
-for task in ("multiclass", "multilabel"):
-    publish(
-        f"{work}/runs/{task}",
-        f"pretrain12-{task}-{version}",
-        out,
-        {
-            "description": f"eventgnn graph network pretrained {task} on the pretrain12 catalog "
-            "(12 Pythia 8 processes, built-in detector model)",
-            "intended_use": "finetuning on binary event classification tasks with little data "
-            "(eventgnn finetune --from NAME); representations for CKA studies",
-            "limitations": "trained on eventgnn's parametric ATLAS-like detector and object "
-            "selection; on Delphes or NanoAOD input the object definitions differ, so finetune "
-            "rather than apply it directly; five of the paper's processes are replaced by "
-            "built-in stand-ins (docs/generation.md)",
-            "data": data,
-        },
-    )
-    print(f"published pretrain12-{task}-{version} into {out}")
-PY
+# FOREIGN_LHE: an LHE file of QCD dijets from another generator (the v1 cards: MadGraph's
+# p p > j j in ../shared/data/lhe); how the multiclass model classifies it, read as the qcd
+# process, goes into its card's limitations (FOREIGN_SAMPLE: the words for it there)
+foreign=()
+if [ -n "${FOREIGN_LHE:-}" ]; then
+    eventgnn generate --lhe "$FOREIGN_LHE" --process qcd --out "$WORK/foreign-qcd"
+    foreign=(--foreign "$WORK/foreign-qcd" qcd "${FOREIGN_SAMPLE:-$(basename "$FOREIGN_LHE")}")
+fi
+python data_recipes/pretrained/publish_models.py "$WORK" "$PUBLISH" "$VERSION" "$EVENTS" \
+    "${foreign[@]}"
 echo "total: $(( $(date +%s) - start )) s wall"
