@@ -73,7 +73,7 @@ def measure(model, data, cls: str, lead_jet_pt: float = 100.0) -> dict:
 
 def summary(m: dict, sample: str) -> str:
     """One sentence for a card: how the events of ``sample`` (words) were classified."""
-    cls, top = m["cls"], max(m["all"]["shares"].items(), key=lambda kv: kv[1], default=("-", 0.0))
+    cls, top = m["cls"], next(iter(m["all"]["shares"].items()), ("-", 0.0))  # largest first
     own_share = m["all"]["shares"].get(cls, 0.0)
     lead = m["lead"]
     lead_text = (
