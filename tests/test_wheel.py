@@ -78,5 +78,5 @@ def test_installed_wheel_finds_its_recipes_outside_the_source_tree(wheel, tmp_pa
     )  # fmt: skip
     where, rest = run.stdout.split(" ", 1)
     assert Path(where).is_relative_to(target)  # the installed copy, not the repository
-    n_models = len(list((ROOT / "eventgnn" / "models").glob("*.json")))  # none in this version
+    n_models = len(list((ROOT / "eventgnn" / "models").glob("*.json")))
     assert rest.strip() == f"('tth_cp_even',) ('tth_cp_odd',) True True {n_models}"

@@ -102,6 +102,25 @@ def start_point(pretrained: str | None, use_default: bool = False) -> tuple[str 
     return None, "no shipped pretrained model in this version; training from scratch"
 
 
+def architecture_note(asked: ModelConfig, pretrained: ModelConfig, source: str) -> str:
+    """The line saying which asked-for ``model.*`` settings (those that differ from the defaults)
+    a finetune of ``source`` does not use, or "" when there are none."""
+    default = ModelConfig()
+    unused = [
+        k for k, v in vars(asked).items() if v not in (getattr(default, k), getattr(pretrained, k))
+    ]
+    if not unused:
+        return ""
+
+    def settings(model: ModelConfig) -> str:
+        return ", ".join(f"model.{k}={getattr(model, k)}" for k in unused)
+
+    return (
+        f"{settings(asked)} not used: a finetune keeps the architecture of {source} "
+        f"({settings(pretrained)}); --from scratch trains the architecture you ask for"
+    )
+
+
 def finetune(
     config: RunConfig,
     log: Callable[[str], None] = print,
@@ -152,8 +171,11 @@ def finetune(
         log(start)
     if config.pretrained:
         model, ckpt = load_model(config.pretrained)
-        # the architecture is the checkpoint's, whatever the command line said
-        config = replace(config, model=from_dict(ModelConfig, ckpt["model_config"]))
+        # the architecture is the checkpoint's, whatever the command line said (and says so)
+        pretrained_model = from_dict(ModelConfig, ckpt["model_config"])
+        if note := architecture_note(config.model, pretrained_model, config.pretrained):
+            log(note)
+        config = replace(config, model=pretrained_model)
         old = model.head.weight.detach().clone(), model.head.bias.detach().clone()
         head = model.replace_head(objective.n_outputs)
         if f.head == "classes":

@@ -133,6 +133,29 @@ def test_model_from_before_type_became_kind_loads(pretrained_run, tmp_path):
     assert all(torch.equal(v, reference[k]) for k, v in model.state_dict().items())
 
 
+def test_an_architecture_asked_for_is_not_ignored_silently(
+    tiny_cfg, tiny_data, pretrained_run, tmp_path
+):
+    """A finetune keeps the pretrained architecture; ``model.*`` settings that ask for another
+    one are named in a line (a tiny run's own settings, which match it, are not)."""
+    hidden = load_model(pretrained_run)[1]["model_config"]["hidden"]
+    lines = []
+    config = tiny_cfg(tiny_data, tmp_path / "ft", f"model.hidden={2 * hidden}", command="finetune",
+                      task="wh_vs_zh", pretrained=str(pretrained_run))  # fmt: skip
+    run = finetune(config, log=lines.append)
+    assert load_model(run)[1]["model_config"]["hidden"] == hidden
+    note = [line for line in lines if "not used" in line]
+    assert note == [
+        f"model.hidden={2 * hidden} not used: a finetune keeps the architecture of "
+        f"{pretrained_run} (model.hidden={hidden}); --from scratch trains the architecture you "
+        "ask for"
+    ]
+    lines.clear()
+    finetune(tiny_cfg(tiny_data, tmp_path / "same", command="finetune", task="wh_vs_zh",
+                      pretrained=str(pretrained_run)), log=lines.append)  # fmt: skip
+    assert not [line for line in lines if "not used" in line]
+
+
 def test_head_from_classes_starts_at_the_pretrained_log_odds(
     tiny_cfg, tiny_data, pretrained_run, tmp_path
 ):
