@@ -64,7 +64,9 @@ def publish(
 
     A name already in ``out_dir`` made from another run's ``model.pt`` (the card's
     ``source_sha256``) is refused unless ``overwrite``: a shipped name stands for one model.
-    Publishing the same run again rewrites the card (and so ``NAME.pt``).
+    Publishing the same run again rewrites the card (and so ``NAME.pt``) where the card changes;
+    where only the date would, both files stay as they are, so that a rerun of a finished
+    recipe keeps the published checksum.
     """
     check_name(name)
     missing = [k for k in CARD_EXTRA_REQUIRED if not card_extra.get(k)]
@@ -89,6 +91,8 @@ def publish(
         )
     card = build_card(ckpt, metrics, name, "", 0, card_extra)
     card["source_sha256"] = sha  # the run's model.pt, before the card went into it
+    if target.exists() and _same_card(card_path, card):
+        return target, card_path
     payload = safe_load(source)  # as stored (load_checkpoint renames old feature names)
     payload["card"] = to_plain({k: v for k, v in card.items() if k not in ("sha256", "size_bytes")})
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -98,6 +102,20 @@ def publish(
     with atomic_path(card_path) as tmp:
         tmp.write_text(metrics_json(card))
     return target, card_path
+
+
+def _same_card(card_path: Path, card: Mapping[str, Any]) -> bool:
+    """Whether the published card at ``card_path`` says what ``card`` says, its date and the
+    file's own checksum and size aside."""
+    aside = ("published", "sha256", "size_bytes")
+    try:
+        old = json.loads(card_path.read_text())
+    except (OSError, ValueError):
+        return False
+    new = json.loads(metrics_json(dict(card)))
+    return {k: v for k, v in old.items() if k not in aside} == {
+        k: v for k, v in new.items() if k not in aside
+    }
 
 
 def _source_of(card_path: Path) -> str | None:

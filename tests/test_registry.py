@@ -159,8 +159,16 @@ def test_publish_writes_the_model_and_its_card(run, models, capsys):
     assert set(card["metrics"]["per_class"]) == {"tt", "wh", "zh"}
     assert card["intended_use"] == EXTRA["intended_use"] and card["limitations"]
 
-    # the same run again is fine; another run under a published name is refused
+    # the same run again is fine: with the same card both files stay as they are (a rerun of a
+    # finished recipe keeps the checksum, whatever the date), with another card both change
+    card_path = models / f"{NAME}.json"
+    card_path.write_text(card_path.read_text().replace(card["published"], "2001-01-01"))
+    sha = registry.sha256_file(pt)
     publish(run, NAME, models, EXTRA)
+    assert registry.sha256_file(pt) == sha and '"published": "2001-01-01"' in card_path.read_text()
+    publish(run, NAME, models, {**EXTRA, "limitations": "one more"})
+    assert registry.sha256_file(pt) != sha and registry.get_card(NAME)["limitations"] == "one more"
+    assert registry.get_card(NAME)["sha256"] == registry.sha256_file(pt)
     other = models.parent / "other"
     shutil.copytree(run, other)
     source["metrics"] = {"accuracy": 0.0}
@@ -404,7 +412,9 @@ def test_scan_records_a_shipped_model_by_name_and_checksum(models, tmp_path):
     }
 
 
-def test_the_build_recipe_publishes_both_models_with_the_foreign_sample(run, data, tmp_path):
+def test_the_build_recipe_publishes_both_models_with_the_foreign_sample(
+    run, data, tmp_path, capsys
+):
     """``data_recipes/pretrained/publish_models.py`` (build.sh's last step) publishes the
     multiclass and the multilabel run, and writes how the multiclass model classifies a foreign
     sample into that card's limitations: the share it states is the model's own argmax share."""
@@ -416,8 +426,10 @@ def test_the_build_recipe_publishes_both_models_with_the_foreign_sample(run, dat
     (work / "runs").mkdir(parents=True)
     for task in ("multiclass", "multilabel"):  # the tiny multiclass run stands in for both
         shutil.copytree(run, work / "runs" / task)
-    recipe.main([str(work), str(tmp_path / "out"), "v7", "60",
-                 "--foreign", str(data), "wh", "the registry test's events"])  # fmt: skip
+    argv = [str(work), str(tmp_path / "out"), "v7", "60",
+            "--foreign", str(data), "wh", "the registry test's events"]  # fmt: skip
+    recipe.main(argv)
+    assert f"pretrain12-multiclass-v7 in {tmp_path / 'out'}: published" in capsys.readouterr().out
     cards = {t: json.loads((tmp_path / "out" / f"pretrain12-{t}-v7.json").read_text())
              for t in ("multiclass", "multilabel")}  # fmt: skip
     clf = eventgnn.EventClassifier.load(run)
@@ -430,3 +442,6 @@ def test_the_build_recipe_publishes_both_models_with_the_foreign_sample(run, dat
     assert f"{share:.1%} are called wh" in cards["multiclass"]["limitations"]
     assert "events of" not in cards["multilabel"]["limitations"]
     assert cards["multiclass"]["data"]["command"].endswith("--events 60 --seed 1")
+    # a rerun of the finished recipe leaves both models as they are
+    recipe.main(argv)
+    assert capsys.readouterr().out.count(": unchanged (same run, same card)") == 2
