@@ -84,14 +84,15 @@ def publish(
     sha = sha256_file(source)
     out_dir = Path(out_dir)
     target, card_path = out_dir / f"{name}.pt", out_dir / f"{name}.json"
-    if target.exists() and not overwrite and _source_of(card_path) != sha:
+    published = _published_card(card_path) if target.exists() else None
+    if target.exists() and not overwrite and (published or {}).get("source_sha256") != sha:
         raise RegistryError(
             f"{target}: model '{name}' exists, made from another file; a published name stands "
             "for one model: choose a new version (or overwrite=True)"
         )
     card = build_card(ckpt, metrics, name, "", 0, card_extra)
     card["source_sha256"] = sha  # the run's model.pt, before the card went into it
-    if target.exists() and _same_card(card_path, card):
+    if published is not None and _same_card(published, card):
         return target, card_path
     payload = safe_load(source)  # as stored (load_checkpoint renames old feature names)
     payload["card"] = to_plain({k: v for k, v in card.items() if k not in ("sha256", "size_bytes")})
@@ -104,24 +105,20 @@ def publish(
     return target, card_path
 
 
-def _same_card(card_path: Path, card: Mapping[str, Any]) -> bool:
-    """Whether the published card at ``card_path`` says what ``card`` says, its date and the
-    file's own checksum and size aside."""
+def _same_card(published: Mapping[str, Any], card: Mapping[str, Any]) -> bool:
+    """Whether the ``published`` card says what ``card`` says, its date and the file's own
+    checksum and size aside."""
     aside = ("published", "sha256", "size_bytes")
-    try:
-        old = json.loads(card_path.read_text())
-    except (OSError, ValueError):
-        return False
     new = json.loads(metrics_json(dict(card)))
-    return {k: v for k, v in old.items() if k not in aside} == {
+    return {k: v for k, v in published.items() if k not in aside} == {
         k: v for k, v in new.items() if k not in aside
     }
 
 
-def _source_of(card_path: Path) -> str | None:
-    """The ``source_sha256`` of a published card (None without one)."""
+def _published_card(card_path: Path) -> dict | None:
+    """The card published at ``card_path`` (None where there is none to read)."""
     try:
-        return json.loads(card_path.read_text()).get("source_sha256")
+        return json.loads(card_path.read_text())
     except (OSError, ValueError):
         return None
 
