@@ -24,7 +24,10 @@ Layout of the output folder::
 
 Statistics: the spread of an ensemble is the sample standard deviation over seeds (``ddof=1``;
 0 for a single seed); the gain of a pretrained setup is the difference of the means, with the
-error ``sqrt(std_setup^2 + std_scratch^2)`` (the reference study's propagation).
+error ``sqrt(std_setup^2 + std_scratch^2)`` (the reference study's propagation). The runs of one
+seed share their training events, so ``summary.csv`` also holds the paired gain: the mean of the
+per-seed differences over the seeds both setups ran, with its standard error
+(``std(differences) / sqrt(n)``), which the shared training sets make the sharper measure.
 """
 
 from __future__ import annotations
@@ -199,8 +202,9 @@ def _mean_std(values: Sequence[float]) -> tuple[float, float]:
 
 def summarize(records: Sequence[Mapping], baseline: str = BASELINE) -> list[dict]:
     """One row per ``(size, setup)``: ``n`` seeds, ``{metric}_mean``, ``{metric}_std`` and, for
-    setups other than ``baseline``, ``{metric}_gain`` and ``{metric}_gain_err`` (NaN when the
-    baseline is missing at that size)."""
+    setups other than ``baseline``, ``{metric}_gain`` and ``{metric}_gain_err``, and the paired
+    ``{metric}_paired_gain`` and ``{metric}_paired_err`` over the ``n_paired`` seeds both ran
+    (NaN when the baseline is missing at that size; the error NaN with fewer than two pairs)."""
     groups: dict[tuple[int, str], list[Mapping]] = {}
     setups = list(dict.fromkeys(r["setup"] for r in records))
     if baseline in setups:  # baseline first
@@ -226,8 +230,19 @@ def summarize(records: Sequence[Mapping], baseline: str = BASELINE) -> list[dict
                         row[f"{m}_gain_err"] = math.hypot(std, bs)
                     else:
                         row[f"{m}_gain"] = row[f"{m}_gain_err"] = math.nan
+                    row.update(_paired(group, base or [], m))
             rows.append(row)
     return rows
+
+
+def _paired(group: Sequence[Mapping], base: Sequence[Mapping], metric: str) -> dict:
+    """The mean per-seed difference ``group - base`` of ``metric`` and its standard error."""
+    by_seed = {int(r["seed"]): float(r[metric]) for r in base}
+    diffs = [float(r[metric]) - by_seed[int(r["seed"])] for r in group if int(r["seed"]) in by_seed]
+    diffs = [d for d in diffs if math.isfinite(d)]
+    gain = float(np.mean(diffs)) if diffs else math.nan
+    err = float(np.std(diffs, ddof=1) / math.sqrt(len(diffs))) if len(diffs) > 1 else math.nan
+    return {"n_paired": len(diffs), f"{metric}_paired_gain": gain, f"{metric}_paired_err": err}
 
 
 def _csv_text(rows: Sequence[Mapping], fields: Sequence[str]) -> str:
@@ -282,9 +297,10 @@ def write_tables(
     )
     summary = summarize(records)
     write_text_atomic(out / "results.csv", _csv_text(records, RESULT_FIELDS))
-    fields = ["size", "setup", "n"]
+    fields = ["size", "setup", "n", "n_paired"]
     for m in METRICS:
         fields += [f"{m}_mean", f"{m}_std", f"{m}_gain", f"{m}_gain_err"]
+        fields += [f"{m}_paired_gain", f"{m}_paired_err"]
     write_text_atomic(out / "summary.csv", _csv_text(summary, fields))
     write_text_atomic(out / "summary.md", markdown_tables(summary, title=title))
     if plots and summary:

@@ -43,6 +43,20 @@ def test_summarize_statistics():
     assert [r["setup"] for r in rows[:2]] == ["scratch", "multiclass"]
 
 
+def test_paired_gain_pairs_the_seeds_both_setups_ran():
+    # per-seed differences 0.05, 0.04, 0.03: mean 0.04, standard error 0.01 / sqrt(3); a seed
+    # only the finetuned setup ran (5) is left out of the pairs, not paired with another seed
+    extra = {"setup": "multiclass", "size": 1000, "seed": 5, "accuracy": 0.5, "auc": 0.6}
+    rows = summarize(_records() + [extra])
+    m = {(r["size"], r["setup"]): r for r in rows}[(1000, "multiclass")]
+    assert m["n"] == 4 and m["n_paired"] == 3
+    assert m["accuracy_paired_gain"] == pytest.approx(0.04)
+    assert m["accuracy_paired_err"] == pytest.approx(0.01 / math.sqrt(3))
+    assert m["accuracy_gain"] == pytest.approx((0.75 + 0.76 + 0.77 + 0.5) / 4 - 0.72)
+    alone = summarize([extra])[0]  # no baseline at that size: no pairs
+    assert alone["n_paired"] == 0 and math.isnan(alone["accuracy_paired_gain"])
+
+
 def test_markdown_table():
     md = markdown_tables(summarize(_records()), title="wh_vs_zh")
     assert "| 1,000 | 3 | 72.00 ± 2.00 | +4.00 ± 2.24 |" in md
