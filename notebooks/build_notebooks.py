@@ -114,7 +114,8 @@ The reference study's Table I: for each training size, an ensemble of models tra
 and ensembles finetuned from a multiclass and a multilabel pretrained model, each with its own
 random training subset and seed, all scored on one held-out test set. The table gives the
 from-scratch accuracy (mean ± standard deviation over seeds) and each pretrained setup's gain with
-the propagated error sqrt(std_a² + std_b²).
+the propagated error sqrt(std_a² + std_b²), then its paired gain: the mean of the per-seed
+differences (the runs of one seed share their training events) with its standard error.
 
 The first code cell holds the parameters. As stored, the notebook reads the committed scan behind
 docs/results.md (`SCAN_DIR = "../docs/results/wh_vs_zh"`; another task's folder there, or the

@@ -257,12 +257,15 @@ def _pm(mean: float, err: float, scale: float, digits: int, sign: bool = False) 
     if not math.isfinite(mean):
         return "n/a"
     fmt = f"{{:{'+' if sign else ''}.{digits}f}}"
+    if not math.isfinite(err):  # a paired gain from one seed has no error
+        return fmt.format(mean * scale)
     return f"{fmt.format(mean * scale)} ± {err * scale:.{digits}f}"
 
 
 def markdown_tables(summary: Sequence[Mapping], baseline: str = BASELINE, title: str = "") -> str:
     """Markdown: per metric, one row per size with the baseline's mean ± spread and each other
-    setup's gain ± propagated error (accuracy in percent, AUC x 100)."""
+    setup's gain ± propagated error and paired gain ± its standard error (accuracy in percent,
+    AUC x 100)."""
     setups = list(dict.fromkeys(r["setup"] for r in summary))
     others = [s for s in setups if s != baseline]
     sizes = sorted({r["size"] for r in summary})
@@ -270,7 +273,7 @@ def markdown_tables(summary: Sequence[Mapping], baseline: str = BASELINE, title:
     parts = [f"## {title}\n" if title else ""]
     for m, label in (("accuracy", "accuracy [%]"), ("auc", "AUC x 100")):
         head = ["training events / class", "seeds", f"{baseline} {label}"]
-        head += [f"{s} gain" for s in others]
+        head += [f"{s} {kind}" for s in others for kind in ("gain", "paired gain")]
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for n in sizes:
             b = by.get((n, baseline))
@@ -278,9 +281,11 @@ def markdown_tables(summary: Sequence[Mapping], baseline: str = BASELINE, title:
             cells.append(_pm(b[f"{m}_mean"], b[f"{m}_std"], 100, 2) if b else "n/a")
             for s in others:
                 r = by.get((n, s))
-                cells.append(
-                    _pm(r[f"{m}_gain"], r[f"{m}_gain_err"], 100, 2, sign=True) if r else "n/a"
-                )
+                for gain in ("gain", "paired_gain"):
+                    err = "gain_err" if gain == "gain" else "paired_err"
+                    cells.append(
+                        _pm(r[f"{m}_{gain}"], r[f"{m}_{err}"], 100, 2, sign=True) if r else "n/a"
+                    )
             lines.append("| " + " | ".join(cells) + " |")
         parts.append(f"**{m}**\n\n" + "\n".join(lines) + "\n")
     return "\n".join(p for p in parts if p)

@@ -59,8 +59,10 @@ def test_paired_gain_pairs_the_seeds_both_setups_ran():
 
 def test_markdown_table():
     md = markdown_tables(summarize(_records()), title="wh_vs_zh")
-    assert "| 1,000 | 3 | 72.00 ± 2.00 | +4.00 ± 2.24 |" in md
-    assert "| 10,000 | 1 | 80.00 ± 0.00 | n/a |" in md
+    # gain ± propagated spread, then the paired gain ± its standard error (0.01 / sqrt 3)
+    assert "| 1,000 | 3 | 72.00 ± 2.00 | +4.00 ± 2.24 | +4.00 ± 0.58 |" in md
+    assert "| 10,000 | 1 | 80.00 ± 0.00 | n/a | n/a |" in md
+    assert "multiclass paired gain" in md
     assert "AUC x 100" in md
 
 
