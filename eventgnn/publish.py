@@ -47,6 +47,7 @@ def publish(
     out_dir: str | os.PathLike,
     card_extra: Mapping[str, Any],
     overwrite: bool = False,
+    log: Callable[[str], None] = print,
 ) -> tuple[Path, Path]:
     """Write the finished run ``run`` as model ``name`` into ``out_dir`` (``eventgnn/models/``
     to ship it, or an ``$EVENTGNN_MODELS`` folder): ``NAME.pt`` (its ``model.pt`` with the card
@@ -66,7 +67,7 @@ def publish(
     ``source_sha256``) is refused unless ``overwrite``: a shipped name stands for one model.
     Publishing the same run again rewrites the card (and so ``NAME.pt``) where the card changes;
     where only the date would, both files stay as they are, so that a rerun of a finished
-    recipe keeps the published checksum.
+    recipe keeps the published checksum. ``log`` gets one line saying which happened.
     """
     check_name(name)
     missing = [k for k in CARD_EXTRA_REQUIRED if not card_extra.get(k)]
@@ -93,6 +94,7 @@ def publish(
     card = build_card(ckpt, metrics, name, "", 0, card_extra)
     card["source_sha256"] = sha  # the run's model.pt, before the card went into it
     if published is not None and _same_card(published, card):
+        log(f"{name} in {out_dir}: unchanged (same run, same card)")
         return target, card_path
     payload = safe_load(source)  # as stored (load_checkpoint renames old feature names)
     payload["card"] = to_plain({k: v for k, v in card.items() if k not in ("sha256", "size_bytes")})
@@ -102,6 +104,7 @@ def publish(
     card["sha256"], card["size_bytes"] = sha256_file(target), target.stat().st_size
     with atomic_path(card_path) as tmp:
         tmp.write_text(metrics_json(card))
+    log(f"{name} in {out_dir}: published (sha256 {card['sha256'][:12]})")
     return target, card_path
 
 

@@ -164,10 +164,14 @@ def test_publish_writes_the_model_and_its_card(run, models, capsys):
     card_path = models / f"{NAME}.json"
     card_path.write_text(card_path.read_text().replace(card["published"], "2001-01-01"))
     sha = registry.sha256_file(pt)
-    publish(run, NAME, models, EXTRA)
+    said = []
+    publish(run, NAME, models, EXTRA, log=said.append)
     assert registry.sha256_file(pt) == sha and '"published": "2001-01-01"' in card_path.read_text()
-    publish(run, NAME, models, {**EXTRA, "limitations": "one more"})
+    publish(run, NAME, models, {**EXTRA, "limitations": "one more"}, log=said.append)
     assert registry.sha256_file(pt) != sha and registry.get_card(NAME)["limitations"] == "one more"
+    new = registry.sha256_file(pt)
+    assert said == [f"{NAME} in {models}: unchanged (same run, same card)",
+                    f"{NAME} in {models}: published (sha256 {new[:12]})"]  # fmt: skip
     assert registry.get_card(NAME)["sha256"] == registry.sha256_file(pt)
     other = models.parent / "other"
     shutil.copytree(run, other)

@@ -20,7 +20,6 @@ from pathlib import Path
 
 from eventgnn.events.selection import DEFAULT_CUTS
 from eventgnn.publish import publish
-from eventgnn.registry import sha256_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from foreign_sample import measure, summary  # noqa: E402
@@ -55,8 +54,7 @@ def main(argv=None) -> None:
             folder, cls, sample = args.foreign
             limitations += "; " + summary(measure(run, folder, cls, args.lead_jet_pt), sample)
         name = f"pretrain12-{task}-{args.version}"
-        before = checksum(Path(args.out) / f"{name}.pt")
-        target, _ = publish(run, name, args.out, {
+        publish(run, name, args.out, {
             "description": f"eventgnn graph network pretrained {task} on the pretrain12 catalog "
             "(12 Pythia 8 processes, built-in detector model)",
             "intended_use": "finetuning on binary event classification tasks with little data "
@@ -64,12 +62,6 @@ def main(argv=None) -> None:
             "limitations": limitations,
             "data": data,
         })  # fmt: skip
-        done = "unchanged (same run, same card)" if checksum(target) == before else "published"
-        print(f"{name} in {args.out}: {done}")
-
-
-def checksum(path: Path) -> str | None:
-    return sha256_file(path) if path.exists() else None
 
 
 if __name__ == "__main__":
