@@ -25,7 +25,7 @@ Layout of the output folder::
 Statistics: the spread of an ensemble is the sample standard deviation over seeds (``ddof=1``;
 0 for a single seed); the gain of a pretrained setup is the difference of the means, with the
 error ``sqrt(std_setup^2 + std_scratch^2)`` (the reference study's propagation). The runs of one
-seed share their training events, so ``summary.csv`` also holds the paired gain: the mean of the
+seed share their training events, so the summaries also hold the paired gain: the mean of the
 per-seed differences over the seeds both setups ran, with its standard error
 (``std(differences) / sqrt(n)``), which the shared training sets make the sharper measure.
 """
