@@ -281,8 +281,7 @@ def markdown_tables(summary: Sequence[Mapping], baseline: str = BASELINE, title:
             cells.append(_pm(b[f"{m}_mean"], b[f"{m}_std"], 100, 2) if b else "n/a")
             for s in others:
                 r = by.get((n, s))
-                for gain in ("gain", "paired_gain"):
-                    err = "gain_err" if gain == "gain" else "paired_err"
+                for gain, err in (("gain", "gain_err"), ("paired_gain", "paired_err")):
                     cells.append(
                         _pm(r[f"{m}_{gain}"], r[f"{m}_{err}"], 100, 2, sign=True) if r else "n/a"
                     )

@@ -23,6 +23,7 @@ from ..fileio import write_text_atomic
 from ..graphs.batch import GraphTensors
 from ..graphs.dataset import (
     Split,
+    TaskData,
     apply_scales,
     check_present,
     describe,
@@ -165,13 +166,17 @@ def evaluation_graphs(ckpt: dict, data: str | os.PathLike | None = None) -> Grap
     """The events a run is scored on, in memory: without ``data`` its own test split (rebuilt
     from the data path and split stored in its checkpoint), with ``data`` every event of the
     run's processes there."""
+    if data is None:
+        return run_data(ckpt).part("test")
     info = ckpt["task"]
-    signal = info["signal"] or None
-    prov = ckpt["provenance"]
-    scales = prov.get("scales")
-    if data is not None:
-        everything = Split(val_fraction=0.0, test_fraction=0.0)
-        return load_task_data(data, info["processes"], signal, everything, scales=scales).graphs
-    split = Split.from_provenance(prov)
-    data = load_task_data(prov["data"], info["processes"], signal, split, scales=scales)
-    return data.part("test")
+    everything = Split(val_fraction=0.0, test_fraction=0.0)
+    return load_task_data(data, info["processes"], info["signal"] or None, everything,
+                          scales=ckpt["provenance"].get("scales")).graphs  # fmt: skip
+
+
+def run_data(ckpt: dict) -> TaskData:
+    """A run's events split as they were for it (train, validation, test), rebuilt from the
+    data path and split stored in its checkpoint."""
+    info, prov = ckpt["task"], ckpt["provenance"]
+    return load_task_data(prov["data"], info["processes"], info["signal"] or None,
+                          Split.from_provenance(prov), scales=prov.get("scales"))  # fmt: skip

@@ -32,9 +32,9 @@ from sklearn.preprocessing import StandardScaler
 
 from eventgnn.analysis.compare import layer_activations
 from eventgnn.config import ModelConfig, from_dict
-from eventgnn.graphs.dataset import Split, load_task_data
 from eventgnn.model.eventgnn import EventGNN
 from eventgnn.train.checkpoint import load_checkpoint, load_model
+from eventgnn.train.evaluate import run_data
 from eventgnn.train.runs import fit_stats
 
 
@@ -56,9 +56,7 @@ def probe(train_x, train_y, test_x, test_y) -> tuple[float, float]:
 def probe_run(run: str, specs: list[str]) -> dict[tuple[str, str], tuple[float, float]]:
     """``{(model, stage): (accuracy, AUC)}`` of the probes on one run's events."""
     ckpt = load_checkpoint(run)
-    info, prov = ckpt["task"], ckpt["provenance"]
-    data = load_task_data(prov["data"], info["processes"], info["signal"] or None,
-                          Split.from_provenance(prov), scales=prov.get("scales"))  # fmt: skip
+    data = run_data(ckpt)
     train, test = data.part("train"), data.part("test")
     train_y, test_y = (g.labels["label"].numpy() for g in (train, test))
     print(f"{run}: {len(train):,} training and {len(test):,} test events", file=sys.stderr)
