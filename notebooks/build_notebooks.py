@@ -20,19 +20,20 @@ HERE = Path(__file__).resolve().parent
 
 SCAN_PARAMETERS = """\
 # Parameters: small defaults that run in CI (about a minute on one CPU core).
-# Full scale, as in docs/results.md (there: one H100, about 20 GPU-minutes with 10-20 runs at
-# once through `eventgnn scan --jobs`; on a CPU, days):
+# Full scale, as in docs/results.md (there: data_recipes/pretrained/tables.sh, finetuning the
+# shipped models; on 2 CPU cores, two runs at once through `eventgnn scan --jobs 2`, 1-6
+# minutes a run at 10^3 events per class and 5-60 minutes at 10^4):
 #   TASK = "wh_vs_zh"; SIZES = (1000, 10000); SEEDS = 5
 #   SETUPS = ("scratch", "multiclass", "multilabel")
-#   EVENTS = 25000 (per process), MODEL = ("train.test_fraction=0.4", "train.val_fraction=0.1")
-#     (10^4 test events per class)
-#   PRETRAIN_PROCESSES = get_catalog("pretrain12"); PRETRAIN_EVENTS = 25000
-#   EPOCHS = 100; PRETRAIN_EPOCHS = 100; MPI = True
-#   (docs/results.md pretrained with `eventgnn pretrain ... train.batch_size=4096 train.lr=1e-3`)
+#   EVENTS = 25000 (per process), MODEL = ("train.test_fraction=0.4", "train.val_fraction=0.1",
+#     "train.min_epochs=25", "train.patience=10") (10^4 test events per class)
+#   pretrained: the shipped models (`ScanConfig(..., pretrained={"multiclass":
+#     "pretrain12-multiclass-v1", "multilabel": "pretrain12-multilabel-v1"})`) instead of
+#     pretraining here; EPOCHS = 100; MPI = True
 WORKDIR = "notebook_work"  # data and runs go here (relative to the notebook's folder)
 # an `eventgnn scan` output folder to read (here: the committed results behind docs/results.md);
 # None: generate a small dataset and run the tiny scan below
-SCAN_DIR = "../docs/results/wh_vs_zh"
+SCAN_DIR = "../docs/results/v1/wh_vs_zh"
 TASK = "wh_vs_zh"
 SIZES = (50, 150)  # training events per class
 SEEDS = 2
@@ -118,7 +119,7 @@ the propagated error sqrt(std_a² + std_b²), then its paired gain: the mean of 
 differences (the runs of one seed share their training events) with its standard error.
 
 The first code cell holds the parameters. As stored, the notebook reads the committed scan behind
-docs/results.md (`SCAN_DIR = "../docs/results/wh_vs_zh"`; another task's folder there, or the
+docs/results.md (`SCAN_DIR = "../docs/results/v1/wh_vs_zh"`; another task's folder there, or the
 output of your own `eventgnn scan`, works the same). With `SCAN_DIR = None` it generates a small
 dataset and runs a tiny scan itself.""",
     ),
