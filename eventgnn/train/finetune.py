@@ -185,6 +185,8 @@ def finetune(
                 head.bias.copy_(bias)
             log(f"head: from the pretrained classes, mean({', '.join(task.signal)}) - "
                 f"mean({', '.join(task.background)})")  # fmt: skip
+        elif f.mode != "frozen-decoder" and (hint := classes_hint(ckpt["task"], task)):
+            log(hint)
         groups = finetune_groups(model, f.mode, f.head_lr, f.backbone_lr)
         extra["pretrained_task"] = ckpt["task"]
         extra["pretrained_model"] = identity = model_identity(config.pretrained)
@@ -196,6 +198,21 @@ def finetune(
         groups = None
     out, _ = train_model(config, objective, data, model, groups, extra, log)
     return out
+
+
+def classes_hint(pretrained: dict, task: Task) -> str | None:
+    """A line for a finetune with a new head whose task's processes are all classes of the
+    multiclass pretraining (``pretrained``: its checkpoint's ``task``): ``finetune.head=classes``
+    would start from the pretrained classifier, which on such a task is the better start
+    (docs/results.md, wh_vs_zh). None otherwise."""
+    processes = (*task.signal, *task.background)
+    if pretrained.get("kind") != "multiclass" or not set(processes) <= set(pretrained["names"]):
+        return None
+    return (
+        f"head: new, as in the reference study; {', '.join(processes)} are classes of the "
+        "pretraining, so finetune.head=classes would start from its classifier instead "
+        "(docs/training.md)"
+    )
 
 
 def head_from_classes(

@@ -11,7 +11,13 @@ from eventgnn.config import ModelConfig
 from eventgnn.errors import CatalogError, ConfigError, DatasetError, StaleOutputError
 from eventgnn.model import EventGNN
 from eventgnn.train.checkpoint import load_model
-from eventgnn.train.finetune import finetune, finetune_groups, head_from_classes, resolve_task
+from eventgnn.train.finetune import (
+    classes_hint,
+    finetune,
+    finetune_groups,
+    head_from_classes,
+    resolve_task,
+)
 
 QUIET = lambda s: None  # noqa: E731
 
@@ -173,6 +179,33 @@ def test_head_from_classes_starts_at_the_pretrained_log_odds(
     new = _state(_ft(tiny_cfg, tiny_data, tmp_path / "new", pretrained_run, "finetune.mode=frozen",
                      "finetune.head_lr=1e-30"))  # fmt: skip
     assert not torch.allclose(new["head.weight"], head["head.weight"])  # the default: a new head
+
+
+def test_a_new_head_on_pretraining_classes_names_head_classes(
+    tiny_cfg, tiny_data, pretrained_run, tmp_path
+):
+    """wh and zh are classes of the multiclass pretraining: a finetune with a new head says that
+    ``finetune.head=classes`` would start from the pretrained classifier; with it, it does not."""
+    hints = {}
+    for head in ("new", "classes"):
+        lines = []
+        config = tiny_cfg(tiny_data, tmp_path / head, f"finetune.head={head}", command="finetune",
+                          task="wh_vs_zh", pretrained=str(pretrained_run))  # fmt: skip
+        finetune(config, log=lines.append)
+        hints[head] = [line for line in lines if "finetune.head=classes would" in line]
+    assert hints["classes"] == []
+    assert hints["new"] == [
+        "head: new, as in the reference study; wh, zh are classes of the pretraining, so "
+        "finetune.head=classes would start from its classifier instead (docs/training.md)"
+    ]
+    assert (
+        classes_hint({"kind": "multilabel", "names": ["wh", "zh"]}, resolve_task("wh_vs_zh"))
+        is None
+    )
+    assert (
+        classes_hint({"kind": "multiclass", "names": ["wh", "tt"]}, resolve_task("wh_vs_zh"))
+        is None
+    )
 
 
 def test_head_from_classes_refusals(tiny_cfg, tiny_data, pretrained_run, tmp_path):
