@@ -205,14 +205,32 @@ def classes_hint(pretrained: dict, task: Task) -> str | None:
     multiclass pretraining (``pretrained``: its checkpoint's ``task``): ``finetune.head=classes``
     would start from the pretrained classifier, which on such a task is the better start
     (docs/results.md, wh_vs_zh). None otherwise."""
-    processes = (*task.signal, *task.background)
-    if pretrained.get("kind") != "multiclass" or not set(processes) <= set(pretrained["names"]):
+    if classes_refusal(pretrained, task, "the pretraining") is not None:
         return None
     return (
-        f"head: new, as in the reference study; {', '.join(processes)} are classes of the "
-        "pretraining, so finetune.head=classes would start from its classifier instead "
-        "(docs/training.md)"
+        f"head: new, as in the reference study; {', '.join((*task.signal, *task.background))} "
+        "are classes of the pretraining, so finetune.head=classes would start from its "
+        "classifier instead (docs/training.md)"
     )
+
+
+def classes_refusal(pretrained: dict, task: Task, source: str) -> str | None:
+    """Why ``finetune.head=classes`` cannot start from the classifier of ``pretrained`` (a
+    checkpoint's ``task``, from ``source``) for ``task``; None when it can: a multiclass
+    pretraining of which every process of the task is a class."""
+    if pretrained.get("kind") != "multiclass":
+        return (
+            f"{source} is a {pretrained.get('kind')} pretraining; its outputs are not classes "
+            "of processes (needs a multiclass one)"
+        )
+    names = list(pretrained["names"])
+    missing = [p for p in (*task.signal, *task.background) if p not in names]
+    if missing:
+        return (
+            f"process '{missing[0]}' of task {task.name} is not a class of {source} "
+            f"(its classes: {', '.join(names)})"
+        )
+    return None
 
 
 def head_from_classes(
@@ -224,19 +242,11 @@ def head_from_classes(
     background processes' rows. With one process per side the new logit is the pretrained
     log-odds of signal against background, so the finetune starts where the pretrained
     classifier is; with more it is the difference of the mean logits (an approximation of the
-    log-odds of the summed probabilities). Every process of ``task`` must be a class."""
-    if pretrained.get("kind") != "multiclass":
-        raise ConfigError(
-            f"finetune.head=classes: {source} is a {pretrained.get('kind')} pretraining; its "
-            "outputs are not classes of processes (needs a multiclass one)"
-        )
+    log-odds of the summed probabilities). Every process of ``task`` must be a class
+    (:func:`classes_refusal`)."""
+    if reason := classes_refusal(pretrained, task, source):
+        raise ConfigError(f"finetune.head=classes: {reason}")
     names = list(pretrained["names"])
-    missing = [p for p in (*task.signal, *task.background) if p not in names]
-    if missing:
-        raise ConfigError(
-            f"finetune.head=classes: process '{missing[0]}' of task {task.name} is not a class "
-            f"of {source} (its classes: {', '.join(names)})"
-        )
     sig = [names.index(p) for p in task.signal]
     bkg = [names.index(p) for p in task.background]
     return (
