@@ -96,6 +96,15 @@ def label_lookup(
     return np.array([table.get(n, -1) for n in names], dtype=np.int64).reshape(len(names))
 
 
+def class_names(processes: Sequence[str], signal: Sequence[str] | None) -> list[str]:
+    """Each label's name for messages: the process (multiclass) or, binary, ``background`` and
+    ``signal`` with their processes (``["background: zh", "signal: wh"]``)."""
+    if signal is None:
+        return list(processes)
+    background = [p for p in processes if p not in signal]
+    return [f"background: {', '.join(background)}", f"signal: {', '.join(signal)}"]
+
+
 def check_present(seen: Iterable[str], processes: Sequence[str], where: str) -> None:
     """Raise :class:`DatasetError` naming the task's processes that the data lacks (``seen``: the
     process names met in the data; the message lists them)."""
@@ -244,10 +253,14 @@ def check_identities(events: ak.Array, where: str) -> None:
 
 
 def split_indices(
-    labels: np.ndarray, split: Split, folds: np.ndarray | None = None
+    labels: np.ndarray,
+    split: Split,
+    folds: np.ndarray | None = None,
+    names: Sequence[str] | None = None,
 ) -> dict[str, np.ndarray]:
     """Stratified ``{"train", "val", "test"}`` index arrays (sorted) over events with ``labels``
-    (``folds``: each event's fold, for a k-fold split)."""
+    (``folds``: each event's fold, for a k-fold split; ``names``: each label's name, for
+    messages)."""
     if split.kfold and folds is None:
         raise ValueError("a k-fold split needs the events' folds")
     out: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
@@ -278,9 +291,11 @@ def split_indices(
         val, train = pool[:n_val], pool[n_val:]
         if split.train_size is not None:
             if split.train_size > len(train):
+                name = f"class {c}" + (f" ({names[c]})" if names is not None else "")
                 raise DatasetError(
-                    f"--train-size {split.train_size} asks for more events than class {c} has "
-                    f"for training ({len(train)})"
+                    f"--train-size {split.train_size} asks for more events than {name} has "
+                    f"for training: {len(train):,} of its {len(members):,} (the rest are its "
+                    f"validation and test events)"
                 )
             train = train[: split.train_size]
         out["test"].append(test)
@@ -329,7 +344,7 @@ def load_task_data(
     if split.kfold:
         check_identities(events, describe(data))
         folds = event_folds(events, split.kfold)
-    splits = split_indices(labels, split, folds)
+    splits = split_indices(labels, split, folds, class_names(processes, signal))
     classes, counts = np.unique(labels, return_counts=True)
     provenance = {
         "data": resolved(data),

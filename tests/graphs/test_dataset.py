@@ -62,6 +62,15 @@ def test_train_size_larger_than_pool_is_refused():
         split_indices(np.zeros(100, int), Split(0.2, 0.2, 0, 0, train_size=500))
 
 
+def test_train_size_refusal_names_the_class_and_its_events(tiny_data):
+    """The message names the class by its processes, not by its label number, and says how
+    many of its events are left for training."""
+    split = Split(0.2, 0.2, train_size=1000)
+    with pytest.raises(DatasetError) as err:
+        load_task_data(tiny_data, ["wh", "zh"], signal=["wh"], split=split)
+    assert "class 0 (background: zh) has for training: 36 of its 60" in str(err.value)
+
+
 def test_load_task_data_from_folder(tiny_data):
     data = load_task_data(tiny_data, ["wh", "zh"], signal=["wh"], split=Split(seed=3))
     assert data.provenance["n_events"] == 120
