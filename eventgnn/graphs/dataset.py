@@ -96,9 +96,11 @@ def label_lookup(
     return np.array([table.get(n, -1) for n in names], dtype=np.int64).reshape(len(names))
 
 
-def class_names(processes: Sequence[str], signal: Sequence[str] | None) -> list[str]:
-    """Each label's name for messages: the process (multiclass) or, binary, ``background`` and
-    ``signal`` with their processes (``["background: zh", "signal: wh"]``)."""
+def label_names(processes: Sequence[str], signal: Sequence[str] | None) -> list[str]:
+    """Each label of :func:`label_lookup` named for messages: the process (multiclass) or,
+    binary, ``background`` and ``signal`` with their processes (``["background: zh", "signal:
+    wh"]``). (The run's own class names, for its logs and metrics, are
+    :func:`eventgnn.train.weights.class_names`.)"""
     if signal is None:
         return list(processes)
     background = [p for p in processes if p not in signal]
@@ -344,7 +346,7 @@ def load_task_data(
     if split.kfold:
         check_identities(events, describe(data))
         folds = event_folds(events, split.kfold)
-    splits = split_indices(labels, split, folds, class_names(processes, signal))
+    splits = split_indices(labels, split, folds, label_names(processes, signal))
     classes, counts = np.unique(labels, return_counts=True)
     provenance = {
         "data": resolved(data),
