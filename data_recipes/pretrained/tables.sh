@@ -19,9 +19,10 @@
 # RESULTS/TASK-head-classes (no scratch runs there: its gains are against TASK's scratch runs).
 #
 # Every step resumes: generated shards and finished scan runs are reused (a scan refuses a
-# rerun with other options). Downstream data use seeds 200,000,001, ... (one per 5,000 events of
-# a process), disjoint from the pretraining data's 1, 2, ...; tth_cp_even_vs_odd's samples are
-# those of docs/results.md's CP study.
+# rerun with other options), and a CKA table newer than every run of its size is kept.
+# Downstream data use seeds 200,000,001, ... (one per 5,000 events of a process), disjoint from
+# the pretraining data's 1, 2, ...; tth_cp_even_vs_odd's samples are those of docs/results.md's
+# CP study.
 set -euo pipefail
 TASKS=${TASKS:-wh_vs_zh stop_vs_tth tth_cp_even_vs_odd}
 SIZES=${SIZES:-1000,10000}
@@ -84,7 +85,15 @@ t = get_task('$task'); sys.exit(not set(t.signal + t.background) <= set(get_cata
     out="$RESULTS/$task"  # what the notebooks read
     copy_scan "$WORK/scan/$task" "$out" "$PRETRAINED"
     for size in ${SIZES//,/ }; do
-        python "$SCRIPTS/cka_table.py" "$WORK/scan/$task" "$size" 5000 "$SEEDS" > "$out/cka_n$size.md"
+        # a CKA table newer than every run of its size is kept (minutes per table)
+        table="$out/cka_n$size.md"
+        if [[ -s $table && -z $(find "$WORK/scan/$task/runs" -path "*/n$size/*" \
+                -name metrics.json -newer "$table") ]]; then
+            echo "$task: $table is newer than every run of size $size: kept"
+            continue
+        fi
+        python "$SCRIPTS/cka_table.py" "$WORK/scan/$task" "$size" 5000 "$SEEDS" > "$table.part"
+        mv "$table.part" "$table"
     done
     python "$SCRIPTS/timing_table.py" "$out" "$out/pretrained" auto > "$out/timing.md"
     echo "$task: done in $(( $(date +%s) - start )) s wall, tables in $out"
