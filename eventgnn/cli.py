@@ -322,6 +322,7 @@ def _recorded_input_exists(shard: Path) -> bool:
 
 def cmd_generate(args) -> None:
     from .catalog import get_catalog
+    from .events.parquet import dataset_files
     from .fileio import safe_name
     from .generate.run import generate, parse_shard
 
@@ -357,6 +358,14 @@ def cmd_generate(args) -> None:
         overwrite=args.overwrite,
     )
     print(f"{len(paths)} shard(s) in {args.out}")
+    # --data OUT reads every shard under OUT: say so when it holds more than this command made
+    made = {Path(p).resolve() for p in paths}
+    others = [p for p in dataset_files(args.out) if p.resolve() not in made]
+    if others:
+        print(
+            f"{args.out} also holds {len(others)} shard(s) this command did not make (first: "
+            f"{others[0]}); a finetune or pretrain on {args.out} reads them all"
+        )
 
 
 def _run_config(args, command: str):

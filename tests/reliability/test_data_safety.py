@@ -152,10 +152,14 @@ def test_lhe_files_of_one_name_are_never_mixed_up(tmp_path, capsys):
     shutil.copy(JJ, b)
     out = tmp_path / "out"
     common = ["--process", "sig", "--no-mpi", "--out", out]
-    assert cli(["generate", "--lhe", a, "--events", "4", *common], capsys)[0] == 0
-    assert cli(["generate", "--lhe", b, "--events", "4", *common], capsys)[0] == 0
+    code, said, _ = cli(["generate", "--lhe", a, "--events", "4", *common], capsys)
+    assert code == 0 and "did not make" not in said
+    (first,) = (out / "sig").glob("*.parquet")
+    code, said, _ = cli(["generate", "--lhe", b, "--events", "4", *common], capsys)
     found = sorted((out / "sig").glob("*.parquet"))
     assert len(found) == 2  # one shard per file, not the first file's shard twice
+    # the second file's shard joins the first one's in the dataset, and the command says so
+    assert code == 0 and f"also holds 1 shard(s) this command did not make (first: {first})" in said
     events = read_events(out)
     assert len({s.rsplit(":", 1)[0] for s in events.source.to_list()}) == 2
     line = error_of(["generate", "--lhe", a, "--events", "6", *common], capsys)
