@@ -167,12 +167,19 @@ def _number(value) -> float:
 
 def _rejection_line(m: dict) -> str:
     """``background rejection 1/eps_B: 31.2 at eps_S 0.5, 9.87 at eps_S 0.7`` from binary
-    metrics, in memory or read back (where infinity is ``null`` beside ``eps_B = 0``)."""
+    metrics, in memory or read back (where infinity is ``null`` beside ``eps_B = 0``); an
+    infinite one says how many background test events it rests on."""
+    n_b = m.get("per_class", {}).get("background", {}).get("n_events")
     parts = []
     for eff, eps_b in m.get("background_efficiency", {}).items():
         eps_b = _number(eps_b)
         value = math.nan if math.isnan(eps_b) else (1 / eps_b if eps_b > 0 else math.inf)
-        parts.append(f"{value:.4g} at eps_S {eff}")
+        why = ""
+        if eps_b == 0 and n_b:
+            why = f" (none of the {n_b:,} background test events passes)"
+        elif eps_b < 0:
+            why = " (the passing background events' weights sum below zero)"
+        parts.append(f"{value:.4g}{why} at eps_S {eff}")
     return "background rejection 1/eps_B: " + ", ".join(parts)
 
 

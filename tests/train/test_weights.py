@@ -16,7 +16,7 @@ from eventgnn.config import RunConfig, apply_overrides, build_run_config
 from eventgnn.errors import ClassImbalanceWarning, ConfigError, DatasetError
 from eventgnn.events.parquet import write_events
 from eventgnn.train.finetune import finetune
-from eventgnn.train.runs import run_info
+from eventgnn.train.runs import _rejection_line, run_info
 from eventgnn.train.weights import IMBALANCE_RATIO, balance_weights, class_totals, imbalance
 
 
@@ -112,3 +112,15 @@ def test_balanced_run_does_not_warn_and_keeps_physical_test_weights(
     with pytest.warns(ClassImbalanceWarning):
         plain, _ = _fit(tiny_cfg, weighted_data, tmp_path / "p", "train.balance=false")
     assert (run / "history.csv").read_text() != (plain / "history.csv").read_text()
+
+
+def test_an_infinite_rejection_says_what_it_rests_on():
+    """No background test event above the cut: the rejection is infinite, and the line says
+    on how many events; negative weights are named when they make ``eps_B`` negative."""
+    m = {"background_efficiency": {"0.5": 0.0, "0.7": 0.165, "0.9": -0.01},
+         "per_class": {"background": {"n_events": 1200}}}  # fmt: skip
+    assert _rejection_line(m) == (
+        "background rejection 1/eps_B: inf (none of the 1,200 background test events passes) "
+        "at eps_S 0.5, 6.061 at eps_S 0.7, inf (the passing background events' weights sum "
+        "below zero) at eps_S 0.9"
+    )
