@@ -31,6 +31,7 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import json
+import logging
 import os
 import tempfile
 import warnings
@@ -192,13 +193,23 @@ def _torch_export(module: nn.Module, path: Path, exporter: str, opset: int | Non
         }
         if "dynamo" in inspect.signature(torch.onnx.export).parameters:
             kwargs["dynamo"] = False
+    # the dynamo exporter logs each torchvision operator it skips where torchvision is absent
+    registration = logging.getLogger("torch.onnx._internal.exporter._registration")
     with warnings.catch_warnings(), torch.no_grad():
-        # the exporters' own notices (legacy exporter deprecated, axis names merged) say
-        # nothing about this model; real problems raise, and the parity check follows
+        # the exporters' own notices (legacy exporter deprecated, axis names merged, torchvision
+        # skipped) say nothing about this model; real problems raise, and the parity check follows
         warnings.simplefilter("ignore", category=DeprecationWarning)
         warnings.simplefilter("ignore", category=FutureWarning)
         warnings.filterwarnings("ignore", message=".*axis name.*")
-        torch.onnx.export(module, args, str(path), **kwargs)
+        registration.addFilter(_no_torchvision_notice)
+        try:
+            torch.onnx.export(module, args, str(path), **kwargs)
+        finally:
+            registration.removeFilter(_no_torchvision_notice)
+
+
+def _no_torchvision_notice(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith("torchvision is not installed")
 
 
 def onnx_metadata(ckpt: dict, run: str | os.PathLike, exporter: str, opset: int) -> dict[str, str]:
