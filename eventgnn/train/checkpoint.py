@@ -136,6 +136,11 @@ def load_checkpoint(run: str | os.PathLike) -> dict:
     renamed since the model was saved are given their current names (``type`` is ``kind``)."""
     path = model_path(run)
     if not path.exists():
+        if (path.parent / "last.pt").exists():  # a run directory whose training has not ended
+            raise FileNotFoundError(
+                f"{path}: no such model file; '{run}' holds last.pt, so its training has not "
+                "finished (rerun the command that made it to resume)"
+            )
         raise FileNotFoundError(
             f"{path}: no such model file (is '{run}' a finished run directory?)"
         )

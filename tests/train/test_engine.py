@@ -86,6 +86,17 @@ def test_resume_refuses_changed_data(tiny_cfg, tiny_data, tmp_path):
         pretrain(tiny_cfg(data, tmp_path / "r"), log=QUIET)
 
 
+def test_an_unfinished_run_is_no_model_and_says_so(tiny_cfg, tiny_data, tmp_path):
+    """``--from RUN`` on a run still training (or interrupted) says so, not just "no model"."""
+    run = tmp_path / "r"
+    _interrupted_run(tiny_cfg, tiny_data, run)
+    with pytest.raises(FileNotFoundError, match="holds last.pt, so its training has not finished"):
+        load_checkpoint(run)
+    (run / "last.pt").unlink()
+    with pytest.raises(FileNotFoundError, match="a finished run directory"):
+        load_checkpoint(run)
+
+
 def test_two_runs_into_one_folder_at_once_the_second_fails(tiny_cfg, tiny_data, tmp_path):
     out = tmp_path / "r"
     with lock(out, "training run"):  # as if another pretrain were running there
