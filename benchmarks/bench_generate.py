@@ -23,7 +23,7 @@ from pathlib import Path
 
 import awkward as ak
 
-from eventgnn.catalog import get_process
+from eventgnn.catalog.processes import get_process
 from eventgnn.events.parquet import write_events
 from eventgnn.events.schema import make_events
 from eventgnn.events.truth import last_copy_from_daughters, targets_from_particles

@@ -32,7 +32,7 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-from eventgnn.catalog import get_process
+from eventgnn.catalog.processes import get_process
 from eventgnn.generate import cp_yukawa as cy
 from eventgnn.generate.cp_mixing import make_hook
 from eventgnn.generate.pythia import (

@@ -26,10 +26,10 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
+from .catalog.registry import get_card, shipped_card
+from .catalog.taskfile import TaskFile, task_from_paths
 from .config import build_run_config
 from .graphs.batch import GraphTensors
-from .registry import get_card, shipped_card
-from .samples import TaskFile, task_from_paths
 from .train.checkpoint import load_model, model_path, objective_of
 from .train.engine import predict as predict_logits
 
@@ -107,7 +107,7 @@ class EventClassifier:
     ) -> EventClassifier:
         """Finetune this model on ``signal`` against ``background`` (files, folders or globs),
         or on ``task`` (a catalog task name with ``data``, a task file, or a
-        :class:`~eventgnn.samples.TaskFile`); returns the finetuned classifier (its run
+        :class:`~eventgnn.catalog.taskfile.TaskFile`); returns the finetuned classifier (its run
         directory: ``out``). ``overrides``: dotted config keys (``"train.lr=3e-4"``)."""
         return train_classifier(
             signal, background, task=task, data=data, out=out, mode=mode, epochs=epochs,

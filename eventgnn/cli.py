@@ -280,9 +280,9 @@ def _chunk_size(given: int | None, default: int) -> int | None:
 
 
 def cmd_convert(args) -> None:
+    from ._core.fileio import clip
     from .events.io import CONVERT_CHUNK_EVENTS, convert
     from .events.parquet import SHARD_SUFFIX
-    from .fileio import clip
 
     options = _reader_options(args)
     if args.process:
@@ -321,9 +321,9 @@ def _recorded_input_exists(shard: Path) -> bool:
 
 
 def cmd_generate(args) -> None:
-    from .catalog import get_catalog
+    from ._core.fileio import safe_name
+    from .catalog.processes import get_catalog
     from .events.parquet import dataset_files
-    from .fileio import safe_name
     from .generate.run import generate, parse_shard
 
     if args.catalog:
@@ -400,7 +400,7 @@ def _default_data(role: str, processes: list[str] | None = None) -> str:
 
 def _task_processes(task: str) -> list[str]:
     """The processes of catalog task ``task`` that built-in data can hold (else an error)."""
-    from .catalog import get_task, list_tasks
+    from .catalog.processes import get_task, list_tasks
     from .train.finetune import resolve_task
 
     spec = resolve_task(task)
@@ -427,9 +427,9 @@ def cmd_pretrain(args) -> None:
 
 
 def cmd_finetune(args) -> None:
-    from .catalog import builtin_downstream_processes
-    from .registry import SCRATCH, model_file
-    from .samples import is_task_file, load_task_file, task_from_paths
+    from .catalog.processes import builtin_downstream_processes
+    from .catalog.registry import SCRATCH, model_file
+    from .catalog.taskfile import is_task_file, load_task_file, task_from_paths
     from .train.ddp import init_distributed, shutdown_distributed
     from .train.finetune import finetune, finetune_kfold
 
@@ -478,7 +478,7 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_predict(args) -> None:
-    from .predict import PREDICT_CHUNK_ENTRIES, predict_files
+    from .deploy.predict import PREDICT_CHUNK_ENTRIES, predict_files
 
     keep = [k.strip() for k in args.keep.split(",") if k.strip()]
     chunk_size = _chunk_size(args.chunk_size, PREDICT_CHUNK_ENTRIES) or PREDICT_CHUNK_ENTRIES
@@ -495,8 +495,8 @@ def cmd_info(args) -> None:
 
 
 def cmd_models(args) -> None:
-    from .errors import RegistryError
-    from .registry import (
+    from ._core.errors import RegistryError
+    from .catalog.registry import (
         card_markdown,
         card_summary,
         format_card,
@@ -509,7 +509,7 @@ def cmd_models(args) -> None:
     if (args.check or args.markdown) and not args.name:
         raise RegistryError(f"models {'--check' if args.check else '--markdown'}: name the model")
     if args.check:
-        from .publish import check_model
+        from .deploy.publish import check_model
 
         check_model(args.name, events=args.events, jobs=args.jobs)
         return
@@ -528,8 +528,8 @@ def cmd_models(args) -> None:
 
 
 def cmd_scan(args) -> None:
+    from ._core.fileio import safe_name
     from .analysis.scan import BASELINE, PRETRAIN_OBJECTIVES, ScanConfig, run_scan
-    from .fileio import safe_name
 
     pretrained = {}
     for item in args.pretrained:
@@ -598,7 +598,7 @@ def cmd_cka(args) -> None:
 
 
 def cmd_export(args) -> None:
-    from .export import CHECK_TOLERANCE, export_onnx
+    from .deploy.export import CHECK_TOLERANCE, export_onnx
 
     result = export_onnx(
         args.model, args.onnx, exporter=args.exporter, opset=args.opset, check=not args.no_check

@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError
-from .fileio import read_yaml, write_text_atomic
+from ._core.errors import ConfigError
+from ._core.fileio import read_yaml, write_text_atomic
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,8 @@ class FinetuneConfig:
     ``backbone_lr``), ``frozen`` (pretrained layers frozen, new head), ``frozen-decoder``
     (encoder and processor frozen, new decoder and head). ``train_size``: training events per
     class, drawn by the seed from the training pool (None: all). ``kfold``, ``fold``: this run is
-    fold ``fold`` of a k-fold training (:mod:`eventgnn.kfold`; ``kfold`` None: an ordinary run).
+    fold ``fold`` of a k-fold training (:mod:`eventgnn.graphs.kfold`; ``kfold`` None: an
+    ordinary run).
     ``head``: the new output layer starts ``new`` (freshly initialised: the paper's protocol) or
     from the ``classes`` of a multiclass pretraining whose classes include the task's processes
     (:func:`eventgnn.train.finetune.head_from_classes`).

@@ -61,7 +61,7 @@ MAKE_SCAN = """\
 from pathlib import Path
 
 from eventgnn.analysis.scan import ScanConfig, read_results, run_scan
-from eventgnn.catalog import get_task
+from eventgnn.catalog.processes import get_task
 from eventgnn.generate.run import generate
 
 work = Path(WORKDIR)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from eventgnn.catalog import (
+from eventgnn.catalog.processes import (
     CatalogError,
     Task,
     get_catalog,

@@ -22,8 +22,8 @@ from test_delphes import (  # noqa: E402
     check_objects,  # noqa: E402
 )
 
+from eventgnn._core.errors import EmptyEventsWarning  # noqa: E402
 from eventgnn.cli import main  # noqa: E402
-from eventgnn.errors import EmptyEventsWarning  # noqa: E402
 from eventgnn.events.delphes import read_delphes  # noqa: E402
 from eventgnn.events.parquet import read_shard  # noqa: E402
 

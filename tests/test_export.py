@@ -22,16 +22,16 @@ ort = pytest.importorskip("onnxruntime")
 
 from hand_events import TINY, random_events  # noqa: E402
 
-from eventgnn import export  # noqa: E402
+from eventgnn.deploy import export  # noqa: E402
 from eventgnn.cli import main  # noqa: E402
-from eventgnn.events.schema import make_events  # noqa: E402
-from eventgnn.events.selection import DEFAULT_CUTS  # noqa: E402
-from eventgnn.export import (  # noqa: E402
+from eventgnn.deploy.export import (  # noqa: E402
     INPUT_NAMES,
     GraphLogits,
     available_exporters,
     export_onnx,
 )
+from eventgnn.events.schema import make_events  # noqa: E402
+from eventgnn.events.selection import DEFAULT_CUTS  # noqa: E402
 from eventgnn.graphs.batch import build_batch  # noqa: E402
 from eventgnn.model import gn  # noqa: E402
 from eventgnn.train.checkpoint import load_model  # noqa: E402

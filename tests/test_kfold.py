@@ -8,9 +8,9 @@ import pyarrow as pa
 import pytest
 from hand_events import random_events
 
-from eventgnn.errors import DatasetError
+from eventgnn._core.errors import DatasetError
 from eventgnn.graphs.dataset import Split, load_task_data
-from eventgnn.kfold import event_folds, fnv1a
+from eventgnn.graphs.kfold import event_folds, fnv1a
 
 
 def test_fnv1a_matches_the_reference_vectors():

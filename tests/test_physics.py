@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from eventgnn.physics import delta_phi, delta_r, massless_energy, wrap_phi
+from eventgnn.events.physics import delta_phi, delta_r, massless_energy, wrap_phi
 
 
 def test_delta_phi_across_the_boundary():
@@ -63,7 +63,7 @@ def test_massless_energy():
 
 
 def test_pt_eta_phi_on_numpy_and_awkward_with_beam_momenta():
-    from eventgnn.physics import BEAM_ETA, pt_eta_phi
+    from eventgnn.events.physics import BEAM_ETA, pt_eta_phi
 
     px, py, pz = np.array([3.0, 0.0, 0.0]), np.array([4.0, 0.0, 0.0]), np.array([0.0, 7.0, -2.0])
     pt, eta, phi = pt_eta_phi(px, py, pz)

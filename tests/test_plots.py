@@ -247,7 +247,7 @@ def test_run_loss_plot_marks_the_best_epoch_given_or_else_the_lowest_validation_
         drawn["best"] = best[""]
         return plot_loss_curves(histories, out=out, best=best, **kwargs)
 
-    monkeypatch.setattr(plots, "plot_loss_curves", spy)
+    monkeypatch.setattr(plots.run, "plot_loss_curves", spy)
     history = [{"epoch": e, "train_loss": 1.0 / e, "val_loss": v}
                for e, v in enumerate([1.0, 0.7, 0.69, 0.8], start=1)]  # fmt: skip
     plot_run(tmp_path, "multiclass", ["a", "b"], None, None, history)

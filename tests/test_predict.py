@@ -134,7 +134,7 @@ def test_a_missing_keep_branch_is_named(trained, tmp_path, capsys):
 
 def test_kfold_scores_come_from_the_model_that_did_not_train_on_them(tmp_path, monkeypatch):
     from eventgnn.graphs.dataset import Split, event_labels, split_indices
-    from eventgnn.kfold import event_folds
+    from eventgnn.graphs.kfold import event_folds
 
     monkeypatch.setenv("EVENTGNN_CACHE", str(tmp_path / "cache"))
     sig = random_nanoaod(tmp_path / "s" / "events.root", 150, 31, signal=True)

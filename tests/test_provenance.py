@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from eventgnn.errors import LockedError, StaleOutputError
-from eventgnn.provenance import check_record, differences, file_identity, lock, write_record
+from eventgnn._core.errors import LockedError, StaleOutputError
+from eventgnn._core.provenance import check_record, differences, file_identity, lock, write_record
 
 
 def test_record_matches_or_names_what_differs(tmp_path):

@@ -16,15 +16,16 @@ import torch
 from hand_events import TINY, random_events
 
 import eventgnn
-from eventgnn import cli, registry
+from eventgnn import cli
+from eventgnn._core.errors import ChecksumError, RegistryError
 from eventgnn.analysis.scan import ScanConfig, scan_record
+from eventgnn.catalog import registry
+from eventgnn.catalog.registry import CARD_FIELDS, DEFAULT_PRETRAINED
 from eventgnn.cli import main
 from eventgnn.config import ModelConfig
-from eventgnn.errors import ChecksumError, RegistryError
+from eventgnn.deploy.publish import check_model, publish
 from eventgnn.events.parquet import record_path, write_events
 from eventgnn.model.eventgnn import EventGNN, count_parameters
-from eventgnn.publish import check_model, publish
-from eventgnn.registry import CARD_FIELDS, DEFAULT_PRETRAINED
 from eventgnn.train.checkpoint import load_model
 
 NAME = "tiny-multiclass-v1"
@@ -125,7 +126,10 @@ def test_none_ship(tmp_path, monkeypatch, capsys):
 
 def test_the_package_folder_is_package_data():
     folder = registry.model_dirs()[0]
-    assert folder == Path(eventgnn.__file__).parent / "models" and (folder / "README.md").is_file()
+    assert (
+        folder == Path(eventgnn.__file__).parent / "catalog" / "models"
+        and (folder / "README.md").is_file()
+    )
 
 
 def test_publish_writes_the_model_and_its_card(run, models, capsys):

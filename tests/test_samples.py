@@ -15,10 +15,10 @@ from events.rootfiles import MAP, random_delphes, random_nanoaod, write_ntuple
 from hand_events import TINY
 
 from eventgnn import read_events
+from eventgnn._core.errors import CatalogError
+from eventgnn.catalog.taskfile import load_task_file, stage, task_from_paths
 from eventgnn.cli import main
-from eventgnn.errors import CatalogError
 from eventgnn.events.schema import ObjectType
-from eventgnn.samples import load_task_file, stage, task_from_paths
 
 
 @pytest.fixture(scope="module")

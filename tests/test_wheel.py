@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _source_copy(dest: Path) -> Path:
     """The files a fresh clone holds (tracked, and untracked ones git does not ignore), copied to
     ``dest``: a wheel built in the checkout itself would reuse setuptools' ``build/`` folder,
-    which keeps files since removed from the tree (a model deleted from ``eventgnn/models``
+    which keeps files since removed from the tree (a model deleted from ``eventgnn/catalog/models``
     would still ship)."""
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
@@ -63,10 +63,10 @@ def test_installed_wheel_finds_its_recipes_outside_the_source_tree(wheel, tmp_pa
         check=True, capture_output=True,
     )  # fmt: skip
     code = (
-        "import eventgnn, eventgnn.catalog as c; "
+        "import eventgnn, eventgnn.catalog.processes as c; "
         "t = c.get_task('tth_cp_even_vs_odd'); p = c.get_process('stop2'); "
         "print(eventgnn.__file__, t.signal, t.background, p.slha.is_file(), "
-        "(eventgnn.registry.model_dirs()[0] / 'README.md').is_file(), "
+        "(eventgnn.catalog.registry.model_dirs()[0] / 'README.md').is_file(), "
         "len(eventgnn.list_models()))"
     )
     env = {**os.environ, "PYTHONPATH": str(target)}

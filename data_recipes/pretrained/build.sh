@@ -7,7 +7,7 @@
 #
 # EVENTS: events per process (12 processes; default 84,000, >= 10^6 in all); JOBS: generator
 # processes (default: every core); WORK: the folder for data and runs (default build-pretrained);
-# PUBLISH: where the models are written (default eventgnn/models, i.e. shipped).
+# PUBLISH: where the models are written (default eventgnn/catalog/models, i.e. shipped).
 # Every step resumes: generated shards are reused, a killed pretraining continues from last.pt,
 # and a finished run is kept (rerunning the same command on a finished run is refused, so remove
 # WORK/runs/TASK to retrain). Seeds: pretraining shards use seeds 1, 2, ... (one per 5,000
@@ -17,7 +17,7 @@ set -euo pipefail
 EVENTS=${EVENTS:-84000}
 JOBS=${JOBS:-$(nproc)}
 WORK=${WORK:-build-pretrained}
-PUBLISH=${PUBLISH:-eventgnn/models}
+PUBLISH=${PUBLISH:-eventgnn/catalog/models}
 VERSION=${VERSION:-v1}
 
 start=$(date +%s)

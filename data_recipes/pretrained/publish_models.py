@@ -4,7 +4,7 @@
         [--foreign DATA CLASS SAMPLE] [--lead-jet-pt 40]
 
 WORK: build.sh's work folder (its ``runs/multiclass`` and ``runs/multilabel``); OUT: where the
-models go (``eventgnn/models`` ships them); VERSION: the name's suffix (``v1``); EVENTS: the
+models go (``eventgnn/catalog/models`` ships them); VERSION: the name's suffix (``v1``); EVENTS: the
 events per process the data were generated with (for the card's command). ``--foreign``: a
 folder of events of the multiclass model's class CLASS made by another generator (SAMPLE says
 which, in words); how the model classifies them (``foreign_sample.py``) goes into the
@@ -18,8 +18,8 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from eventgnn.deploy.publish import publish
 from eventgnn.events.selection import DEFAULT_CUTS
-from eventgnn.publish import publish
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from foreign_sample import measure, summary  # noqa: E402

@@ -57,7 +57,7 @@ PY
 
 for task in $TASKS; do
     start=$(date +%s)
-    processes=$(python -c "from eventgnn.catalog import get_task; t = get_task('$task'); \
+    processes=$(python -c "from eventgnn.catalog.processes import get_task; t = get_task('$task'); \
 print(','.join(t.signal + t.background))")
     eventgnn generate --process "$processes" --events "$EVENTS" --seed 200000001 --jobs "$JOBS" \
         --out "$WORK/data/$task"
@@ -71,7 +71,7 @@ print(','.join(t.signal + t.background))")
     # where every process of the task is a pretraining class (wh_vs_zh), the multiclass setup
     # once more with its head started from those classes (finetune.head=classes; not the
     # paper's protocol, docs/training.md), into a scan of its own beside the first
-    if python -c "import sys; from eventgnn.catalog import get_catalog, get_task; \
+    if python -c "import sys; from eventgnn.catalog.processes import get_catalog, get_task; \
 t = get_task('$task'); sys.exit(not set(t.signal + t.background) <= set(get_catalog('pretrain12')))"
     then
         # shellcheck disable=SC2086

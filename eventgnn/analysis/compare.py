@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..fileio import write_text_atomic
+from .._core.fileio import write_text_atomic
 from ..plots import plot_cka_matrix
 from ..train.checkpoint import load_checkpoint, load_model
 from ..train.engine import predict

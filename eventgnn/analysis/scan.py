@@ -47,14 +47,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .._core.errors import StaleOutputError
+from .._core.fileio import safe_name, write_text_atomic
+from .._core.provenance import differences, lock, write_record
+from .._core.system import cpu_count, die_with_parent
+from ..catalog.registry import shipped_card
 from ..config import build_run_config
-from ..errors import StaleOutputError
-from ..fileio import safe_name, write_text_atomic
 from ..graphs.dataset import data_identity
 from ..plots import plot_scaling
-from ..provenance import differences, lock, write_record
-from ..registry import shipped_card
-from ..system import cpu_count, die_with_parent
 from ..train.finetune import finetune as finetune_run
 from ..train.runs import pretrain as pretrain_run
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-from ..errors import InputError
+from .._core.errors import InputError
 from .schema import ETA_LIMIT, PHI_LIMIT, first_non_finite, make_events
 from .selection import DEFAULT_CUTS, SelectionCuts, build_objects, drop_empty
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import awkward as ak
 import pyarrow.parquet as pq
 
-from ..errors import DatasetError, InputError, SchemaError, StaleOutputError
-from ..fileio import clip
-from ..provenance import file_identity, fingerprint
+from .._core.errors import DatasetError, InputError, SchemaError, StaleOutputError
+from .._core.fileio import clip
+from .._core.provenance import file_identity, fingerprint
 from ._uproot import open_tree
 from .delphes import read_delphes
 from .nanoaod import read_nanoaod
@@ -322,14 +322,14 @@ def convert(
     modification time, the format, the reader options with defaults filled in, the entry range
     and the eventgnn version). A rerun reuses a shard whose record equals the one it would
     write, so an interrupted conversion resumes at the first missing chunk; a shard made from
-    other inputs or options is an error (:class:`~eventgnn.errors.StaleOutputError` naming the
+    other inputs or options is an error (:class:`~eventgnn._core.errors.StaleOutputError` naming the
     differences) unless ``overwrite``, which remakes it. The job holds ``out``'s lock
-    (:func:`eventgnn.provenance.lock`) throughout; files under ``out`` are never inputs.
+    (:func:`eventgnn._core.provenance.lock`) throughout; files under ``out`` are never inputs.
     """
     from tqdm.auto import tqdm
 
-    from ..fileio import remove_stale_temporaries
-    from ..provenance import lock
+    from .._core.fileio import remove_stale_temporaries
+    from .._core.provenance import lock
 
     out = Path(out)
     if chunk_size is not None and chunk_size < 1:
@@ -352,8 +352,8 @@ def convert(
 def _convert_file(
     path: Path, out: Path, format: str, chunk_size: int | None, overwrite: bool, options: dict
 ) -> list[Path]:
-    from .. import __version__
-    from ..provenance import check_record, write_record
+    from .._core.provenance import check_record, write_record
+    from .._core.version import __version__
 
     fmt = detect_format(path) if format == "auto" else format
     if fmt in READER_OPTIONS:  # an option the format cannot use: before anything is reused
@@ -443,7 +443,7 @@ def reader_options(path: Path, fmt: str, options: dict) -> dict:
 
 def _remove_if_empty(folder: Path) -> None:
     """Remove ``folder`` if it holds nothing but the lock file (a job failed before writing)."""
-    from ..provenance import LOCK_NAME
+    from .._core.provenance import LOCK_NAME
 
     try:
         if {p.name for p in folder.iterdir()} <= {LOCK_NAME}:

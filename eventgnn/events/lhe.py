@@ -21,7 +21,7 @@ import os
 import zlib
 from pathlib import Path
 
-from ..errors import InputError
+from .._core.errors import InputError
 
 __all__ = ["check_lhe", "count_lhe"]
 
@@ -164,7 +164,7 @@ def count_lhe(path: str | os.PathLike) -> int:
     """The number of events of a plain or gzipped LHE file, reading it whole but not parsing it
     (fast: a byte scan for ``<event``), and checking that it is complete: a gzip stream that
     breaks off, or a file that does not end with ``</LesHouchesEvents>``, is an
-    :class:`~eventgnn.errors.InputError` naming the file. ``generate --lhe`` calls it before
+    :class:`~eventgnn._core.errors.InputError` naming the file. ``generate --lhe`` calls it before
     any work starts (:func:`check_lhe` checks the structure of the events it will read)."""
     path = Path(path)
     if not path.is_file():

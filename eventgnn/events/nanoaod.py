@@ -35,7 +35,7 @@ from pathlib import Path
 
 import awkward as ak
 
-from ..errors import InputError
+from .._core.errors import InputError
 from ._uproot import (
     finish,
     has_branch,

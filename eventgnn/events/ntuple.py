@@ -30,7 +30,7 @@ import awkward as ak
 import numpy as np
 import yaml
 
-from ..errors import InputError
+from .._core.errors import InputError
 from ._uproot import (
     collection,
     empty_collection,

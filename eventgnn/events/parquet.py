@@ -12,9 +12,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..errors import DatasetError, SchemaError
-from ..fileio import atomic_path, clip
-from ..system import cpu_count
+from .._core.errors import DatasetError, SchemaError
+from .._core.fileio import atomic_path, clip
+from .._core.system import cpu_count
 from .schema import RENAMED_OBJECT_FIELDS, validate
 
 SHARD_SUFFIX = ".parquet"

@@ -32,7 +32,7 @@ import os
 import awkward as ak
 import numpy as np
 
-from ..errors import SchemaError
+from .._core.errors import SchemaError
 
 OBJECT_FIELDS: dict[str, type] = {
     "pt": np.float32,

@@ -22,8 +22,8 @@ from dataclasses import dataclass, fields
 import awkward as ak
 import numpy as np
 
-from ..errors import EmptyEventsWarning
-from ..physics import delta_r, massless_energy
+from .._core.errors import EmptyEventsWarning
+from .physics import delta_r, massless_energy
 from .schema import OBJECT_FIELDS, ObjectType
 
 

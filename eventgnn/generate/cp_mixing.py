@@ -15,7 +15,7 @@ and ~7,700 at 3 TeV there), so a finite ``w_max`` is exceeded now and then. Such
 and carries the event weight ``w / w_max`` (every other event has weight 1), which keeps the
 sample exactly unbiased; their number and the share of the cross-section above ``w_max`` are
 reported, and a sample where that share exceeds :data:`OVERFLOW_TOLERANCE` fails with
-:class:`~eventgnn.errors.GeneratorError` (the pilot was too small for the tail).
+:class:`~eventgnn._core.errors.GeneratorError` (the pilot was too small for the tail).
 
 The cross-section of the sample is ``sigma_SM * <w>``: ``sigma_SM`` from the pilot (Pythia's
 ``sigmaGen`` with its error), ``<w>`` the mean weight over every SM event the pilot and the sample

@@ -19,9 +19,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..catalog import builtin_downstream_processes, get_catalog
-from ..errors import StaleOutputError
-from ..system import cache_dir, cpu_count
+from .._core.errors import StaleOutputError
+from .._core.system import cache_dir, cpu_count
+from ..catalog.processes import builtin_downstream_processes, get_catalog
 from .run import generate
 
 DEFAULT_PRETRAIN_EVENTS = 3000

@@ -34,8 +34,8 @@ from dataclasses import dataclass
 import awkward as ak
 import numpy as np
 
+from ..events.physics import delta_r, pt_eta_phi
 from ..events.selection import SelectionCuts, build_objects
-from ..physics import delta_r, pt_eta_phi
 
 
 @dataclass(frozen=True)

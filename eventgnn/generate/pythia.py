@@ -21,9 +21,9 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-from ..catalog import Process
-from ..errors import GeneratorError
-from ..physics import pt_eta_phi
+from .._core.errors import GeneratorError
+from ..catalog.processes import Process
+from ..events.physics import pt_eta_phi
 from .cp_mixing import (
     OVERFLOW_TOLERANCE,
     PILOT_EVENTS,

@@ -11,7 +11,7 @@ interactions, the LHE file's path, size and modification time, the eventgnn vers
 what Pythia reported (cross-section, counts) and the timing. A rerun skips a finished shard
 whose record matches (writes are atomic, so a killed generation resumes where it stopped); a
 shard made with other settings, or another shard of the same process and seed (the same events
-again), is an error (:class:`~eventgnn.errors.StaleOutputError`) unless ``overwrite``. The job
+again), is an error (:class:`~eventgnn._core.errors.StaleOutputError`) unless ``overwrite``. The job
 holds the output folder's lock, and worker processes end with their parent.
 
 ``shard=(i, n)`` keeps every n-th work item starting at i of the full, ordered work list: the
@@ -35,14 +35,14 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-from ..catalog import Process, get_process
-from ..errors import CatalogError, EmptyEventsWarning, StaleOutputError
+from .._core.errors import CatalogError, EmptyEventsWarning, StaleOutputError
+from .._core.fileio import remove_stale_temporaries, safe_name, write_text_atomic
+from .._core.provenance import check_record, file_identity, fingerprint, lock, write_record
+from .._core.system import die_with_parent
+from ..catalog.processes import Process, get_process
 from ..events.lhe import count_lhe
 from ..events.parquet import record_path, write_events
 from ..events.selection import drop_empty
-from ..fileio import remove_stale_temporaries, safe_name, write_text_atomic
-from ..provenance import check_record, file_identity, fingerprint, lock, write_record
-from ..system import die_with_parent
 from .extract import events_from_particles
 from .pythia import ProcessRun, to_particles
 
@@ -86,7 +86,7 @@ never reused as if they were today's."""
 
 def shard_record(spec: ShardSpec) -> dict:
     """What decides a shard's events, as plain values: its record (``.record.json``)."""
-    from .. import __version__
+    from .._core.version import __version__
 
     process = resolve_process(spec.process, spec.lhe)
     slha = None
@@ -258,7 +258,7 @@ def generate(
     already existed and were skipped (their records match). ``jobs`` worker processes run shards
     in parallel; with ``lhe`` the file is showered once per process name (give one process) and
     ``events`` is the maximum number of LHE events read. ``overwrite``: remake shards made with
-    other settings instead of stopping with :class:`~eventgnn.errors.StaleOutputError`.
+    other settings instead of stopping with :class:`~eventgnn._core.errors.StaleOutputError`.
     """
     out = Path(out)
     if lhe is not None and len(processes) != 1:

@@ -31,12 +31,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import torch
 
-from ..errors import DatasetError
+from .._core.errors import DatasetError
+from .._core.provenance import file_identity, fingerprint
 from ..events.io import input_files, iter_event_chunks, read_events
 from ..events.parquet import SHARD_SUFFIX, record_path
-from ..kfold import event_folds
-from ..provenance import file_identity, fingerprint
 from .batch import GraphTensors
+from .kfold import event_folds
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class Split:
     ``seed``: draws validation and training events from the rest; ``train_size``: training events
     per class (None: all); ``max_per_class``: cap on each class before splitting (None: none);
     ``kfold``, ``fold``: the test split is the events of fold ``fold`` of ``kfold``
-    (:mod:`eventgnn.kfold`) instead of ``test_fraction`` of each class.
+    (:mod:`eventgnn.graphs.kfold`) instead of ``test_fraction`` of each class.
     """
 
     val_fraction: float = 0.2

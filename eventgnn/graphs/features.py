@@ -18,8 +18,8 @@ import awkward as ak
 import numpy as np
 import torch
 
+from ..events.physics import delta_phi
 from ..events.schema import OBJECT_FIELDS
-from ..physics import delta_phi
 
 NODE_FEATURES: tuple[str, ...] = tuple(OBJECT_FIELDS)
 EDGE_FEATURES: tuple[str, ...] = ("delta_eta", "delta_phi", "delta_r")

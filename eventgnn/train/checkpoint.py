@@ -7,8 +7,8 @@ provenance (data path, :class:`~eventgnn.graphs.dataset.Split`, counts). Both fi
 ``torch.load(weights_only=True)``: no pickled classes, so opening one never runs code.
 
 Wherever a run is asked for (:func:`model_path`, :func:`load_checkpoint`, :func:`load_model`),
-the name of a shipped model (:mod:`eventgnn.registry`) is taken too: it resolves to the model's
-file after its SHA-256 is checked against its card.
+the name of a shipped model (:mod:`eventgnn.catalog.registry`) is taken too: it resolves to the
+model's file after its SHA-256 is checked against its card.
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._core.fileio import atomic_path
+from ..catalog.registry import model_file, sha256_file, shipped_card
 from ..config import ModelConfig, from_dict
 from ..events.schema import RENAMED_OBJECT_FIELDS
-from ..fileio import atomic_path
 from ..graphs.features import EDGE_FEATURES, GLOBAL_FEATURES, NODE_FEATURES
 from ..model.eventgnn import EventGNN
-from ..registry import model_file, sha256_file, shipped_card
 from .objectives import Objective
 
 MODEL_FORMAT = "eventgnn-model/1"
@@ -112,7 +112,7 @@ def save_model(path: str | os.PathLike, model: EventGNN, meta: dict) -> None:
 
 def model_path(run: str | os.PathLike) -> Path:
     """``RUN/model.pt`` for a run directory, the checked file of a shipped model name
-    (:func:`eventgnn.registry.model_file`), else ``run`` itself (a ``model.pt`` path)."""
+    (:func:`eventgnn.catalog.registry.model_file`), else ``run`` itself (a ``model.pt`` path)."""
     path = model_file(run)
     return path / "model.pt" if path.is_dir() else path
 

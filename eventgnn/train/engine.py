@@ -27,15 +27,15 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .. import __version__
+from .._core.errors import StaleOutputError
+from .._core.fileio import atomic_path, write_text_atomic
+from .._core.provenance import differences
+from .._core.system import machine_info
+from .._core.version import __version__
 from ..config import TrainConfig
-from ..errors import StaleOutputError
-from ..fileio import atomic_path, write_text_atomic
 from ..graphs.batch import GraphTensors
 from ..graphs.dataset import TaskData
 from ..plots import plot_run
-from ..provenance import differences
-from ..system import machine_info
 from .checkpoint import metrics_json, safe_load, save_model, state_copy, to_plain
 from .objectives import Objective
 from .weights import balance_weights, class_names, split_class_totals

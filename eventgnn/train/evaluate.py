@@ -17,9 +17,10 @@ import awkward as ak
 import numpy as np
 import torch
 
-from ..errors import DatasetError
+from .._core.errors import DatasetError
+from .._core.fileio import write_text_atomic
+from ..catalog.registry import shipped_card
 from ..events.io import iter_event_chunks
-from ..fileio import write_text_atomic
 from ..graphs.batch import GraphTensors
 from ..graphs.dataset import (
     Split,
@@ -33,7 +34,6 @@ from ..graphs.dataset import (
     split_indices,
     task_labels,
 )
-from ..registry import shipped_card
 from .checkpoint import load_model, metrics_json, model_path, objective_of
 from .engine import predict, resolve_device, write_plots
 
@@ -62,7 +62,7 @@ def predict_chunks(
 
     ``only``: sorted positions (among the task's events, in read order) to score, for example a
     run's test split. ``scales``: weight factors per process (a task file's). Raises
-    :class:`~eventgnn.errors.DatasetError` when a process has no events.
+    :class:`~eventgnn._core.errors.DatasetError` when a process has no events.
     """
     outs, ys, ws, procs, seen, offset = [], [], [], [], set(), 0
     for chunk in iter_event_chunks(data, chunk_size):

@@ -13,10 +13,10 @@ Without a pretrained run the same task trains from scratch: every parameter at `
 standardisation fitted on the task's own training split.
 
 Where a finetune starts (:func:`start_point`): ``config.pretrained`` is a run directory, a
-``model.pt``, a shipped model's name (:mod:`eventgnn.registry`), ``scratch`` or None (from
+``model.pt``, a shipped model's name (:mod:`eventgnn.catalog.registry`), ``scratch`` or None (from
 scratch). With ``use_default`` (``eventgnn finetune`` without ``--from``), None means the shipped
-default model :data:`~eventgnn.registry.DEFAULT_PRETRAINED` where this version ships it, else from
-scratch; the log says which.
+default model :data:`~eventgnn.catalog.registry.DEFAULT_PRETRAINED` where this version ships
+it, else from scratch; the log says which.
 """
 
 from __future__ import annotations
@@ -28,15 +28,15 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..catalog import Task, get_task, list_tasks
+from .._core.errors import CatalogError, ConfigError, DatasetError
+from .._core.system import cache_dir
+from ..catalog.processes import Task, get_task, list_tasks
+from ..catalog.registry import DEFAULT_PRETRAINED, SCRATCH, has_model, model_file
+from ..catalog.taskfile import TaskFile, is_task_file, load_task_file, stage
 from ..config import FINETUNE_MODES, ModelConfig, RunConfig, from_dict, validate
-from ..errors import CatalogError, ConfigError, DatasetError
 from ..graphs.dataset import data_processes, load_task_data
-from ..kfold import write_kfold
+from ..graphs.kfold import write_kfold
 from ..model.eventgnn import EventGNN
-from ..registry import DEFAULT_PRETRAINED, SCRATCH, has_model, model_file
-from ..samples import TaskFile, is_task_file, load_task_file, stage
-from ..system import cache_dir
 from .checkpoint import load_model, model_identity
 from .objectives import make_objective
 from .runs import default_out, fit_stats, split_of, train_model
@@ -129,7 +129,7 @@ def finetune(
 ) -> Path:
     """Finetune ``config.pretrained`` (or train from scratch) on the binary task ``config.task``
     (a catalog task, ``A_vs_B``, or a task file) with the events of ``config.data``; ``samples``:
-    a task given as a :class:`~eventgnn.samples.TaskFile` (``--signal``/``--background``);
+    a task given as a :class:`~eventgnn.catalog.taskfile.TaskFile` (``--signal``/``--background``);
     ``use_default``: start from the shipped default model when ``config.pretrained`` is None
     (:func:`start_point`)."""
     config = validate(replace(config, command="finetune", objective="binary"))
@@ -262,8 +262,9 @@ def finetune_kfold(
     samples: TaskFile | None = None,
     use_default: bool = False,
 ) -> Path:
-    """Train the ``k`` models of a k-fold finetune (:mod:`eventgnn.kfold`) into ``OUT/fold<f>``
-    and write ``OUT/kfold.json``; an interrupted k-fold resumes fold by fold. ``use_default``:
+    """Train the ``k`` models of a k-fold finetune (:mod:`eventgnn.graphs.kfold`) into
+    ``OUT/fold<f>`` and write ``OUT/kfold.json``; an interrupted k-fold resumes fold by fold.
+    ``use_default``:
     as for :func:`finetune`."""
     if k < 2:
         raise ValueError(f"--kfold: expected at least 2 folds, got {k}")

@@ -1,7 +1,8 @@
 """Training objectives: what the head predicts, the loss, and the metrics.
 
 An objective has a kind and the names of its classes or labels; a *task* (a named pair of signal
-and background samples, :class:`eventgnn.catalog.Task`) is trained with the ``binary`` objective.
+and background samples, :class:`eventgnn.catalog.processes.Task`) is trained with the
+``binary`` objective.
 
 - ``multiclass``: one logit per process, cross-entropy; accuracy by argmax, one-vs-rest ROC AUC.
 - ``multilabel``: 41 outputs (:data:`eventgnn.events.schema.TARGET_NAMES`); the loss is the

@@ -17,15 +17,15 @@ from pathlib import Path
 import torch
 import yaml
 
-from ..catalog import get_catalog
+from .._core.fileio import safe_name
+from .._core.provenance import lock
+from ..catalog.processes import get_catalog
+from ..catalog.registry import format_card, shipped_card
 from ..config import RunConfig, dump_yaml, to_dict, validate
 from ..events.io import read_events
-from ..fileio import safe_name
 from ..graphs.dataset import Split, TaskData, load_task_data, process_names
 from ..graphs.features import fit_standardization
 from ..model.eventgnn import EventGNN, count_parameters
-from ..provenance import lock
-from ..registry import format_card, shipped_card
 from .checkpoint import load_model, model_path
 from .engine import FitResult, fit
 from .objectives import Objective, make_objective
@@ -78,7 +78,7 @@ def train_model(
 ) -> tuple[Path, FitResult]:
     """Write ``config.yaml``, fit, and return ``(run directory, result)``. Logs the events and
     sum of weights per class and split first, and warns
-    (:class:`~eventgnn.errors.ClassImbalanceWarning`) when the training classes' total weights
+    (:class:`~eventgnn._core.errors.ClassImbalanceWarning`) when the training classes' total weights
     are imbalanced beyond :data:`~eventgnn.train.weights.IMBALANCE_RATIO` without
     ``train.balance``."""
     out = Path(config.out) if config.out else default_out(config)

@@ -8,7 +8,7 @@ the weights of a whole split:
 - :func:`balance_weights`: ``train.balance=true`` rescales each class so that every class has
   the same total weight (the training and validation splits; the test split keeps the physical
   weights);
-- :func:`warn_imbalance`: a :class:`~eventgnn.errors.ClassImbalanceWarning` when the largest
+- :func:`warn_imbalance`: a :class:`~eventgnn._core.errors.ClassImbalanceWarning` when the largest
   class outweighs the smallest by more than :data:`IMBALANCE_RATIO`.
 """
 
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from ..errors import ClassImbalanceWarning, DatasetError
+from .._core.errors import ClassImbalanceWarning, DatasetError
 from ..graphs.dataset import TaskData
 
 IMBALANCE_RATIO = 5.0
@@ -82,7 +82,7 @@ def imbalance(per_class: dict) -> float:
 
 
 def warn_imbalance(per_class: dict, where: str = "training split") -> None:
-    """Warn (:class:`~eventgnn.errors.ClassImbalanceWarning`) when :func:`imbalance` exceeds
+    """Warn (:class:`~eventgnn._core.errors.ClassImbalanceWarning`) when :func:`imbalance` exceeds
     :data:`IMBALANCE_RATIO`, naming the classes and suggesting ``train.balance=true``."""
     ratio = imbalance(per_class)
     if ratio <= IMBALANCE_RATIO:

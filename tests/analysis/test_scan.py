@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from eventgnn._core.errors import StaleOutputError
 from eventgnn.analysis.scan import (
     ScanConfig,
     collect_results,
@@ -17,7 +18,6 @@ from eventgnn.analysis.scan import (
     run_scan,
     summarize,
 )
-from eventgnn.errors import StaleOutputError
 
 
 def _records():
@@ -139,7 +139,7 @@ def _picklable_finetune(task, out, seed, train_size, pretrained, data, epochs, o
     others still run, and a half-written file would be read as unreadable."""
     from pathlib import Path
 
-    from eventgnn.fileio import write_text_atomic
+    from eventgnn._core.fileio import write_text_atomic
 
     if seed == 99:
         raise ValueError("planted failure")

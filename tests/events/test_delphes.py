@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from rootfiles import write_delphes
 
-from eventgnn.errors import InputError
+from eventgnn._core.errors import InputError
 from eventgnn.events.delphes import read_delphes
 from eventgnn.events.io import detect_format, read_events
 from eventgnn.events.schema import validate

@@ -7,7 +7,7 @@ import pytest
 from rootfiles import write_nanoaod
 from test_delphes import check_objects
 
-from eventgnn.errors import EmptyEventsWarning, InputError
+from eventgnn._core.errors import EmptyEventsWarning, InputError
 from eventgnn.events.io import detect_format, read_events
 from eventgnn.events.nanoaod import DEFAULT_BTAG_THRESHOLD, read_nanoaod
 from eventgnn.events.schema import validate

@@ -8,7 +8,7 @@ import yaml
 from rootfiles import MAP, write_ntuple
 from test_delphes import check_objects
 
-from eventgnn.errors import EmptyEventsWarning, InputError
+from eventgnn._core.errors import EmptyEventsWarning, InputError
 from eventgnn.events.io import read_events
 from eventgnn.events.ntuple import load_branch_map, read_ntuple
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from hand_events import random_events
 
-from eventgnn.errors import SchemaError
+from eventgnn._core.errors import SchemaError
 from eventgnn.events.io import read_events
 from eventgnn.events.parquet import (
     count_events,

@@ -9,8 +9,8 @@ import awkward as ak
 import numpy as np
 import pytest
 
-from eventgnn.catalog import get_process, get_task
-from eventgnn.errors import CatalogError
+from eventgnn._core.errors import CatalogError
+from eventgnn.catalog.processes import get_process, get_task
 from eventgnn.generate import cp_yukawa as cy
 from eventgnn.generate.cp_mixing import (
     ChannelTally,

@@ -6,7 +6,7 @@ import awkward as ak
 import numpy as np
 import pytest
 
-from eventgnn.catalog import get_process, list_processes
+from eventgnn.catalog.processes import get_process, list_processes
 from eventgnn.events.schema import TARGET_NAMES
 from eventgnn.events.truth import last_copy_from_daughters
 from eventgnn.generate.extract import events_from_particles, truth_targets

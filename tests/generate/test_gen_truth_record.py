@@ -8,7 +8,7 @@ import awkward as ak
 import numpy as np
 import pytest
 
-from eventgnn.catalog import get_process
+from eventgnn.catalog.processes import get_process
 from eventgnn.events.schema import TARGET_NAMES
 from eventgnn.generate.extract import truth_targets
 from eventgnn.generate.pythia import make_pythia, to_particles

@@ -6,7 +6,7 @@ import awkward as ak
 import numpy as np
 import pytest
 
-from eventgnn.errors import DatasetError
+from eventgnn._core.errors import DatasetError
 from eventgnn.graphs.dataset import Split, load_task_data, select_processes, split_indices
 
 

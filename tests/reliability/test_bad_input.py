@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from rel_helpers import TINY, cli, error_of, random_events
 from rootfiles import write_delphes, write_nanoaod
 
+from eventgnn._core.errors import EmptyEventsWarning, SchemaError
 from eventgnn.cli import main
-from eventgnn.errors import EmptyEventsWarning, SchemaError
 from eventgnn.events.parquet import write_events
 from eventgnn.events.schema import validate
 
@@ -433,8 +433,8 @@ def test_malformed_overrides(override, needle, tmp_path, datasets, capsys):
 @given(st.text(max_size=200))
 def test_random_yaml_never_crashes_the_config_loader(tmp_path, text):
     """Junk YAML: either a valid config or a ConfigError naming the file, nothing else."""
+    from eventgnn._core.errors import ConfigError
     from eventgnn.config import RunConfig, load_yaml
-    from eventgnn.errors import ConfigError
 
     cfg = tmp_path / "junk.yaml"
     try:
@@ -480,7 +480,7 @@ def test_random_byte_corruption_of_a_parquet_shard(tmp_path, data):
 @given(data=st.data())
 def test_random_byte_corruption_of_a_root_file(tmp_path, data):
     """The same for a Delphes file through ``read_file``: events or an InputError naming it."""
-    from eventgnn.errors import InputError
+    from eventgnn._core.errors import InputError
     from eventgnn.events.io import read_file
 
     src = tmp_path / "good.root"
@@ -637,7 +637,7 @@ def test_subprocess_exit_code_and_no_traceback(tmp_path):
         "'model.': hidden, latent, mlp_layers, iterations, shared_weights, layer_norm)"
     ]
     # --debug (here after the subcommand) re-raises, so the traceback shows
-    from eventgnn.errors import ConfigError
+    from eventgnn._core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="model.hiden"):
         main(cmd[3:] + ["--debug"])
@@ -650,7 +650,7 @@ def test_subprocess_exit_code_and_no_traceback(tmp_path):
 def test_random_corruption_of_an_lhe_file(tmp_path, data):
     """Random characters overwritten in a valid LHE text: ``check_lhe`` counts the events or
     raises an InputError naming the file, never anything else."""
-    from eventgnn.errors import InputError
+    from eventgnn._core.errors import InputError
     from eventgnn.events.lhe import check_lhe
 
     text = list(LHE_HEAD + LHE_EVENT * 3 + "</LesHouchesEvents>\n")
@@ -671,7 +671,7 @@ def test_random_corruption_of_an_lhe_file(tmp_path, data):
 @given(st.text(max_size=150))
 def test_random_branch_map_yaml(tmp_path, text):
     """Junk branch-map YAML: a checked map or an InputError naming the file."""
-    from eventgnn.errors import InputError
+    from eventgnn._core.errors import InputError
     from eventgnn.events.ntuple import load_branch_map
 
     bm = tmp_path / "map.yaml"

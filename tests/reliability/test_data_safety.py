@@ -185,7 +185,7 @@ def test_generate_rerun_with_other_settings_is_refused(tmp_path, capsys):
 
 @pytest.mark.parametrize("command", ["convert", "generate"])
 def test_a_second_writer_fails_at_once_naming_the_holder(command, tmp_path, capsys):
-    from eventgnn.provenance import lock
+    from eventgnn._core.provenance import lock
 
     src = delphes(tmp_path / "x.root")
     out = tmp_path / "out"

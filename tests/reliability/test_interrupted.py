@@ -140,9 +140,9 @@ def test_killed_scan_resumes_to_the_same_tables(datasets, tmp_path):
 
 @pytest.mark.parametrize("name", ["model.pt", "last.pt", "metrics.json", "history.csv"])
 def test_run_files_are_written_atomically(name, monkeypatch, datasets, tmp_path):
-    """Every file of a run goes through eventgnn.fileio.atomic_path (temporary file + rename):
+    """Every file of a run goes through eventgnn._core.fileio.atomic_path (temporary file + rename):
     the tracer sees each final name arrive by ``os.replace``, never opened for writing."""
-    import eventgnn.fileio as fileio
+    import eventgnn._core.fileio as fileio
 
     replaced: list[str] = []
     real = os.replace

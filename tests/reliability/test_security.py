@@ -11,7 +11,7 @@ import pytest
 import torch
 from rel_helpers import TINY, error_of
 
-from eventgnn.fileio import inside, safe_name
+from eventgnn._core.fileio import inside, safe_name
 
 PACKAGE = Path(__file__).resolve().parents[2] / "eventgnn"
 
@@ -120,7 +120,7 @@ def test_no_unsafe_loaders_in_the_package():
     one strict ``SafeLoader`` subclass of ``fileio``), nothing unpickles."""
     import yaml
 
-    from eventgnn import fileio
+    from eventgnn._core import fileio
 
     loads = _source_lines(r"torch\.load\(")
     assert loads, "expected the checkpoint loader"

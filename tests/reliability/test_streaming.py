@@ -105,8 +105,8 @@ def test_chunked_convert_equals_whole_file_convert(fmt, tmp_path, capsys):
     from rel_helpers import random_events
     from rootfiles import write_delphes
 
+    from eventgnn._core.provenance import fingerprint
     from eventgnn.events.parquet import write_events
-    from eventgnn.provenance import fingerprint
 
     rng = np.random.default_rng(3)
     n = 23

@@ -12,9 +12,9 @@ import pytest
 import torch
 from hand_events import random_events
 
-from eventgnn.errors import LockedError, StaleOutputError
+from eventgnn._core.errors import LockedError, StaleOutputError
+from eventgnn._core.provenance import lock
 from eventgnn.events.parquet import write_events
-from eventgnn.provenance import lock
 from eventgnn.train.checkpoint import load_checkpoint, load_model
 from eventgnn.train.runs import pretrain
 

@@ -7,8 +7,8 @@ import json
 import pytest
 from hand_events import random_events
 
+from eventgnn._core.errors import DatasetError
 from eventgnn.cli import error_line
-from eventgnn.errors import DatasetError
 from eventgnn.events.parquet import write_events
 from eventgnn.train.evaluate import evaluate_run
 from eventgnn.train.runs import pretrain

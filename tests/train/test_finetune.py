@@ -7,8 +7,8 @@ import csv
 import pytest
 import torch
 
+from eventgnn._core.errors import CatalogError, ConfigError, DatasetError, StaleOutputError
 from eventgnn.config import ModelConfig
-from eventgnn.errors import CatalogError, ConfigError, DatasetError, StaleOutputError
 from eventgnn.model import EventGNN
 from eventgnn.train.checkpoint import load_model
 from eventgnn.train.finetune import (

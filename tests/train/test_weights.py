@@ -12,8 +12,8 @@ import pytest
 import torch
 from hand_events import separable_events
 
+from eventgnn._core.errors import ClassImbalanceWarning, ConfigError, DatasetError
 from eventgnn.config import RunConfig, apply_overrides, build_run_config
-from eventgnn.errors import ClassImbalanceWarning, ConfigError, DatasetError
 from eventgnn.events.parquet import write_events
 from eventgnn.train.finetune import finetune
 from eventgnn.train.runs import _rejection_line, run_info

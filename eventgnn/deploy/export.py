@@ -42,12 +42,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from .events.schema import ObjectType
-from .events.selection import DEFAULT_CUTS
-from .fileio import atomic_path
-from .graphs.batch import make_batch
-from .graphs.features import NODE_FEATURES
-from .model.eventgnn import EventGNN
+from .._core.fileio import atomic_path
+from ..events.schema import ObjectType
+from ..events.selection import DEFAULT_CUTS
+from ..graphs.batch import make_batch
+from ..graphs.features import NODE_FEATURES
+from ..model.eventgnn import EventGNN
 
 INPUT_NAMES: tuple[str, ...] = ("x", "edge_index", "edge_attr", "u", "batch")
 OUTPUT_NAME = "logits"
@@ -215,7 +215,7 @@ def _no_torchvision_notice(record: logging.LogRecord) -> bool:
 def onnx_metadata(ckpt: dict, run: str | os.PathLike, exporter: str, opset: int) -> dict[str, str]:
     """The ``metadata_props`` of an exported model (every value a string; lists and records as
     JSON). Keys are documented in docs/export.md."""
-    from . import __version__
+    from .._core.version import __version__
 
     task, feats = ckpt["task"], ckpt["features"]
     kind = task["kind"]
@@ -330,7 +330,7 @@ def export_onnx(
     """
     import onnx
 
-    from .train.checkpoint import load_model
+    from ..train.checkpoint import load_model
 
     available = available_exporters()
     exporter = exporter or available[0]

@@ -4,7 +4,7 @@ Every output eventgnn reuses on a rerun (a converted or generated shard, a run d
 folder) carries a *record* of what made it: its input files (path, size, modification time), the
 reader, generator or training options, seeds and the code version. A rerun reuses the output only
 when the record it would write equals the stored one; otherwise it stops with
-:class:`~eventgnn.errors.StaleOutputError`, which names what differs and how to go on (another
+:class:`~eventgnn._core.errors.StaleOutputError`, which names what differs and how to go on (another
 ``--out``, or ``--overwrite``). A job holds an exclusive :func:`lock` on its output folder for its
 whole duration, so two jobs never write one folder at once.
 """
@@ -67,7 +67,8 @@ def _short(value: Any, limit: int = 80) -> str:
 def check_record(path: str | os.PathLike, wanted: Mapping, what: str, remedy: str) -> bool:
     """``True`` when the record at ``path`` exists and equals ``wanted`` (the output may be
     reused); ``False`` when there is none. A different record raises
-    :class:`~eventgnn.errors.StaleOutputError` naming up to three differences and ``remedy``."""
+    :class:`~eventgnn._core.errors.StaleOutputError` naming up to three differences and
+    ``remedy``."""
     path = Path(path)
     if not path.exists():
         return False
@@ -92,7 +93,7 @@ def write_record(path: str | os.PathLike, record: Mapping) -> None:
 @contextlib.contextmanager
 def lock(folder: str | os.PathLike, what: str = "job") -> Iterator[Path]:
     """Hold an exclusive lock on ``folder`` (created if missing) while the block runs. A second
-    job asking for it fails at once with :class:`~eventgnn.errors.LockedError` naming the
+    job asking for it fails at once with :class:`~eventgnn._core.errors.LockedError` naming the
     holder's PID and host. The lock is the kernel's (``flock``): it ends with the holding process,
     even when that is killed, so a stale lock file never blocks a rerun."""
     folder = Path(folder)

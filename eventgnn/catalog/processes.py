@@ -11,7 +11,7 @@
 - ``recipes/catalogs.yaml``: named, ordered process lists (``pretrain12``, ``paper12``).
 - ``recipes/tasks.yaml``: binary tasks with their signal and background processes.
 
-The recipes are package data (``eventgnn/recipes/``, found with :mod:`importlib.resources`), so
+The recipes are package data (``eventgnn/catalog/recipes/``, found with :mod:`importlib.resources`), so
 an installed wheel finds them wherever it lives. ``$EVENTGNN_RECIPES`` names a folder of the same
 layout whose processes, catalogs and tasks are added to the shipped ones (a name defined in both
 takes the user's definition); its ``catalogs.yaml`` and ``tasks.yaml`` are optional. Both training
@@ -26,8 +26,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import CatalogError
-from .fileio import read_yaml
+from .._core.errors import CatalogError
+from .._core.fileio import read_yaml
 
 
 @dataclass(frozen=True)

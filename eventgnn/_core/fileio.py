@@ -65,7 +65,7 @@ def _disk_full(err: BaseException, folder: Path) -> bool:
 
 def remove_stale_temporaries(folder: str | os.PathLike) -> int:
     """Remove the temporary files a killed job left in ``folder`` (not recursive); only call
-    this while holding the folder's lock (:func:`eventgnn.provenance.lock`), so that no other
+    this while holding the folder's lock (:func:`eventgnn._core.provenance.lock`), so that no other
     job is writing them. Returns the number removed."""
     folder = Path(folder)
     if not folder.is_dir():

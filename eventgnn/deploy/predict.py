@@ -31,17 +31,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .errors import EmptyEventsWarning, InputError
-from .events._uproot import open_tree
-from .events.io import count_entries, detect_format, input_files, read_file, tree_name
-from .events.parquet import iter_shard_chunks
-from .events.selection import SelectionCuts
-from .fileio import atomic_path
-from .graphs.batch import GraphTensors
-from .kfold import event_folds, read_kfold
-from .train.checkpoint import load_model, objective_of
-from .train.engine import predict as predict_logits
-from .train.engine import resolve_device
+from .._core.errors import EmptyEventsWarning, InputError
+from .._core.fileio import atomic_path
+from ..events._uproot import open_tree
+from ..events.io import count_entries, detect_format, input_files, read_file, tree_name
+from ..events.parquet import iter_shard_chunks
+from ..events.selection import SelectionCuts
+from ..graphs.batch import GraphTensors
+from ..graphs.kfold import event_folds, read_kfold
+from ..train.checkpoint import load_model, objective_of
+from ..train.engine import predict as predict_logits
+from ..train.engine import resolve_device
 
 PREDICT_CHUNK_ENTRIES = 200_000
 """Entries read and scored at a time (as ``eventgnn evaluate``: about 1 GiB)."""

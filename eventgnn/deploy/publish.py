@@ -1,10 +1,11 @@
-"""Publishing a finished run as a shipped model (:mod:`eventgnn.registry`), the maintainers' tool,
-and checking a shipped model against its card on this machine (:func:`check_model`).
+"""Publishing a finished run as a shipped model (:mod:`eventgnn.catalog.registry`), the
+maintainers' tool, and checking a shipped model against its card on this machine
+(:func:`check_model`).
 
 ::
 
-    from eventgnn.publish import publish
-    publish("runs/pretrain12-multiclass", "pretrain12-multiclass-v1", "eventgnn/models",
+    from eventgnn.deploy.publish import publish
+    publish("runs/pretrain12-multiclass", "pretrain12-multiclass-v1", "eventgnn/catalog/models",
             {"description": ..., "intended_use": ..., "limitations": ...})
 
 writes ``NAME.pt`` (the run's ``model.pt`` with its card under the key ``card``) and ``NAME.json``
@@ -25,14 +26,14 @@ from typing import Any
 
 import torch
 
-from .config import ModelConfig, from_dict
-from .errors import ModelCheckError, RegistryError
-from .events.io import input_files
-from .events.parquet import record_path
-from .fileio import atomic_path
-from .model.eventgnn import EventGNN, count_parameters
-from .registry import CARD_FORMAT, check_name, sha256_file
-from .train.checkpoint import load_checkpoint, metrics_json, model_path, safe_load, to_plain
+from .._core.errors import ModelCheckError, RegistryError
+from .._core.fileio import atomic_path
+from ..catalog.registry import CARD_FORMAT, check_name, sha256_file
+from ..config import ModelConfig, from_dict
+from ..events.io import input_files
+from ..events.parquet import record_path
+from ..model.eventgnn import EventGNN, count_parameters
+from ..train.checkpoint import load_checkpoint, metrics_json, model_path, safe_load, to_plain
 
 CARD_EXTRA_REQUIRED = ("description", "intended_use", "limitations")
 """What :func:`publish` cannot read from the run: the maintainer writes these."""
@@ -49,7 +50,7 @@ def publish(
     overwrite: bool = False,
     log: Callable[[str], None] = print,
 ) -> tuple[Path, Path]:
-    """Write the finished run ``run`` as model ``name`` into ``out_dir`` (``eventgnn/models/``
+    """Write the finished run ``run`` as model ``name`` into ``out_dir`` (``eventgnn/catalog/models/``
     to ship it, or an ``$EVENTGNN_MODELS`` folder): ``NAME.pt`` (its ``model.pt`` with the card
     under ``card``, so that the file describes itself wherever it is copied) and ``NAME.json``
     (the card plus ``sha256`` and ``size_bytes`` of ``NAME.pt``). Returns both paths.
@@ -221,7 +222,7 @@ def data_card(ckpt: Mapping[str, Any], metrics: Mapping[str, Any]) -> dict:
 
 def _fingerprint_now(data) -> str | None:
     """The fingerprint the data at ``data`` has now (None when it is not on this machine)."""
-    from .graphs.dataset import data_identity
+    from ..graphs.dataset import data_identity
 
     try:
         return None if data is None else data_identity(data)["fingerprint"]
@@ -297,10 +298,10 @@ def check_model(
     with the same settings."""
     import tempfile
 
-    from .generate.run import DEFAULT_SHARD_EVENTS, generate
-    from .registry import get_card
-    from .system import cache_dir
-    from .train.evaluate import evaluate_run
+    from .._core.system import cache_dir
+    from ..catalog.registry import get_card
+    from ..generate.run import DEFAULT_SHARD_EVENTS, generate
+    from ..train.evaluate import evaluate_run
 
     card = get_card(name)
     shards = card["data"].get("shards") or {}

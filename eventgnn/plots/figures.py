@@ -1,5 +1,5 @@
 """Every figure eventgnn draws: loss curves, ROC curves, classifier-output distributions,
-accuracy versus training size, CKA matrices, and the plots of a run directory.
+accuracy versus training size, CKA matrices (the plots of a run directory: :mod:`.run`).
 
 Each function takes plain arrays, builds a :class:`matplotlib.figure.Figure` directly (no
 ``pyplot`` state, so it works headless and in threads, and never changes the caller's backend),
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 from matplotlib.figure import Figure
 
-from .fileio import atomic_path
+from .._core.fileio import atomic_path
 
 if TYPE_CHECKING:  # imported where used: mplhep and hist take a second to import
     import hist
@@ -34,7 +34,6 @@ __all__ = [
     "plot_output_by_process",
     "plot_output_distribution",
     "plot_roc",
-    "plot_run",
     "plot_scaling",
     "roc_points",
     "save",
@@ -453,61 +452,3 @@ def distinct_colors(n: int) -> np.ndarray:
     if n <= 20:
         return colormaps["tab20"](np.arange(n))
     return colormaps["turbo"](np.linspace(0, 1, n))
-
-
-def plot_run(
-    folder: str | Path,
-    kind: str,
-    names: Sequence[str],
-    scores: np.ndarray | None,
-    y: np.ndarray | None,
-    history: Sequence[Mapping[str, float]],
-    *,
-    weights: np.ndarray | None = None,
-    train_scores: np.ndarray | None = None,
-    train_y: np.ndarray | None = None,
-    train_weights: np.ndarray | None = None,
-    best_epoch: int | None = None,
-    split: str = "test",
-    process: np.ndarray | None = None,
-    processes: Sequence[str] = (),
-    signal: Sequence[str] = (),
-) -> list[Path]:
-    """A run's plots in ``folder``, returned as paths:
-
-    - ``loss.png``: training and validation loss per epoch, ``best_epoch`` marked (default: the
-      epoch of the lowest validation loss); only with a history.
-    - ``roc.png``: :func:`plot_roc` of the ``split`` scores (binary: signal against background;
-      multiclass: each class against the rest).
-    - ``scores.png``: :func:`plot_output_distribution` of the ``split`` scores, over the
-      ``train_scores`` when given.
-    - ``scores_by_process.png``: :func:`plot_output_by_process`, for a binary task of more than
-      two processes when ``process`` (each event's index into ``processes``) is given.
-
-    Multilabel runs get the loss curves only.
-    """
-    folder = Path(folder)
-    written = []
-    if history:
-        columns = {k: [row[k] for row in history] for k in history[0]}
-        best = best_epoch or int(np.argmin(columns["val_loss"])) + 1
-        written.append(folder / "loss.png")
-        plot_loss_curves({"": columns}, out=written[-1], best={"": best})
-    if scores is None or y is None or kind == "multilabel":
-        return written
-    if kind == "binary":
-        truth, curves = y == 1, {names[1]: scores}
-    else:
-        truth = {name: y == k for k, name in enumerate(names)}
-        curves = {name: scores[:, k] for k, name in enumerate(names)}
-    written.append(folder / "roc.png")
-    plot_roc(truth, curves, written[-1], weights=weights, split=split)
-    written.append(folder / "scores.png")
-    plot_output_distribution(
-        scores, y, names, written[-1], weights=weights, train_scores=train_scores,
-        train_y=train_y, train_weights=train_weights, split=split,
-    )  # fmt: skip
-    if kind == "binary" and process is not None and len(processes) > 2:
-        written.append(folder / "scores_by_process.png")
-        plot_output_by_process(scores, process, processes, signal, written[-1], weights, split)
-    return written

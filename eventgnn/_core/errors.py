@@ -34,7 +34,7 @@ class RegistryError(ValueError):
 
 class ModelCheckError(RegistryError):
     """A shipped model's accuracy on regenerated events disagrees with its card
-    (:func:`eventgnn.publish.check_model`)."""
+    (:func:`eventgnn.deploy.publish.check_model`)."""
 
 
 class ChecksumError(RegistryError):

@@ -33,12 +33,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .catalog import Task
-from .errors import CatalogError, StaleOutputError
-from .events.io import READER_OPTIONS, convert, input_files
-from .events.parquet import SHARD_SUFFIX, record_path
-from .events.selection import SelectionCuts
-from .fileio import read_yaml, safe_name
+from .._core.errors import CatalogError, StaleOutputError
+from .._core.fileio import read_yaml, safe_name
+from ..events.io import READER_OPTIONS, convert, input_files
+from ..events.parquet import SHARD_SUFFIX, record_path
+from ..events.selection import SelectionCuts
+from .processes import Task
 
 SAMPLE_KEYS = ("files", "process", "options", "weight", "scale")
 TASK_KEYS = ("name", "description", "signal", "background")

@@ -1,6 +1,6 @@
 """Shipped pretrained models: a model file and its card, package data found by name.
 
-A shipped model called ``NAME`` is two files in ``eventgnn/models/`` (package data, found with
+A shipped model called ``NAME`` is two files in ``eventgnn/catalog/models/`` (package data, found with
 :mod:`importlib.resources`, so an installed wheel finds them wherever it lives):
 
 - ``NAME.pt``: an ordinary ``model.pt`` of a finished run (weights, architecture,
@@ -18,7 +18,7 @@ name into its file, after checking the file's SHA-256 against the card. Names ar
 file names with a version, such as ``pretrain12-multiclass-v1``; a model once shipped under a
 name never changes (a new model gets a new version).
 
-:func:`eventgnn.publish.publish` writes a finished run as a shipped model: the maintainers'
+:func:`eventgnn.deploy.publish.publish` writes a finished run as a shipped model: the maintainers'
 tool. This module imports neither torch nor the training code: the checkpoint code resolves
 names through it, and it imports nothing back.
 """
@@ -37,8 +37,8 @@ from typing import Any
 
 import yaml
 
-from .errors import ChecksumError, RegistryError
-from .fileio import clip
+from .._core.errors import ChecksumError, RegistryError
+from .._core.fileio import clip
 
 CARD_FORMAT = "eventgnn-model-card/1"
 
@@ -53,8 +53,8 @@ CARD_FIELDS = (
     "format", "name", "sha256", "description", "task", "architecture", "data", "training",
     "machine", "wall_time_s", "metrics", "intended_use", "limitations",
 )  # fmt: skip
-"""The fields every card holds (:func:`eventgnn.publish.publish` writes them; a card without one
-is refused)."""
+"""The fields every card holds (:func:`eventgnn.deploy.publish.publish` writes them; a card
+without one is refused)."""
 
 _NAME = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,98}[a-z0-9])?")
 
@@ -134,7 +134,7 @@ def list_models() -> list[dict]:
 
 def none_message() -> str:
     """What to say when there is no model at all."""
-    from . import __version__
+    from .._core.version import __version__
 
     env = os.environ.get("EVENTGNN_MODELS")
     where = f", and EVENTGNN_MODELS={env} holds none" if env else "; EVENTGNN_MODELS=DIR adds yours"
@@ -151,7 +151,7 @@ def _none_or_known(cards: Mapping[str, dict]) -> str:
 
 
 def get_card(name: str) -> dict:
-    """The card of model ``name``; :class:`~eventgnn.errors.RegistryError` lists the known
+    """The card of model ``name``; :class:`~eventgnn._core.errors.RegistryError` lists the known
     models (or says that none ships) otherwise."""
     cards = _cards()
     if name not in cards:
@@ -189,7 +189,7 @@ def verified_file(card: Mapping[str, Any]) -> Path:
 
 def model_file(name_or_path: str | os.PathLike) -> Path:
     """An existing path as itself; a model name as its ``.pt`` after checking its SHA-256
-    against its card (:class:`~eventgnn.errors.ChecksumError` names the file, the expected and
+    against its card (:class:`~eventgnn._core.errors.ChecksumError` names the file, the expected and
     the found checksum). Anything else is an error: for a path, that it does not exist; for a
     name, which models are known (or that none ships)."""
     path = Path(name_or_path)
