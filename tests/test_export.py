@@ -22,8 +22,8 @@ ort = pytest.importorskip("onnxruntime")
 
 from hand_events import TINY, random_events  # noqa: E402
 
-from eventgnn.deploy import export  # noqa: E402
 from eventgnn.cli import main  # noqa: E402
+from eventgnn.deploy import export  # noqa: E402
 from eventgnn.deploy.export import (  # noqa: E402
     INPUT_NAMES,
     GraphLogits,

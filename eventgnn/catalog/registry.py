@@ -1,7 +1,7 @@
 """Shipped pretrained models: a model file and its card, package data found by name.
 
-A shipped model called ``NAME`` is two files in ``eventgnn/catalog/models/`` (package data, found with
-:mod:`importlib.resources`, so an installed wheel finds them wherever it lives):
+A shipped model called ``NAME`` is two files in ``eventgnn/catalog/models/`` (package data, found
+with :mod:`importlib.resources`, so an installed wheel finds them wherever it lives):
 
 - ``NAME.pt``: an ordinary ``model.pt`` of a finished run (weights, architecture,
   standardisation, objective, provenance; loads with ``torch.load(weights_only=True)``), with

@@ -50,8 +50,8 @@ def publish(
     overwrite: bool = False,
     log: Callable[[str], None] = print,
 ) -> tuple[Path, Path]:
-    """Write the finished run ``run`` as model ``name`` into ``out_dir`` (``eventgnn/catalog/models/``
-    to ship it, or an ``$EVENTGNN_MODELS`` folder): ``NAME.pt`` (its ``model.pt`` with the card
+    """Write the finished run ``run`` as model ``name`` into ``out_dir``
+    (``eventgnn/catalog/models/`` to ship it, or an ``$EVENTGNN_MODELS`` folder): ``NAME.pt`` (its ``model.pt`` with the card
     under ``card``, so that the file describes itself wherever it is copied) and ``NAME.json``
     (the card plus ``sha256`` and ``size_bytes`` of ``NAME.pt``). Returns both paths.
 
