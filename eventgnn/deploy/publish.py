@@ -51,9 +51,10 @@ def publish(
     log: Callable[[str], None] = print,
 ) -> tuple[Path, Path]:
     """Write the finished run ``run`` as model ``name`` into ``out_dir``
-    (``eventgnn/catalog/models/`` to ship it, or an ``$EVENTGNN_MODELS`` folder): ``NAME.pt`` (its ``model.pt`` with the card
-    under ``card``, so that the file describes itself wherever it is copied) and ``NAME.json``
-    (the card plus ``sha256`` and ``size_bytes`` of ``NAME.pt``). Returns both paths.
+    (``eventgnn/catalog/models/`` to ship it, or an ``$EVENTGNN_MODELS`` folder): ``NAME.pt`` (its
+    ``model.pt`` with the card under ``card``, so that the file describes itself wherever it is
+    copied) and ``NAME.json`` (the card plus ``sha256`` and ``size_bytes`` of ``NAME.pt``). Returns
+    both paths.
 
     The card is filled from the run: the checksum, task, architecture and parameter count, the
     data (the checkpoint's provenance, events per class, and, where the shards are still on
