@@ -15,7 +15,7 @@ The recipes are package data (``eventgnn/catalog/recipes/``, found with :mod:`im
 so an installed wheel finds them wherever it lives. ``$EVENTGNN_RECIPES`` names a folder of the same
 layout whose processes, catalogs and tasks are added to the shipped ones (a name defined in both
 takes the user's definition); its ``catalogs.yaml`` and ``tasks.yaml`` are optional. Both training
-and generation read this module, so it imports neither. """
+and generation read this module, so it imports neither."""
 
 from __future__ import annotations
 
