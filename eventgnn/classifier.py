@@ -27,7 +27,7 @@ import awkward as ak
 import numpy as np
 
 from .catalog.registry import get_card, shipped_card
-from .catalog.taskfile import TaskFile, task_from_paths
+from .catalog.taskfile import TaskFile
 from .config import build_run_config
 from .graphs.batch import GraphTensors
 from .train.checkpoint import load_model, model_path, objective_of
@@ -142,23 +142,23 @@ def train_classifier(
     """Train a binary classifier, from ``pretrained`` (a run directory or a shipped model's
     name) or from scratch (None or ``"scratch"``); the arguments are those of
     :meth:`EventClassifier.finetune`."""
+    from .catalog.resolve import resolve_task
     from .train.finetune import finetune
 
-    samples = None
     if signal is not None or background is not None:
         if signal is None or background is None or task is not None:
             raise ValueError("give signal and background together, or a task")
-        samples = task_from_paths(_paths(signal), _paths(background))
-    elif isinstance(task, TaskFile):
-        samples = task
+        spec = resolve_task(signal=_paths(signal), background=_paths(background))
     elif task is None:
         raise ValueError("give signal and background (files, folders or globs), or a task")
+    else:
+        spec = resolve_task(task)
     config = build_run_config(
         "finetune", overrides=overrides, epochs=epochs, seed=seed, mode=mode,
-        train_size=train_size, task=None if samples is not None else task, data=data,
+        train_size=train_size, task=spec.name, data=data,
         out=None if out is None else str(out), pretrained=pretrained,
     )  # fmt: skip
-    run = finetune(config, log=log, samples=samples)
+    run = finetune(config, spec, log=log)
     return EventClassifier.load(run)
 
 

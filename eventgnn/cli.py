@@ -398,22 +398,6 @@ def _default_data(role: str, processes: list[str] | None = None) -> str:
     return str(rank_zero_first(lambda: ensure_default_data(role, processes=processes)))
 
 
-def _task_processes(task: str) -> list[str]:
-    """The processes of catalog task ``task`` that built-in data can hold (else an error)."""
-    from .catalog.processes import get_task, list_tasks
-    from .train.finetune import resolve_task
-
-    spec = resolve_task(task)
-    if not spec.builtin:
-        why = "needs LHE input" if spec.name in list_tasks() else "is not in the catalog"
-        builtin = [t for t in list_tasks() if get_task(t).builtin]
-        raise ValueError(
-            f"task '{task}' {why}, so there is no built-in data for it: pass --data DIR "
-            f"(tasks with built-in data: {', '.join(builtin)})"
-        )
-    return list(spec.processes)
-
-
 def cmd_pretrain(args) -> None:
     from .train.ddp import init_distributed, shutdown_distributed
     from .train.runs import pretrain
@@ -427,9 +411,8 @@ def cmd_pretrain(args) -> None:
 
 
 def cmd_finetune(args) -> None:
-    from .catalog.processes import builtin_downstream_processes
     from .catalog.registry import SCRATCH, model_file
-    from .catalog.taskfile import is_task_file, load_task_file, task_from_paths
+    from .catalog.resolve import resolve_task
     from .train.ddp import init_distributed, shutdown_distributed
     from .train.finetune import finetune, finetune_kfold
 
@@ -437,36 +420,15 @@ def cmd_finetune(args) -> None:
     config = _run_config(args, "finetune")
     if config.pretrained not in (None, SCRATCH):  # a wrong name: before any data is generated
         model_file(config.pretrained)
-    samples = None
-    if args.signal or args.background:
-        if not (args.signal and args.background) or config.task is not None:
-            raise ValueError(
-                "give --signal PATH... and --background PATH... together, without --task"
-            )
-        samples = task_from_paths(args.signal, args.background)
-    elif config.task is None:
-        raise ValueError("finetune needs --task (or --signal PATH... --background PATH...)")
-    elif is_task_file(config.task):
-        samples = load_task_file(config.task)
-    if config.data is None:
-        if samples is None:
-            config = replace(config, data=_default_data("downstream", _task_processes(config.task)))
-        elif samples.from_data():  # processes of the built-in data, generated when needed
-            wanted = list(samples.from_data())
-            unknown = [p for p in wanted if p not in builtin_downstream_processes()]
-            if unknown:
-                raise ValueError(
-                    f"task '{samples.name}': process '{unknown[0]}' is not in the built-in "
-                    f"downstream data ({', '.join(builtin_downstream_processes())}); "
-                    "pass --data DIR"
-                )
-            config = replace(config, data=_default_data("downstream", wanted))
+    spec = resolve_task(config.task, args.signal or (), args.background or ())
+    if config.data is None and (spec.samples is None or spec.samples.from_data()):
+        config = replace(config, data=_default_data("downstream", spec.builtin_processes()))
     log = print if rank == 0 else lambda s: None
     # without --from (and without 'pretrained' in a config file): the shipped default model
     if args.kfold is not None:
-        finetune_kfold(config, args.kfold, log=log, samples=samples, use_default=True)
+        finetune_kfold(config, spec, args.kfold, log=log, use_default=True)
     else:
-        finetune(config, log=log, samples=samples, use_default=True)
+        finetune(config, spec, log=log, use_default=True)
     shutdown_distributed()
 
 
@@ -530,6 +492,7 @@ def cmd_models(args) -> None:
 def cmd_scan(args) -> None:
     from ._core.fileio import safe_name
     from .analysis.scan import BASELINE, PRETRAIN_OBJECTIVES, ScanConfig, run_scan
+    from .catalog.resolve import resolve_task
 
     pretrained = {}
     for item in args.pretrained:
@@ -558,12 +521,13 @@ def cmd_scan(args) -> None:
             f"setup '{setup}' has no pretrained run: give one with --pretrained {setup}=RUN "
             "(only multiclass and multilabel are pretrained by the scan)"
         )
-    data = args.data or _default_data("downstream", _task_processes(args.task))
+    spec = resolve_task(args.task)
+    data = args.data or _default_data("downstream", spec.builtin_processes())
     pretrain_data = args.pretrain_data
     if pretrain_data is None and set(setups) - set(pretrained) - {BASELINE}:
         pretrain_data = _default_data("pretrain")
     config = ScanConfig(
-        task=args.task,
+        task=spec,
         sizes=sizes,
         seeds=args.seeds,
         setups=setups,

@@ -78,6 +78,7 @@ def torch_logits(run, graphs) -> np.ndarray:
 @pytest.fixture(scope="module")
 def runs(tiny_data, tmp_path_factory):
     """A tiny multiclass pretraining run and a binary finetune (wh_vs_zh) from it."""
+    from eventgnn.catalog.resolve import resolve_task
     from eventgnn.config import RunConfig, apply_overrides
     from eventgnn.train.finetune import finetune
     from eventgnn.train.runs import pretrain
@@ -94,6 +95,7 @@ def runs(tiny_data, tmp_path_factory):
     ft = finetune(
         replace(base, command="finetune", task="wh_vs_zh", data=str(tiny_data),
                 out=str(top / "ft"), pretrained=str(pre)),
+        resolve_task("wh_vs_zh"),
         log=quiet,
     )  # fmt: skip
     return {"multiclass": Path(pre), "binary": Path(ft)}

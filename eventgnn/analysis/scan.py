@@ -41,7 +41,7 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +52,7 @@ from .._core.fileio import safe_name, write_text_atomic
 from .._core.provenance import differences, lock, write_record
 from .._core.system import cpu_count, die_with_parent
 from ..catalog.registry import shipped_card
+from ..catalog.resolve import TaskSpec, resolve_task
 from ..config import build_run_config
 from ..graphs.dataset import data_identity
 from ..plots import plot_scaling
@@ -91,7 +92,7 @@ class ScanConfig:
     ``train.num_threads`` is given).
     """
 
-    task: str
+    task: str | TaskSpec
     sizes: tuple[int, ...]
     seeds: int = 5
     setups: tuple[str, ...] = ("scratch", "multiclass", "multilabel")
@@ -337,6 +338,7 @@ def run_scan(
     """
     finetune = finetune or _default_finetune
     pretrain = pretrain or _default_pretrain
+    config = replace(config, task=resolve_task(config.task))  # once, for every run
     out = Path(config.out)
     with lock(out, "scan"):
         _check_scan_record(out / "scan.json", scan_record(config))
@@ -365,7 +367,7 @@ def scan_record(config: ScanConfig) -> dict:
                              "pretrain_epochs": config.pretrain_epochs,
                              "pretrain_overrides": list(config.pretrain_overrides)}  # fmt: skip
     return {
-        "task": config.task,
+        "task": resolve_task(config.task).name,
         "data": identity(config.data),
         "epochs": config.epochs,
         "overrides": list(config.overrides),
@@ -438,7 +440,7 @@ def _run_points(config: ScanConfig, out: Path, finetune, pretrain, log) -> list[
         done = [(n, s, k) for n, s, k in points if _finished(run_dir(out, s, n, k))]
         return write_tables(
             out, [_record(run_dir(out, s, n, k), s, n, k) for n, s, k in done],
-            title=config.task, plots=plots,
+            title=config.task.name, plots=plots,
         )  # fmt: skip
 
     if config.jobs == 1 or len(todo) <= 1:
@@ -492,7 +494,7 @@ def _worker_init(threads: int, parent: int) -> None:
 
 
 def _default_finetune(
-    task: str,
+    task: TaskSpec,
     out: str,
     seed: int,
     train_size: int,
@@ -504,10 +506,10 @@ def _default_finetune(
     """One scan point through :func:`eventgnn.train.finetune.finetune` (scratch when no
     ``pretrained``); ``overrides`` apply first, the scan's own values win."""
     config = build_run_config(
-        "finetune", overrides=overrides, task=task, data=data, out=out, pretrained=pretrained,
-        epochs=epochs, seed=seed, train_size=train_size,
+        "finetune", overrides=overrides, task=task.name, data=data, out=out,
+        pretrained=pretrained, epochs=epochs, seed=seed, train_size=train_size,
     )  # fmt: skip
-    finetune_run(config, log=_quiet)
+    finetune_run(config, task, log=_quiet)
 
 
 def _default_pretrain(

@@ -28,11 +28,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .._core.errors import CatalogError, ConfigError, DatasetError
+from .._core.errors import ConfigError, DatasetError
 from .._core.system import cache_dir
-from ..catalog.processes import Task, get_task, list_tasks
+from ..catalog.processes import Task, list_tasks
 from ..catalog.registry import DEFAULT_PRETRAINED, SCRATCH, has_model, model_file
-from ..catalog.taskfile import TaskFile, is_task_file, load_task_file, stage
+from ..catalog.resolve import TaskSpec
+from ..catalog.taskfile import TaskFile, stage
 from ..config import FINETUNE_MODES, ModelConfig, RunConfig, from_dict, validate
 from ..graphs.dataset import data_processes, load_task_data
 from ..graphs.kfold import write_kfold
@@ -40,21 +41,6 @@ from ..model.eventgnn import EventGNN
 from .checkpoint import load_model, model_identity
 from .objectives import make_objective
 from .runs import default_out, fit_stats, split_of, train_model
-
-
-def resolve_task(name: str) -> Task:
-    """The task called ``name`` in the catalog; a name not in it of the form ``A_vs_B`` is read as
-    signal process ``A`` against background process ``B`` (your own converted data)."""
-    try:
-        return get_task(name)
-    except CatalogError:
-        sig, sep, bkg = name.partition("_vs_")
-        if not (sep and sig and bkg):
-            raise CatalogError(
-                f"unknown task '{name}'; known: {', '.join(list_tasks())} (or SIGNAL_vs_BACKGROUND "
-                "with two process names of your data)"
-            ) from None
-        return Task(name, (sig,), (bkg,), builtin=False, description="custom: A_vs_B")
 
 
 def finetune_groups(model: nn.Module, mode: str, head_lr: float, backbone_lr: float) -> list[dict]:
@@ -123,37 +109,32 @@ def architecture_note(asked: ModelConfig, pretrained: ModelConfig, source: str) 
 
 def finetune(
     config: RunConfig,
+    spec: TaskSpec,
     log: Callable[[str], None] = print,
-    samples: TaskFile | None = None,
     use_default: bool = False,
 ) -> Path:
-    """Finetune ``config.pretrained`` (or train from scratch) on the binary task ``config.task``
-    (a catalog task, ``A_vs_B``, or a task file) with the events of ``config.data``; ``samples``:
-    a task given as a :class:`~eventgnn.catalog.taskfile.TaskFile` (``--signal``/``--background``);
-    ``use_default``: start from the shipped default model when ``config.pretrained`` is None
-    (:func:`start_point`)."""
-    config = validate(replace(config, command="finetune", objective="binary"))
+    """Finetune ``config.pretrained`` (or train from scratch) on the binary task ``spec``
+    (resolved once by :func:`eventgnn.catalog.resolve.resolve_task`) with the events of
+    ``config.data`` and of the task's own files; ``use_default``: start from the shipped default
+    model when ``config.pretrained`` is None (:func:`start_point`)."""
+    config = validate(replace(config, command="finetune", objective="binary", task=spec.name))
     pretrained, start = start_point(config.pretrained, use_default)
     config = replace(config, pretrained=pretrained)
     if pretrained is not None:  # a wrong name or a damaged file: say so before reading data
         model_file(pretrained)
     elif config.finetune.head != "new":
         raise ConfigError(f"finetune.head={config.finetune.head}: needs a pretrained run (--from)")
-    if samples is None and config.task is not None and is_task_file(config.task):
-        samples = load_task_file(config.task)
+    task, samples = spec.task, spec.samples
     if samples is not None:
-        task, data, scales = samples.task, task_file_data(samples, config.data, log), samples.scales
-        if config.out is None:  # the run is named after the task, not its file's path
-            config = replace(config, out=str(default_out(replace(config, task=task.name))))
-        config = replace(config, task=config.task or task.name)
+        data, scales = task_file_data(samples, config.data, log), samples.scales
+    elif config.data is None:
+        raise ValueError(f"finetune of task '{task.name}' needs data (--data DIR)")
     else:
-        if config.task is None or config.data is None:
-            raise ValueError("finetune needs a task and data (--task NAME, --data DIR)")
-        task, data, scales = resolve_task(config.task), config.data, None
+        data, scales = config.data, None
     try:
         data = load_task_data(data, task.processes, task.signal, split_of(config), scales=scales)
     except DatasetError as err:
-        if samples is not None or task.name in list_tasks():
+        if samples is not None or spec.in_catalog:
             raise
         raise DatasetError(
             f"{err} (task '{task.name}' is not in the catalog, so it was read as signal process "
@@ -257,9 +238,9 @@ def head_from_classes(
 
 def finetune_kfold(
     config: RunConfig,
+    spec: TaskSpec,
     k: int,
     log: Callable[[str], None] = print,
-    samples: TaskFile | None = None,
     use_default: bool = False,
 ) -> Path:
     """Train the ``k`` models of a k-fold finetune (:mod:`eventgnn.graphs.kfold`) into
@@ -272,14 +253,14 @@ def finetune_kfold(
     if start:
         log(start)
     config = replace(config, pretrained=pretrained)
-    name = samples.name if samples is not None else config.task
-    out = Path(config.out) if config.out else default_out(replace(config, task=name))
+    config = replace(config, task=spec.name)
+    out = Path(config.out) if config.out else default_out(config)
     if config.out is None:
         out = out.with_name(out.name.replace("-seed", f"-kfold{k}-seed"))
     for fold in range(k):
         f = replace(config.finetune, kfold=k, fold=fold)
         log(f"fold {fold + 1} of {k}")
-        finetune(replace(config, finetune=f, out=str(out / f"fold{fold}")), log, samples)
+        finetune(replace(config, finetune=f, out=str(out / f"fold{fold}")), spec, log)
     write_kfold(out, k)
     log(f"{k} fold models in {out}; eventgnn predict --model {out} scores each event with the "
         "model that did not train on it")  # fmt: skip

@@ -92,7 +92,7 @@ def _stub_trainer(calls):
 def test_run_scan_layout_resume_and_tables(tmp_path):
     calls = []
     ft, pt = _stub_trainer(calls)
-    cfg = ScanConfig(task="t", sizes=(10, 100), seeds=2, setups=("scratch", "multiclass"),
+    cfg = ScanConfig(task="s_vs_b", sizes=(10, 100), seeds=2, setups=("scratch", "multiclass"),
                      out=str(tmp_path / "scan"))  # fmt: skip
     summary = run_scan(cfg, finetune=ft, pretrain=pt, log=lambda s: None)
     assert ("pretrain", "multiclass") in calls
@@ -110,7 +110,7 @@ def test_run_scan_layout_resume_and_tables(tmp_path):
     calls.clear()
     run_scan(cfg, finetune=ft, pretrain=pt, log=lambda s: None)
     assert calls == []
-    cfg3 = ScanConfig(task="t", sizes=(10, 100), seeds=3, setups=("scratch", "multiclass"),
+    cfg3 = ScanConfig(task="s_vs_b", sizes=(10, 100), seeds=3, setups=("scratch", "multiclass"),
                       out=str(tmp_path / "scan"))  # fmt: skip
     run_scan(cfg3, finetune=ft, pretrain=pt, log=lambda s: None)
     assert sorted(c[1] for c in calls) == [2, 2, 2, 2]
@@ -122,8 +122,8 @@ def test_given_pretrained_run_is_used(tmp_path):
     ft, pt = _stub_trainer(calls)
     pre = tmp_path / "pre"
     with pytest.raises(ValueError, match="not in --setups"):
-        ScanConfig(task="t", sizes=(10,), setups=("scratch",), pretrained={"multiclass": "x"})
-    cfg = ScanConfig(task="t", sizes=(10,), seeds=1, setups=("multiclass",),
+        ScanConfig(task="s_vs_b", sizes=(10,), setups=("scratch",), pretrained={"multiclass": "x"})
+    cfg = ScanConfig(task="s_vs_b", sizes=(10,), seeds=1, setups=("multiclass",),
                      pretrained={"multiclass": str(pre)}, out=str(tmp_path / "s"))  # fmt: skip
     with pytest.raises(FileNotFoundError, match="not a finished run"):
         run_scan(cfg, finetune=ft, pretrain=pt, log=lambda s: None)
@@ -156,7 +156,7 @@ def test_parallel_scan_equals_sequential(tmp_path):
     tables = {}
     for jobs in (1, 3):
         out = tmp_path / f"scan{jobs}"
-        cfg = ScanConfig(task="t", sizes=(10, 100), seeds=3, setups=("scratch", "multiclass"),
+        cfg = ScanConfig(task="s_vs_b", sizes=(10, 100), seeds=3, setups=("scratch", "multiclass"),
                          pretrained={"multiclass": str(pre)}, out=str(out), jobs=jobs)  # fmt: skip
         run_scan(cfg, finetune=_picklable_finetune, log=lambda s: None)
         tables[jobs] = (out / "summary.csv").read_text()
@@ -165,14 +165,14 @@ def test_parallel_scan_equals_sequential(tmp_path):
 
 
 def test_parallel_scan_failure_names_the_point(tmp_path):
-    cfg = ScanConfig(task="t", sizes=(10,), seeds=2, setups=("scratch",), first_seed=98,
+    cfg = ScanConfig(task="s_vs_b", sizes=(10,), seeds=2, setups=("scratch",), first_seed=98,
                      out=str(tmp_path / "s"), jobs=2)  # fmt: skip
     with pytest.raises(RuntimeError, match=r"scratch n=10 seed=99 failed: planted failure"):
         run_scan(cfg, finetune=_picklable_finetune, log=lambda s: None)
     # the other point finished and is kept: a rerun without the failing seed trains nothing
     assert (run_dir(tmp_path / "s", "scratch", 10, 98) / "metrics.json").exists()
     with pytest.raises(ValueError, match="jobs must be at least 1"):
-        ScanConfig(task="t", sizes=(10,), jobs=0)
+        ScanConfig(task="s_vs_b", sizes=(10,), jobs=0)
 
 
 def _gated_finetune(task, out, seed, train_size, pretrained, data, epochs, overrides):
@@ -197,7 +197,7 @@ def test_parallel_scan_reports_each_point_when_it_finishes(tmp_path):
             seen.append((run_dir(out, "scratch", 10, 0) / "metrics.json").exists())
             (out / "RELEASE").touch()
 
-    cfg = ScanConfig(task="t", sizes=(10,), seeds=2, setups=("scratch",), out=str(out), jobs=2)
+    cfg = ScanConfig(task="s_vs_b", sizes=(10,), seeds=2, setups=("scratch",), out=str(out), jobs=2)
     run_scan(cfg, finetune=_gated_finetune, log=log)
     assert seen == [False]
     assert (out / "results.csv").read_text().count("\n") == 3  # header + 2 runs
@@ -209,7 +209,7 @@ def _silent_finetune(task, out, seed, train_size, pretrained, data, epochs, over
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_run_without_metrics_is_an_error(tmp_path, jobs):
-    cfg = ScanConfig(task="t", sizes=(10,), seeds=2, setups=("scratch",), out=str(tmp_path / "s"),
+    cfg = ScanConfig(task="s_vs_b", sizes=(10,), seeds=2, setups=("scratch",), out=str(tmp_path / "s"),
                      jobs=jobs)  # fmt: skip
     with pytest.raises(RuntimeError, match=r"2 run\(s\) ended without writing metrics.json"):
         run_scan(cfg, finetune=_silent_finetune, log=lambda s: None)
@@ -218,7 +218,7 @@ def test_run_without_metrics_is_an_error(tmp_path, jobs):
 @pytest.mark.parametrize(
     "change, needle",
     [
-        ({"task": "u"}, "task: 't' -> 'u'"),
+        ({"task": "u_vs_b"}, "task: 's_vs_b' -> 'u_vs_b'"),
         ({"epochs": 7}, "epochs: 5 -> 7"),
         ({"overrides": ("train.lr=0.001",)}, "overrides"),
         ({"pretrained": {"multiclass": "elsewhere"}}, "setups.multiclass"),
@@ -227,7 +227,7 @@ def test_run_without_metrics_is_an_error(tmp_path, jobs):
 def test_a_scan_into_a_folder_of_other_runs_is_refused(change, needle, tmp_path):
     """Was: "done already", then a summary titled with the new task holding the old numbers."""
     ft, pt = _stub_trainer([])
-    base = dict(task="t", sizes=(10,), seeds=1, setups=("scratch", "multiclass"), epochs=5,
+    base = dict(task="s_vs_b", sizes=(10,), seeds=1, setups=("scratch", "multiclass"), epochs=5,
                 out=str(tmp_path / "scan"))  # fmt: skip
     run_scan(ScanConfig(**base), finetune=ft, pretrain=pt, log=lambda s: None)
     with pytest.raises(StaleOutputError, match=re.escape(needle)):

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from eventgnn._core.errors import CatalogError, ConfigError, DatasetError, StaleOutputError
+from eventgnn.catalog.resolve import resolve_task
 from eventgnn.config import ModelConfig
 from eventgnn.model import EventGNN
 from eventgnn.train.checkpoint import load_model
@@ -16,7 +17,6 @@ from eventgnn.train.finetune import (
     finetune,
     finetune_groups,
     head_from_classes,
-    resolve_task,
 )
 
 QUIET = lambda s: None  # noqa: E731
@@ -31,7 +31,7 @@ def _ft(tiny_cfg, data, out, pretrained, *overrides):
         task="wh_vs_zh",
         pretrained=str(pretrained) if pretrained else None,
     )
-    return finetune(config, log=QUIET)
+    return finetune(config, resolve_task(config.task), log=QUIET)
 
 
 def _state(run):
@@ -39,11 +39,11 @@ def _state(run):
 
 
 def test_tasks_from_the_catalog_or_signal_vs_background():
-    task = resolve_task("wh_vs_zh")
+    task = resolve_task("wh_vs_zh").task
     assert (task.signal, task.background, task.builtin) == (("wh",), ("zh",), True)
     # a catalog name with "_vs_" inside a process name is never split
-    assert resolve_task("tth_cp_even_vs_odd").background == ("tth_cp_odd",)
-    custom = resolve_task("foo_vs_bar")
+    assert resolve_task("tth_cp_even_vs_odd").task.background == ("tth_cp_odd",)
+    custom = resolve_task("foo_vs_bar").task
     assert (custom.signal, custom.background, custom.builtin) == (("foo",), ("bar",), False)
     with pytest.raises(CatalogError, match="unknown task 'nonsense'; known: wh_vs_zh, "):
         resolve_task("nonsense")
@@ -52,7 +52,7 @@ def test_tasks_from_the_catalog_or_signal_vs_background():
 def test_custom_task_missing_process_says_how_the_name_was_read(tiny_cfg, tiny_data, tmp_path):
     config = tiny_cfg(tiny_data, tmp_path / "r", command="finetune", task="wh_vs_odd")
     with pytest.raises(DatasetError, match="no events of process.*odd.*read as signal process"):
-        finetune(config, log=QUIET)
+        finetune(config, resolve_task(config.task), log=QUIET)
 
 
 def test_full_mode_has_two_groups_at_head_and_backbone_rates():
@@ -148,7 +148,7 @@ def test_an_architecture_asked_for_is_not_ignored_silently(
     lines = []
     config = tiny_cfg(tiny_data, tmp_path / "ft", f"model.hidden={2 * hidden}", command="finetune",
                       task="wh_vs_zh", pretrained=str(pretrained_run))  # fmt: skip
-    run = finetune(config, log=lines.append)
+    run = finetune(config, resolve_task(config.task), log=lines.append)
     assert load_model(run)[1]["model_config"]["hidden"] == hidden
     note = [line for line in lines if "not used" in line]
     assert note == [
@@ -158,7 +158,8 @@ def test_an_architecture_asked_for_is_not_ignored_silently(
     ]
     lines.clear()
     finetune(tiny_cfg(tiny_data, tmp_path / "same", command="finetune", task="wh_vs_zh",
-                      pretrained=str(pretrained_run)), log=lines.append)  # fmt: skip
+                      pretrained=str(pretrained_run)), resolve_task("wh_vs_zh"),
+             log=lines.append)  # fmt: skip
     assert not [line for line in lines if "not used" in line]
 
 
@@ -191,7 +192,7 @@ def test_a_new_head_on_pretraining_classes_names_head_classes(
         lines = []
         config = tiny_cfg(tiny_data, tmp_path / head, f"finetune.head={head}", command="finetune",
                           task="wh_vs_zh", pretrained=str(pretrained_run))  # fmt: skip
-        finetune(config, log=lines.append)
+        finetune(config, resolve_task(config.task), log=lines.append)
         hints[head] = [line for line in lines if "finetune.head=classes would" in line]
     assert hints["classes"] == []
     assert hints["new"] == [
@@ -199,11 +200,11 @@ def test_a_new_head_on_pretraining_classes_names_head_classes(
         "finetune.head=classes would start from its classifier instead (docs/training.md)"
     ]
     assert (
-        classes_hint({"kind": "multilabel", "names": ["wh", "zh"]}, resolve_task("wh_vs_zh"))
+        classes_hint({"kind": "multilabel", "names": ["wh", "zh"]}, resolve_task("wh_vs_zh").task)
         is None
     )
     assert (
-        classes_hint({"kind": "multiclass", "names": ["wh", "tt"]}, resolve_task("wh_vs_zh"))
+        classes_hint({"kind": "multiclass", "names": ["wh", "tt"]}, resolve_task("wh_vs_zh").task)
         is None
     )
 
@@ -211,7 +212,7 @@ def test_a_new_head_on_pretraining_classes_names_head_classes(
 def test_head_from_classes_refusals(tiny_cfg, tiny_data, pretrained_run, tmp_path):
     w, b = torch.zeros(3, 4), torch.zeros(3)
     multiclass = {"kind": "multiclass", "names": ["wh", "zh", "tt"]}
-    task = resolve_task("wh_vs_zh")
+    task = resolve_task("wh_vs_zh").task
     weight, bias = head_from_classes(torch.arange(12.0).view(3, 4), b, multiclass, task, "R")
     assert weight.tolist() == [[-4.0, -4.0, -4.0, -4.0]] and bias.shape == (1,)
     with pytest.raises(ConfigError, match="R is a multilabel pretraining"):

@@ -13,6 +13,7 @@ import torch
 from hand_events import separable_events
 
 from eventgnn._core.errors import ClassImbalanceWarning, ConfigError, DatasetError
+from eventgnn.catalog.resolve import resolve_task
 from eventgnn.config import RunConfig, apply_overrides, build_run_config
 from eventgnn.events.parquet import write_events
 from eventgnn.train.finetune import finetune
@@ -72,7 +73,7 @@ def weighted_data(tmp_path_factory):
 def _fit(tiny_cfg, data, out, *overrides):
     lines = []
     config = tiny_cfg(data, out, *overrides, command="finetune", task="sig_vs_bkg")
-    return finetune(config, log=lines.append), lines
+    return finetune(config, resolve_task(config.task), log=lines.append), lines
 
 
 def test_imbalanced_weights_warn_and_are_counted(tiny_cfg, weighted_data, tmp_path):
