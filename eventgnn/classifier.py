@@ -31,7 +31,7 @@ from .catalog.taskfile import TaskFile
 from .config import build_run_config
 from .graphs.batch import GraphTensors
 from .train.checkpoint import load_model, model_path, objective_of
-from .train.engine import predict as predict_logits
+from .train.scoring import eval_batch_size, score
 
 
 class EventClassifier:
@@ -74,10 +74,14 @@ class EventClassifier:
         where = self.name or self.path
         return f"EventClassifier({where}, {self.kind}, classes={list(self.classes)})"
 
-    def predict(self, events: ak.Array, batch_size: int = 1024, device: str = "cpu") -> np.ndarray:
+    def predict(
+        self, events: ak.Array, batch_size: int | None = None, device: str | None = None
+    ) -> np.ndarray:
         """Scores of ``events`` (an event-record array as :func:`eventgnn.read_events` returns
         it): binary ``[B]`` signal probabilities; multiclass ``[B, C]`` class probabilities;
-        multilabel ``[B, 41]``. An event without objects gets NaN."""
+        multilabel ``[B, 41]``. An event without objects gets NaN. ``batch_size``: events per
+        batch (None: the run's ``train.eval_batch_size``); ``device``: where to score (``"cuda"``,
+        ``"auto"``; None: where the model is, the CPU after loading); the model moves there."""
         n_objects = ak.to_numpy(ak.num(events.objects, axis=1))
         has = n_objects > 0
         width = 1 if self.kind == "binary" else len(self.classes)
@@ -85,7 +89,8 @@ class EventClassifier:
         if has.any():
             chosen = events if has.all() else events[has]
             graphs = GraphTensors.from_events(chosen)
-            logits, _, _ = predict_logits(self.model, graphs, None, batch_size, device)
+            batch = batch_size or eval_batch_size(self.checkpoint)
+            logits, _, _ = score(self.model, graphs, batch_size=batch, device=device)
             s = self.objective.scores(logits).numpy()
             out[has] = s[:, None] if s.ndim == 1 else s
         return out[:, 0] if self.kind == "binary" else out

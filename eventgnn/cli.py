@@ -393,13 +393,13 @@ def _default_data(role: str, processes: list[str] | None = None) -> str:
     """The built-in dataset for ``role`` (``pretrain``, or ``downstream`` with ``processes``),
     generated on first use (rank 0 first under ``torchrun``)."""
     from .generate.default import ensure_default_data
-    from .train.ddp import rank_zero_first
+    from .train.distributed import rank_zero_first
 
     return str(rank_zero_first(lambda: ensure_default_data(role, processes=processes)))
 
 
 def cmd_pretrain(args) -> None:
-    from .train.ddp import init_distributed, shutdown_distributed
+    from .train.distributed import init_distributed, shutdown_distributed
     from .train.runs import pretrain
 
     rank, _ = init_distributed()  # a no-op outside torchrun
@@ -413,7 +413,7 @@ def cmd_pretrain(args) -> None:
 def cmd_finetune(args) -> None:
     from .catalog.registry import SCRATCH, model_file
     from .catalog.resolve import resolve_task
-    from .train.ddp import init_distributed, shutdown_distributed
+    from .train.distributed import init_distributed, shutdown_distributed
     from .train.finetune import finetune, finetune_kfold
 
     rank, _ = init_distributed()

@@ -17,7 +17,7 @@ from eventgnn import read_events
 from eventgnn.cli import main
 from eventgnn.graphs.batch import GraphTensors
 from eventgnn.train.checkpoint import load_model, objective_of
-from eventgnn.train.engine import predict
+from eventgnn.train.scoring import score
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def scores_of(run, path, **options):
     """The model's signal probabilities for the selected events of ``path``, computed here."""
     model, ckpt = load_model(run)
     events = read_events(path, **options)
-    logits, _, _ = predict(model, GraphTensors.from_events(events), None)
+    logits, _, _ = score(model, GraphTensors.from_events(events))
     return objective_of(ckpt).scores(logits).numpy()
 
 
@@ -170,6 +170,6 @@ def test_kfold_scores_come_from_the_model_that_did_not_train_on_them(tmp_path, m
         rows = np.nonzero(t.fold.to_numpy() == f)[0][:5]
         model, ckpt = load_model(run / f"fold{f}")
         events = read_events([sig, bkg])[rows]
-        logits, _, _ = predict(model, GraphTensors.from_events(events), None)
+        logits, _, _ = score(model, GraphTensors.from_events(events))
         expected = objective_of(ckpt).scores(logits).numpy()
         np.testing.assert_allclose(t.score.to_numpy()[rows], expected, rtol=1e-5)

@@ -25,8 +25,8 @@ import torch
 from .._core.fileio import write_text_atomic
 from ..plots import plot_cka_matrix
 from ..train.checkpoint import load_checkpoint, load_model
-from ..train.engine import predict
 from ..train.evaluate import evaluation_graphs
+from ..train.scoring import EVAL_BATCH_SIZE, score
 from .cka import capture_activations, cka_matrix, layerwise_cka, pair_statistics
 
 __all__ = ["CKAResult", "common_events", "compare_runs", "layer_activations", "run_latents"]
@@ -44,18 +44,18 @@ def common_events(run: str | os.PathLike, data: str | os.PathLike | None = None,
 
 
 def run_latents(
-    runs: Sequence[str | os.PathLike], graphs, batch_size: int = 1024
+    runs: Sequence[str | os.PathLike], graphs, batch_size: int = EVAL_BATCH_SIZE
 ) -> list[torch.Tensor]:
     """Each run's latent ``[n_events, latent]`` on ``graphs`` (CPU, float32)."""
     out = []
     for run in runs:
         model, _ = load_model(run)
-        latent, _, _ = predict(model, graphs, target=None, batch_size=batch_size, latent=True)
+        latent, _, _ = score(model, graphs, batch_size=batch_size, latent=True)
         out.append(latent)
     return out
 
 
-def layer_activations(model: torch.nn.Module, graphs, batch_size: int = 1024) -> dict:
+def layer_activations(model: torch.nn.Module, graphs, batch_size: int = EVAL_BATCH_SIZE) -> dict:
     """Per-event activations of every stage of an EventGNN, in order: the encoded global state,
     the global state after each processor step, and the decoder output (the latent)."""
     n_blocks = len(model.processor)

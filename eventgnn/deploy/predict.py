@@ -40,8 +40,8 @@ from ..events.selection import SelectionCuts
 from ..graphs.batch import GraphTensors
 from ..graphs.kfold import event_folds, read_kfold
 from ..train.checkpoint import load_model, objective_of
-from ..train.engine import predict as predict_logits
-from ..train.engine import resolve_device
+from ..train.distributed import resolve_device
+from ..train.scoring import eval_batch_size, score
 
 PREDICT_CHUNK_ENTRIES = 200_000
 """Entries read and scored at a time (as ``eventgnn evaluate``: about 1 GiB)."""
@@ -110,8 +110,7 @@ def predict_files(
     if out.exists():
         log(f"{out} exists: it is replaced when the scores are written")
     dev = resolve_device(device)
-    for m in models:
-        m.to(dev)
+    batch = eval_batch_size(ckpt)
     objective = objective_of(ckpt)
     names = ["score"] if objective.kind == "binary" else [f"score_{n}" for n in objective.names]
     parts = []
@@ -124,7 +123,7 @@ def predict_files(
         else:
             opts = reader_options_for(ckpt, fmt, options or {}, log)
         part = _score_file(path, fmt, opts, keep, chunk_size, objective, names, models, n_folds,
-                           dev)  # fmt: skip
+                           dev, batch)  # fmt: skip
         n_sel = int(np.sum(part["selected"]))
         log(f"{path}: {len(part['entry']):,} entries, {n_sel:,} with selected objects")
         if len(files) > 1:
@@ -153,7 +152,7 @@ def _concat(arrays: list):
     return np.concatenate(arrays)
 
 
-def _score_file(path, fmt, opts, keep, chunk_size, objective, names, models, n_folds, dev):
+def _score_file(path, fmt, opts, keep, chunk_size, objective, names, models, n_folds, dev, batch):
     n = count_entries(path, fmt, **opts)
     kept = _kept(path, fmt, opts, keep)  # first: a missing branch fails before any scoring
     n_out = len(names)
@@ -169,7 +168,7 @@ def _score_file(path, fmt, opts, keep, chunk_size, objective, names, models, n_f
         for f, m in enumerate(models):  # each event by its fold's model
             idx = np.nonzero(folds == f)[0]
             if len(idx):
-                scores[entries[idx]] = _scores(m, graphs.subset(idx), objective, dev)
+                scores[entries[idx]] = _scores(m, graphs.subset(idx), objective, dev, batch)
         fold[entries] = folds
         selected[entries] = True
     part = {"entry": np.arange(n, dtype=np.int64), "selected": selected}
@@ -183,8 +182,8 @@ def _score_file(path, fmt, opts, keep, chunk_size, objective, names, models, n_f
     return part
 
 
-def _scores(model, graphs: GraphTensors, objective, dev) -> np.ndarray:
-    logits, _, _ = predict_logits(model, graphs, None, device=dev)
+def _scores(model, graphs: GraphTensors, objective, dev, batch: int) -> np.ndarray:
+    logits, _, _ = score(model, graphs, batch_size=batch, device=dev)
     s = objective.scores(logits).numpy()
     return s[:, None] if s.ndim == 1 else s
 

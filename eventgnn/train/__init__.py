@@ -5,11 +5,12 @@ Entry points (plain values and :class:`eventgnn.config.RunConfig` in, run direct
 """
 
 from .checkpoint import load_checkpoint, load_model
-from .engine import fit, predict
+from .engine import fit
 from .evaluate import evaluate_run
 from .finetune import finetune, finetune_groups
 from .objectives import Objective, make_objective
 from .runs import pretrain, run_info
+from .scoring import score
 
 __all__ = [
     "Objective",
@@ -20,7 +21,7 @@ __all__ = [
     "load_checkpoint",
     "load_model",
     "make_objective",
-    "predict",
     "pretrain",
+    "score",
     "run_info",
 ]

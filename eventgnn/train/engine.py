@@ -35,29 +35,11 @@ from .._core.version import __version__
 from ..config import TrainConfig
 from ..graphs.batch import GraphTensors
 from ..graphs.dataset import TaskData
-from ..plots import plot_run
 from .checkpoint import metrics_json, safe_load, save_model, state_copy, to_plain
+from .distributed import rank_world, resolve_device
 from .objectives import Objective
+from .scoring import autocast, score, write_plots
 from .weights import balance_weights, class_names, split_class_totals
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """``auto``: CUDA when present (under ``torchrun`` the rank's ``LOCAL_RANK`` GPU), else CPU."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-        return torch.device("cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device '{name}' requested but CUDA is not available")
-    return device
-
-
-def _dist() -> tuple[int, int]:
-    """``(rank, world_size)``; ``(0, 1)`` outside ``torchrun``."""
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        return torch.distributed.get_rank(), torch.distributed.get_world_size()
-    return 0, 1
 
 
 def _machine(device: torch.device, world: int) -> dict:
@@ -66,44 +48,6 @@ def _machine(device: torch.device, world: int) -> dict:
     return {**machine_info(), "torch": str(torch.__version__), "device": str(device),
             "accelerator": accelerator, "processes": world,
             "threads": torch.get_num_threads()}  # fmt: skip
-
-
-def _autocast(device: torch.device, amp: bool):
-    # bfloat16 needs no loss scaling; older GPUs without it train in float32
-    if amp and device.type == "cuda" and torch.cuda.is_bf16_supported():
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return torch.autocast(device.type, enabled=False)
-
-
-@torch.no_grad()
-def predict(
-    model: nn.Module,
-    graphs: GraphTensors,
-    target: str | None,
-    batch_size: int = 1024,
-    device: torch.device | str = "cpu",
-    amp: bool = False,
-    latent: bool = False,
-) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
-    """``(outputs, y, w)`` for every event of ``graphs``, in order, on the CPU: the model outputs
-    (or latents), ``labels[target]`` (None without a target) and the event weights
-    ``labels["weight"]`` (None when ``graphs`` has none), for the weighted metrics."""
-    device = torch.device(device)
-    was_training = model.training
-    model.eval()
-    outs, ys = [], []
-    for idx in torch.arange(len(graphs)).split(batch_size):
-        b = graphs.batch(idx, target=target).to(device)
-        with _autocast(device, amp):
-            out = model.encode(b) if latent else model(b)
-        outs.append(out.float().cpu())
-        if target is not None:
-            ys.append(b.y.cpu())
-    model.train(was_training)
-    width = model.config.latent if latent else model.n_outputs
-    w = graphs.labels["weight"].cpu() if "weight" in graphs.labels else None
-    y = torch.cat(ys) if ys else None
-    return (torch.cat(outs) if outs else torch.zeros(0, width)), y, w
 
 
 @dataclass
@@ -225,7 +169,7 @@ def train_epoch(
     """One pass over ``graphs`` in the order ``generator`` draws; the weighted mean training loss
     (each batch's weighted mean loss weighted by the batch's total weight). Under ``torchrun``
     each rank takes its own share of the order and the loss is averaged over ranks."""
-    rank, world = _dist()
+    rank, world = rank_world()
     net.train()
     order = torch.randperm(len(graphs), generator=generator)
     if world > 1:  # equal step counts keep the ranks' all-reduces in lockstep
@@ -236,7 +180,7 @@ def train_epoch(
     for idx in order.split(config.batch_size):
         # host indices: the batch is sized on the host, no device sync (GPU)
         b = graphs.batch(idx, target=objective.target)
-        with _autocast(device, config.amp):
+        with autocast(device, config.amp):
             logits = net(b)
         loss = objective.loss(logits, b.y, b.w)
         optimizer.zero_grad(set_to_none=True)
@@ -256,8 +200,13 @@ def validate(model, objective, graphs, config, device, train_loss: float) -> tup
     """``(loss, accuracy)`` on the validation split; without one, the training loss is watched."""
     if not len(graphs):
         return train_loss, math.nan
-    logits, y, w = predict(
-        model, graphs, objective.target, config.eval_batch_size, device, config.amp
+    logits, y, w = score(
+        model,
+        graphs,
+        objective.target,
+        batch_size=config.eval_batch_size,
+        device=device,
+        amp=config.amp,
     )
     return float(objective.loss(logits, y, w)), objective.accuracy(logits, y, w)
 
@@ -266,8 +215,13 @@ def _score(model, objective, graphs, config, device):
     """``(metrics, (logits, y, w))`` of ``model`` on ``graphs`` (empty without events)."""
     if not len(graphs):
         return {}, None
-    logits, y, w = predict(
-        model, graphs, objective.target, config.eval_batch_size, device, config.amp
+    logits, y, w = score(
+        model,
+        graphs,
+        objective.target,
+        batch_size=config.eval_batch_size,
+        device=device,
+        amp=config.amp,
     )
     return objective.metrics(logits, y, w), (logits, y, w)
 
@@ -292,7 +246,7 @@ def fit(
     ``meta``: plain values stored in ``model.pt`` (config, task, processes, provenance).
     """
     out = Path(out)
-    rank, world = _dist()
+    rank, world = rank_world()
     device = resolve_device(config.device)
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
@@ -410,39 +364,11 @@ def _score_train_sample(model, objective, graphs, n: int, config, device):
         return None
     pick = torch.randperm(len(graphs), generator=torch.Generator().manual_seed(config.seed))[:n]
     sample = graphs.subset(pick.sort().values)
-    return predict(model, sample, objective.target, config.eval_batch_size, device, config.amp)
-
-
-def write_plots(
-    folder: Path,
-    objective: Objective,
-    scored: tuple | None,
-    history,
-    log=print,
-    train: tuple | None = None,
-    best_epoch: int | None = None,
-    split: str = "test",
-    process=None,
-    processes=(),
-    signal=(),
-) -> None:
-    """The run's loss curves, ROC curves and classifier-output distributions of the weighted
-    events ``scored = (logits, y, w)`` (:func:`eventgnn.plots.plot_run`), over the training
-    events' ``train = (logits, y, w)`` when given; a failure is a warning: plots are a
-    convenience, and a trained run is never lost to them."""
-
-    def arrays(part):
-        if part is None or part[1] is None:
-            return None, None, None
-        logits, y, w = part
-        return objective.scores(logits).numpy(), y.numpy(), w.numpy()
-
-    scores, truth, weights = arrays(scored)
-    train_scores, train_y, train_w = arrays(train)
-    try:
-        plot_run(folder, objective.kind, objective.names, scores, truth, history,
-                 weights=weights, train_scores=train_scores, train_y=train_y,
-                 train_weights=train_w, best_epoch=best_epoch, split=split, process=process,
-                 processes=processes, signal=signal)  # fmt: skip
-    except Exception as err:
-        log(f"warning: plots not written ({err})")
+    return score(
+        model,
+        sample,
+        objective.target,
+        batch_size=config.eval_batch_size,
+        device=device,
+        amp=config.amp,
+    )

@@ -35,7 +35,8 @@ from ..graphs.dataset import (
     task_labels,
 )
 from .checkpoint import load_model, metrics_json, model_path, objective_of
-from .engine import predict, resolve_device, write_plots
+from .distributed import resolve_device
+from .scoring import EVAL_BATCH_SIZE, eval_batch_size, score, write_plots
 
 EVALUATE_CHUNK_EVENTS = 200_000
 """Events scored at a time: the chunk and its graphs take about 1 GiB (docs/reliability.md)."""
@@ -50,15 +51,15 @@ def predict_chunks(
     target: str | None,
     *,
     chunk_size: int | None = EVALUATE_CHUNK_EVENTS,
-    batch_size: int = 1024,
-    device: torch.device | str = "cpu",
+    batch_size: int = EVAL_BATCH_SIZE,
+    device: torch.device | str | None = None,
     only: np.ndarray | None = None,
     scales: dict[str, float] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, np.ndarray]:
     """``(logits, y, w, process)`` for the task's events of ``data`` (labels as
     :func:`~eventgnn.graphs.dataset.select_processes` sets them; ``w`` the event weights;
     ``process`` each event's index in ``processes``), read ``chunk_size`` at a time, as
-    :func:`~eventgnn.train.engine.predict` gives them.
+    :func:`~eventgnn.train.scoring.score` gives them.
 
     ``only``: sorted positions (among the task's events, in read order) to score, for example a
     run's test split. ``scales``: weight factors per process (a task file's). Raises
@@ -77,7 +78,8 @@ def predict_chunks(
         if len(chosen) == 0:
             continue
         part = apply_scales(ak.with_field(chunk[chosen], labels[chosen], "label"), scales)
-        logits, y, w = predict(model, GraphTensors.from_events(part), target, batch_size, device)
+        graphs = GraphTensors.from_events(part)
+        logits, y, w = score(model, graphs, target, batch_size=batch_size, device=device)
         outs.append(logits)
         ws.append(w)
         procs.append(label_lookup(names, processes, None)[codes[chosen]])
@@ -94,7 +96,7 @@ def evaluate_run(
     run: str | os.PathLike,
     data: str | os.PathLike | None = None,
     out: str | os.PathLike | None = None,
-    batch_size: int = 1024,
+    batch_size: int | None = None,
     device: str = "auto",
     log: Callable[[str], None] = print,
     chunk_size: int | None = EVALUATE_CHUNK_EVENTS,
@@ -106,14 +108,14 @@ def evaluate_run(
     ``RUN/evaluate``; for a shipped model, whose folder is the installed package,
     ``./evaluate-NAME``); the metrics are weighted by the events' physical weights (never
     balanced). ``chunk_size``: events read and scored at a time (None: all at once; the
-    results are the same)."""
+    results are the same). ``batch_size``: events per inference batch (None: the run's
+    ``train.eval_batch_size``)."""
     model, ckpt = load_model(run)
     card = shipped_card(run)
     objective = objective_of(ckpt)
     info = ckpt["task"]
     signal = info["signal"] or None
     dev = resolve_device(device)
-    model.to(dev)
     only = None
     source = data
     prov = ckpt["provenance"]
@@ -130,7 +132,8 @@ def evaluate_run(
         only = split_indices(labels, split, folds)["test"]
     logits, y, w, process = predict_chunks(
         model, source, info["processes"], signal, objective.target,
-        chunk_size=chunk_size, batch_size=batch_size, device=dev, only=only,
+        chunk_size=chunk_size, batch_size=batch_size or eval_batch_size(ckpt), device=dev,
+        only=only,
         scales=prov.get("scales"),
     )  # fmt: skip
     if objective.kind == "multilabel" and y is not None and bool(torch.isnan(y).all()):

@@ -27,6 +27,7 @@ from ..graphs.dataset import Split, TaskData, load_task_data, process_names
 from ..graphs.features import fit_standardization
 from ..model.eventgnn import EventGNN, count_parameters
 from .checkpoint import load_model, model_path
+from .distributed import rank_world
 from .engine import FitResult, fit
 from .objectives import Objective, make_objective
 from .weights import class_names, format_class_totals, split_class_totals, warn_imbalance
@@ -83,7 +84,7 @@ def train_model(
     ``train.balance``."""
     out = Path(config.out) if config.out else default_out(config)
     config = replace(config, out=str(out))
-    rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
+    rank, _ = rank_world()
     n_params, n_train = count_parameters(model), count_parameters(model, trainable_only=True)
     if rank == 0:
         sizes = data.provenance["split_sizes"]

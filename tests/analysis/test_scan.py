@@ -209,8 +209,8 @@ def _silent_finetune(task, out, seed, train_size, pretrained, data, epochs, over
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_run_without_metrics_is_an_error(tmp_path, jobs):
-    cfg = ScanConfig(task="s_vs_b", sizes=(10,), seeds=2, setups=("scratch",), out=str(tmp_path / "s"),
-                     jobs=jobs)  # fmt: skip
+    cfg = ScanConfig(task="s_vs_b", sizes=(10,), seeds=2, setups=("scratch",),
+                     out=str(tmp_path / "s"), jobs=jobs)  # fmt: skip
     with pytest.raises(RuntimeError, match=r"2 run\(s\) ended without writing metrics.json"):
         run_scan(cfg, finetune=_silent_finetune, log=lambda s: None)
 

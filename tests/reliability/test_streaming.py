@@ -18,8 +18,8 @@ from rel_helpers import cli
 from eventgnn.events.io import iter_event_chunks, read_events
 from eventgnn.graphs.dataset import Split, load_task_data
 from eventgnn.train.checkpoint import load_model
-from eventgnn.train.engine import predict
 from eventgnn.train.evaluate import evaluate_run, predict_chunks
+from eventgnn.train.scoring import score
 
 
 @pytest.mark.parametrize("chunk", [1, 37, 10_000])
@@ -64,7 +64,7 @@ def test_streamed_outputs_equal_in_memory_outputs(trained_run, datasets):
     model, ckpt = load_model(trained_run)
     procs = ckpt["task"]["processes"]
     td = load_task_data(datasets["pre"], procs, None, Split(val_fraction=0.0, test_fraction=0.0))
-    ref, yref, wref = predict(model, td.graphs, "label", 64)
+    ref, yref, wref = score(model, td.graphs, "label", batch_size=64)
     got, y, w, _ = predict_chunks(model, datasets["pre"], procs, None, "label", chunk_size=37,
                                batch_size=64)  # fmt: skip
     assert len(got) == len(td.graphs)

@@ -210,16 +210,16 @@ def test_cuda_run_with_amp_learns_and_reloads_on_cpu(tiny_cfg, tiny_data, tmp_pa
 def test_run_plots_hold_a_training_sample_and_evaluate_plots_what_it_scores(
     tiny_cfg, tiny_data, tmp_path, monkeypatch
 ):
-    from eventgnn.train import engine
+    from eventgnn.train import scoring
     from eventgnn.train.evaluate import evaluate_run
 
-    calls, real = [], engine.plot_run
+    calls, real = [], scoring.plot_run
 
     def spy(folder, kind, names, scores, y, history, **kwargs):
         calls.append({"scores": scores, **kwargs})
         return real(folder, kind, names, scores, y, history, **kwargs)
 
-    monkeypatch.setattr(engine, "plot_run", spy)
+    monkeypatch.setattr(scoring, "plot_run", spy)
     config = tiny_cfg(tiny_data, tmp_path / "run", "train.plots=true", "train.epochs=3")
     run = pretrain(config, log=QUIET)
     assert sorted(p.name for p in (run / "plots").iterdir()) == [

@@ -1,4 +1,4 @@
-"""Multi-process training under ``torchrun`` (DistributedDataParallel).
+"""Devices and multi-process training under ``torchrun`` (DistributedDataParallel).
 
 ``torchrun --nproc_per_node N -m eventgnn.cli pretrain ...`` starts N ranks; each joins the
 process group here (NCCL on GPUs, gloo on CPUs), trains on its own share of every epoch's shuffled
@@ -49,3 +49,22 @@ def rank_zero_first(make: Callable[[], T]) -> T:
     if torch.distributed.get_rank() != 0:
         result = make()
     return result
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto``: CUDA when present (under ``torchrun`` the rank's ``LOCAL_RANK`` GPU), else CPU."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        return torch.device("cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device '{name}' requested but CUDA is not available")
+    return device
+
+
+def rank_world() -> tuple[int, int]:
+    """``(rank, world_size)``; ``(0, 1)`` outside ``torchrun``."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1

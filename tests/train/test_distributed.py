@@ -19,7 +19,7 @@ from dataclasses import replace
 from eventgnn.config import RunConfig, apply_overrides
 from eventgnn.graphs.dataset import load_task_data
 from eventgnn.model import EventGNN
-from eventgnn.train.ddp import init_distributed, shutdown_distributed
+from eventgnn.train.distributed import init_distributed, shutdown_distributed
 from eventgnn.train.engine import fit
 from eventgnn.train.objectives import make_objective
 from eventgnn.train.runs import fit_stats

@@ -1,0 +1,119 @@
+"""Scoring: one function, :func:`score`, turns a model and graphs into outputs for every caller
+(training's validation, ``evaluate``, ``predict``, :meth:`EventClassifier.predict`, CKA), and
+:func:`write_plots` draws a run's figures from the scores.
+
+:func:`score` moves the model to the device it scores on (so a model loaded on the CPU scores on
+a GPU when asked) and batches ``batch_size`` events at a time: the run's own
+``train.eval_batch_size`` where the caller has the run (:func:`eval_batch_size`), else
+:data:`EVAL_BATCH_SIZE`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..config import TrainConfig
+from ..graphs.batch import GraphTensors
+from ..plots import plot_run
+from .distributed import resolve_device
+from .objectives import Objective
+
+EVAL_BATCH_SIZE = TrainConfig().eval_batch_size
+"""Events per inference batch when no run says otherwise."""
+
+
+def eval_batch_size(ckpt: Mapping) -> int:
+    """The inference batch size of the run whose checkpoint is ``ckpt`` (its
+    ``train.eval_batch_size``; :data:`EVAL_BATCH_SIZE` for a checkpoint without one)."""
+    train = (ckpt.get("config") or {}).get("train") or {}
+    return int(train.get("eval_batch_size") or EVAL_BATCH_SIZE)
+
+
+def autocast(device: torch.device, amp: bool):
+    """bfloat16 autocast on a GPU that has it when ``amp``; float32 everywhere else."""
+    # bfloat16 needs no loss scaling; older GPUs without it train in float32
+    if amp and device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    if device.type in ("cpu", "cuda"):  # float32 even inside a caller's autocast
+        return torch.autocast(device.type, enabled=False)
+    return contextlib.nullcontext()  # devices autocast does not know (meta)
+
+
+@torch.no_grad()
+def score(
+    model: nn.Module,
+    graphs: GraphTensors,
+    target: str | None = None,
+    *,
+    batch_size: int = EVAL_BATCH_SIZE,
+    device: torch.device | str | None = None,
+    amp: bool = False,
+    latent: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """``(outputs, y, w)`` for every event of ``graphs``, in order, on the CPU: the model outputs
+    (or latents with ``latent``), ``labels[target]`` (None without a target) and the event
+    weights ``labels["weight"]`` (None when ``graphs`` has none), for the weighted metrics.
+
+    ``device``: where to score (``"auto"``: CUDA when present); None scores where the model's
+    parameters are. The model is moved there and stays there."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size: expected a positive number of events, got {batch_size}")
+    if device is None:
+        device = next(model.parameters()).device
+    device = resolve_device(device) if isinstance(device, str) else torch.device(device)
+    model.to(device)
+    was_training = model.training
+    model.eval()
+    outs, ys = [], []
+    for idx in torch.arange(len(graphs)).split(batch_size):
+        b = graphs.batch(idx, target=target).to(device)
+        with autocast(device, amp):
+            out = model.encode(b) if latent else model(b)
+        outs.append(out.float().cpu())
+        if target is not None:
+            ys.append(b.y.cpu())
+    model.train(was_training)
+    width = model.config.latent if latent else model.n_outputs
+    w = graphs.labels["weight"].cpu() if "weight" in graphs.labels else None
+    y = torch.cat(ys) if ys else None
+    return (torch.cat(outs) if outs else torch.zeros(0, width)), y, w
+
+
+def write_plots(
+    folder: Path,
+    objective: Objective,
+    scored: tuple | None,
+    history,
+    log=print,
+    train: tuple | None = None,
+    best_epoch: int | None = None,
+    split: str = "test",
+    process=None,
+    processes=(),
+    signal=(),
+) -> None:
+    """The run's loss curves, ROC curves and classifier-output distributions of the weighted
+    events ``scored = (logits, y, w)`` (:func:`eventgnn.plots.plot_run`), over the training
+    events' ``train = (logits, y, w)`` when given; a failure is a warning: plots are a
+    convenience, and a trained run is never lost to them."""
+
+    def arrays(part):
+        if part is None or part[1] is None:
+            return None, None, None
+        logits, y, w = part
+        return objective.scores(logits).numpy(), y.numpy(), w.numpy()
+
+    scores, truth, weights = arrays(scored)
+    train_scores, train_y, train_w = arrays(train)
+    try:
+        plot_run(folder, objective.kind, objective.names, scores, truth, history,
+                 weights=weights, train_scores=train_scores, train_y=train_y,
+                 train_weights=train_w, best_epoch=best_epoch, split=split, process=process,
+                 processes=processes, signal=signal)  # fmt: skip
+    except Exception as err:
+        log(f"warning: plots not written ({err})")
