@@ -84,16 +84,14 @@ class EventClassifier:
         ``"auto"``; None: where the model is, the CPU after loading); the model moves there."""
         n_objects = ak.to_numpy(ak.num(events.objects, axis=1))
         has = n_objects > 0
-        width = 1 if self.kind == "binary" else len(self.classes)
-        out = np.full((len(events), width), np.nan, dtype=np.float32)
+        out = np.full((len(events), *self.objective.score_shape), np.nan, dtype=np.float32)
         if has.any():
             chosen = events if has.all() else events[has]
             graphs = GraphTensors.from_events(chosen)
             batch = batch_size or eval_batch_size(self.checkpoint)
             logits, _, _ = score(self.model, graphs, batch_size=batch, device=device)
-            s = self.objective.scores(logits).numpy()
-            out[has] = s[:, None] if s.ndim == 1 else s
-        return out[:, 0] if self.kind == "binary" else out
+            out[has] = self.objective.scores(logits).numpy()
+        return out
 
     def finetune(
         self,

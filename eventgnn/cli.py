@@ -491,8 +491,9 @@ def cmd_models(args) -> None:
 
 def cmd_scan(args) -> None:
     from ._core.fileio import safe_name
-    from .analysis.scan import BASELINE, PRETRAIN_OBJECTIVES, ScanConfig, run_scan
+    from .analysis.scan import BASELINE, ScanConfig, run_scan
     from .catalog.resolve import resolve_task
+    from .train.objectives import PRETRAIN_KINDS
 
     pretrained = {}
     for item in args.pretrained:
@@ -514,7 +515,7 @@ def cmd_scan(args) -> None:
         safe_name(setup, "--setups entry")
     for setup in pretrained:
         safe_name(setup, "--pretrained setup")
-    unknown = set(setups) - set(pretrained) - {BASELINE} - set(PRETRAIN_OBJECTIVES)
+    unknown = set(setups) - set(pretrained) - {BASELINE} - set(PRETRAIN_KINDS)
     if unknown:  # refused before any default data is generated
         setup = sorted(unknown)[0]
         raise ValueError(

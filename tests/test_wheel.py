@@ -48,7 +48,7 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_wheel_holds_every_recipe_and_model(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    for folder in ("recipes", "models"):  # models: its README, and every .pt and .json card
+    for folder in ("catalog/recipes", "catalog/models"):  # models: README, every .pt and card
         files = (ROOT / "eventgnn" / folder).rglob("*")
         shipped = {p.relative_to(ROOT).as_posix() for p in files if p.is_file()}
         in_wheel = {name for name in names if name.startswith(f"eventgnn/{folder}/")}
@@ -63,7 +63,7 @@ def test_installed_wheel_finds_its_recipes_outside_the_source_tree(wheel, tmp_pa
         check=True, capture_output=True,
     )  # fmt: skip
     code = (
-        "import eventgnn, eventgnn.catalog.processes as c; "
+        "import eventgnn, eventgnn.catalog.processes as c, eventgnn.catalog.registry; "
         "t = c.get_task('tth_cp_even_vs_odd'); p = c.get_process('stop2'); "
         "print(eventgnn.__file__, t.signal, t.background, p.slha.is_file(), "
         "(eventgnn.catalog.registry.model_dirs()[0] / 'README.md').is_file(), "
@@ -78,5 +78,5 @@ def test_installed_wheel_finds_its_recipes_outside_the_source_tree(wheel, tmp_pa
     )  # fmt: skip
     where, rest = run.stdout.split(" ", 1)
     assert Path(where).is_relative_to(target)  # the installed copy, not the repository
-    n_models = len(list((ROOT / "eventgnn" / "models").glob("*.json")))
+    n_models = len(list((ROOT / "eventgnn" / "catalog" / "models").glob("*.json")))
     assert rest.strip() == f"('tth_cp_even',) ('tth_cp_odd',) True True {n_models}"

@@ -57,10 +57,10 @@ from ..config import build_run_config
 from ..graphs.dataset import data_identity
 from ..plots import plot_scaling
 from ..train.finetune import finetune as finetune_run
+from ..train.objectives import PRETRAIN_KINDS
 from ..train.runs import pretrain as pretrain_run
 
 BASELINE = "scratch"
-PRETRAIN_OBJECTIVES = ("multiclass", "multilabel")
 """Setups the scan can pretrain itself (any other setup needs ``--pretrained SETUP=RUN``)."""
 METRICS = ("accuracy", "auc")
 RESULT_FIELDS = (
@@ -516,7 +516,7 @@ def _default_pretrain(
     kind: str, out: str, data: str, epochs: int | None, overrides: Sequence[str]
 ) -> None:
     """One pretraining run through :func:`eventgnn.train.runs.pretrain`."""
-    if kind not in PRETRAIN_OBJECTIVES:
+    if kind not in PRETRAIN_KINDS:
         raise ValueError(
             f"setup '{kind}' has no pretrained run: give one with --pretrained {kind}=RUN "
             "(only multiclass and multilabel are pretrained by the scan)"

@@ -112,7 +112,7 @@ def predict_files(
     dev = resolve_device(device)
     batch = eval_batch_size(ckpt)
     objective = objective_of(ckpt)
-    names = ["score"] if objective.kind == "binary" else [f"score_{n}" for n in objective.names]
+    names = objective.score_columns()
     parts = []
     for k, path in enumerate(files):
         fmt = detect_format(path)
@@ -184,8 +184,7 @@ def _score_file(path, fmt, opts, keep, chunk_size, objective, names, models, n_f
 
 def _scores(model, graphs: GraphTensors, objective, dev, batch: int) -> np.ndarray:
     logits, _, _ = score(model, graphs, batch_size=batch, device=dev)
-    s = objective.scores(logits).numpy()
-    return s[:, None] if s.ndim == 1 else s
+    return objective.scores(logits).numpy().reshape(len(logits), -1)
 
 
 def _chunks(path: Path, fmt: str, n: int, chunk_size: int, opts: dict):

@@ -100,7 +100,7 @@ def label_names(processes: Sequence[str], signal: Sequence[str] | None) -> list[
     """Each label of :func:`label_lookup` named for messages: the process (multiclass) or,
     binary, ``background`` and ``signal`` with their processes (``["background: zh", "signal:
     wh"]``). (The run's own class names, for its logs and metrics, are
-    :func:`eventgnn.train.weights.class_names`.)"""
+    :meth:`eventgnn.train.objectives.Objective.label_names`.)"""
     if signal is None:
         return list(processes)
     background = [p for p in processes if p not in signal]

@@ -39,7 +39,7 @@ from .checkpoint import metrics_json, safe_load, save_model, state_copy, to_plai
 from .distributed import rank_world, resolve_device
 from .objectives import Objective
 from .scoring import autocast, score, write_plots
-from .weights import balance_weights, class_names, split_class_totals
+from .weights import balance_weights, split_class_totals
 
 
 def _machine(device: torch.device, world: int) -> dict:
@@ -300,7 +300,7 @@ def fit(
     test, scored = _score(model, objective, test_graphs, config, device)
     metrics = to_plain({
         "task": objective.kind,
-        "classes": list(objective.names) if objective.kind != "multilabel" else None,
+        "classes": list(objective.names) if objective.has_classes else None,
         **test,
         "best_epoch": progress.best["epoch"],
         "epochs_run": len(progress.history),
@@ -308,7 +308,7 @@ def fit(
         "train_time_s": progress.elapsed,
         "split_sizes": data.provenance.get("split_sizes"),
         "class_counts": split_class_totals(
-            data, class_names(objective.kind, objective.names, data.processes)),
+            data, objective.label_names(data.processes)),
     })  # fmt: skip
     if rank == 0:
         meta = {**(meta or {}), "version": __version__, "best_epoch": progress.best["epoch"],
@@ -332,7 +332,7 @@ def fit(
 def _balance(objective: Objective, train, val, rank: int, log) -> None:
     """``train.balance``: rescale the weights of the training and validation splits in place
     (they are copies) so that every class has the same total weight."""
-    if objective.kind == "multilabel":
+    if not objective.has_classes:
         raise ValueError("train.balance balances the classes of a multiclass or binary objective")
     for name, graphs in (("training split", train), ("validation split", val)):
         if not len(graphs):
@@ -360,7 +360,7 @@ def _score_train_sample(model, objective, graphs, n: int, config, device):
     """``(logits, y, w)`` of at most ``n`` training events (the test split's size: the overtraining
     plot compares shapes, and scoring the whole training set could cost as much as an epoch),
     drawn at random with the run's seed; None when ``n`` is 0 or for multilabel (no such plot)."""
-    if not n or objective.kind == "multilabel":
+    if not n or not objective.has_classes:
         return None
     pick = torch.randperm(len(graphs), generator=torch.Generator().manual_seed(config.seed))[:n]
     sample = graphs.subset(pick.sort().values)

@@ -136,11 +136,7 @@ def evaluate_run(
         only=only,
         scales=prov.get("scales"),
     )  # fmt: skip
-    if objective.kind == "multilabel" and y is not None and bool(torch.isnan(y).all()):
-        raise DatasetError(
-            f"{source}: no event has generator truth (every multilabel target is NaN), so the "
-            f"multilabel run {run} cannot be scored on it"
-        )
+    objective.check_scorable(y, f"{source} (run {run})")
     metrics = objective.metrics(logits, y, w)
     metrics.update(
         {"task": objective.kind, "run": str(run), "data": str(source),

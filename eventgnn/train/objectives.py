@@ -27,9 +27,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .._core.errors import DatasetError
 from ..events.schema import N_REGRESSION, N_TARGETS, TARGET_NAMES
 
 KINDS = ("multiclass", "multilabel", "binary")
+PRETRAIN_KINDS = ("multiclass", "multilabel")
+"""The objectives a pretraining learns (a finetune learns ``binary``)."""
 
 SIGNAL_EFFICIENCIES = (0.5, 0.7)
 """Signal efficiencies at which binary metrics quote the background rejection ``1 / eps_B``."""
@@ -50,6 +53,35 @@ class Objective:
     def target(self) -> str:
         """Which :class:`~eventgnn.graphs.batch.GraphTensors` label is ``y``."""
         return "targets" if self.kind == "multilabel" else "label"
+
+    @property
+    def has_classes(self) -> bool:
+        """Whether each event belongs to one class (multiclass, binary): class totals,
+        balancing, ROC curves and score plots apply. A multilabel objective has labels."""
+        return self.kind != "multilabel"
+
+    @property
+    def score_shape(self) -> tuple[int, ...]:
+        """The shape of one event's scores: ``()`` (binary: the signal probability) or
+        ``(n_outputs,)``."""
+        return () if self.kind == "binary" else (self.n_outputs,)
+
+    def score_columns(self) -> list[str]:
+        """The output columns of ``predict``: ``score`` (binary) or ``score_<name>`` each."""
+        return ["score"] if self.kind == "binary" else [f"score_{n}" for n in self.names]
+
+    def label_names(self, processes) -> tuple[str, ...]:
+        """The names of the values of the events' ``label`` field: the classes, or for a
+        multilabel objective (whose labels are the process indices) the ``processes``."""
+        return tuple(self.names) if self.has_classes else tuple(processes)
+
+    def check_scorable(self, y: torch.Tensor | None, where: str) -> None:
+        """Refuse to score events that carry no truth for this objective, saying why."""
+        if self.kind == "multilabel" and y is not None and bool(torch.isnan(y).all()):
+            raise DatasetError(
+                f"{where}: no event has generator truth (every multilabel target is NaN), so a "
+                "multilabel model cannot be scored on it"
+            )
 
     def check_trainable(self, graphs) -> None:
         """Refuse training data this objective cannot learn from, saying why."""

@@ -29,8 +29,8 @@ from ..model.eventgnn import EventGNN, count_parameters
 from .checkpoint import load_model, model_path
 from .distributed import rank_world
 from .engine import FitResult, fit
-from .objectives import Objective, make_objective
-from .weights import class_names, format_class_totals, split_class_totals, warn_imbalance
+from .objectives import PRETRAIN_KINDS, Objective, make_objective
+from .weights import format_class_totals, split_class_totals, warn_imbalance
 
 PRETRAIN_CATALOG = "pretrain12"
 """Class order of a pretraining on exactly this catalog's processes (else: sorted names)."""
@@ -93,12 +93,12 @@ def train_model(
             f"({n_train:,} trainable); events train {sizes['train']:,} / val {sizes['val']:,} / "
             f"test {sizes['test']:,}; run directory {out}"
         )
-        names = class_names(objective.kind, objective.names, data.processes)
+        names = objective.label_names(data.processes)
         totals = split_class_totals(data, names)
         log("events per class (sum of weights):")
         for line in format_class_totals(totals):
             log(line)
-        if objective.kind != "multilabel" and not config.train.balance:
+        if objective.has_classes and not config.train.balance:
             warn_imbalance(totals["train"])
     meta = {
         "config": to_dict(config),
@@ -145,7 +145,7 @@ def pretraining_classes(present: list[str]) -> list[str]:
 def pretrain(config: RunConfig, log: Callable[[str], None] = print) -> Path:
     """Pretrain on every process of ``config.data`` (multiclass or multilabel)."""
     config = validate(replace(config, command="pretrain", task=None))
-    if config.objective not in ("multiclass", "multilabel"):
+    if config.objective not in PRETRAIN_KINDS:
         raise ValueError(
             f"pretrain --task must be multiclass or multilabel, got '{config.objective}'"
         )

@@ -32,12 +32,6 @@ this factor: beyond it an unweighted classifier's accuracy is dominated by the l
 SPLITS = ("train", "val", "test")
 
 
-def class_names(kind: str, names: Sequence[str], processes: Sequence[str]) -> tuple[str, ...]:
-    """The names of the values of the ``label`` field: the objective's classes (multiclass,
-    binary), or the processes (multilabel, whose labels are the process indices)."""
-    return tuple(processes) if kind == "multilabel" else tuple(names)
-
-
 def class_totals(labels: torch.Tensor, weights: torch.Tensor, names: Sequence[str]) -> dict:
     """``{name: {"n_events", "sum_weights"}}`` of the events with ``labels [B]`` and
     ``weights [B]`` (``labels`` index ``names``)."""

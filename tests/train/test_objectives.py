@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from eventgnn._core.errors import DatasetError
 from eventgnn.events.schema import N_REGRESSION, N_TARGETS, TARGET_NAMES
 from eventgnn.train.objectives import make_objective as make_task
 from eventgnn.train.objectives import multilabel_loss
@@ -336,3 +337,20 @@ def test_rejection_is_infinite_without_background_and_json_writes_null():
     back = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
     assert back["rejection"] == {"0.5": None, "0.7": None}
     assert back["background_efficiency"]["0.5"] == 0.0 and back["auc_undefined"] is None
+
+
+def test_kind_specific_decisions_are_the_objectives():
+    binary = make_task("binary")
+    multiclass = make_task("multiclass", ("wh", "zh", "tt"))
+    multilabel = make_task("multilabel")
+    assert binary.score_columns() == ["score"] and binary.score_shape == ()
+    assert multiclass.score_columns() == ["score_wh", "score_zh", "score_tt"]
+    assert multiclass.score_shape == (3,) and multilabel.score_shape == (41,)
+    assert binary.has_classes and multiclass.has_classes and not multilabel.has_classes
+    # the label field holds class indices, or process indices for a multilabel objective
+    assert binary.label_names(("a", "b")) == ("background", "signal")
+    assert multilabel.label_names(("a", "b")) == ("a", "b")
+    multilabel.check_scorable(torch.zeros(2, 41), "here")
+    with pytest.raises(DatasetError, match="here: no event has generator truth"):
+        multilabel.check_scorable(torch.full((2, 41), float("nan")), "here")
+    binary.check_scorable(torch.full((2,), float("nan")), "here")  # binary truth is the label
