@@ -8,6 +8,7 @@ import shlex
 from pathlib import Path
 
 import awkward as ak
+import pytest
 import uproot
 from events.rootfiles import random_delphes, random_nanoaod
 from hand_events import TINY
@@ -21,6 +22,7 @@ def blocks(kind: str) -> list[str]:
     return re.findall(rf"```{kind}\n(.*?)```", DOC.read_text(), flags=re.S)
 
 
+@pytest.mark.slow  # ~13 s: the whole walkthrough of docs/analysis.md
 def test_the_analysis_walkthrough_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("EVENTGNN_CACHE", str(tmp_path / "cache"))

@@ -131,6 +131,7 @@ def test_cli_export_end_to_end(runs, exported, capsys):
     np.testing.assert_allclose(onnx_out, torch_logits(runs["multiclass"], graphs), atol=TOLERANCE)
 
 
+@pytest.mark.slow  # ~10 s: an export in a fresh Python process
 @pytest.mark.skipif(
     importlib.util.find_spec("torchvision") is not None, reason="torchvision is installed"
 )

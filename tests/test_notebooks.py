@@ -96,6 +96,7 @@ def test_stored_notebook_is_executed_without_errors(name):
     assert table_rows(outputs_text(nb)), f"{name} shows no table"
 
 
+@pytest.mark.slow  # ~25 s for the three: each notebook executed
 @pytest.mark.parametrize("name", ORDER)
 def test_notebook_on_the_committed_results_equals_docs(name):
     """Executed again on the committed results, a notebook shows what is stored, and every
@@ -111,6 +112,7 @@ def test_notebook_on_the_committed_results_equals_docs(name):
     assert not missing, f"{name}: rows not in docs/results.md: {missing[:3]}"
 
 
+@pytest.mark.slow  # ~40 s for the three: scans, pretraining and CKA end to end
 @pytest.mark.parametrize("name", ORDER)
 def test_notebook_runs_the_small_pipeline(name, workdir):
     """``SCAN_DIR = None`` (a cell after the parameters, as papermill injects one): generate,

@@ -72,6 +72,7 @@ def models(run, tmp_path, monkeypatch) -> Path:
     return folder
 
 
+@pytest.mark.slow  # ~25 s: both shipped models scored and checked
 def test_the_shipped_models_match_their_cards(monkeypatch, tmp_path):
     """Every model the package ships loads with ``weights_only=True``, matches its checksum and
     card, and scores events regenerated here as its card says (within three standard errors)."""

@@ -187,6 +187,7 @@ def _gated_finetune(task, out, seed, train_size, pretrained, data, epochs, overr
     _picklable_finetune(task, out, seed, train_size, pretrained, data, epochs, overrides)
 
 
+@pytest.mark.slow  # ~35 s: two worker processes, one held back
 def test_parallel_scan_reports_each_point_when_it_finishes(tmp_path):
     out = tmp_path / "s"
     seen = []

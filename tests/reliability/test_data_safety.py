@@ -270,6 +270,7 @@ def test_generate_workers_die_with_their_parent(tmp_path):
     assert not list(out.rglob("*.parquet"))  # 4000-event shards: none finished before the kill
 
 
+@pytest.mark.slow  # ~35 s: a scan in a subprocess, killed mid-run
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_scan_workers_die_with_their_parent(tmp_path):
     """kill -9 of ``scan --jobs 2``: its training workers end (before: they went
