@@ -37,7 +37,7 @@ from eventgnn.model import gn  # noqa: E402
 from eventgnn.train.checkpoint import load_model  # noqa: E402
 from eventgnn.train.objectives import Objective  # noqa: E402
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "export.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "export.md"
 EXPORTERS = [
     pytest.param(
         e,

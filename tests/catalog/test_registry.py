@@ -254,7 +254,7 @@ def test_the_card_as_markdown(models, capsys):
 def test_docs_show_every_shipped_card(monkeypatch):
     """docs/models.md holds each shipped model's card as ``models NAME --markdown`` prints it
     (so the documented card is the shipped one), or says that none ships."""
-    text = (Path(__file__).parents[1] / "docs" / "models.md").read_text()
+    text = (Path(__file__).parents[2] / "docs" / "models.md").read_text()
     monkeypatch.delenv("EVENTGNN_MODELS", raising=False)
     cards = registry.list_models()
     if not cards:
@@ -427,7 +427,7 @@ def test_the_build_recipe_publishes_both_models_with_the_foreign_sample(
     """``data_recipes/pretrained/publish_models.py`` (build.sh's last step) publishes the
     multiclass and the multilabel run, and writes how the multiclass model classifies a foreign
     sample into that card's limitations: the share it states is the model's own argmax share."""
-    path = Path(__file__).resolve().parents[1] / "data_recipes/pretrained/publish_models.py"
+    path = Path(__file__).resolve().parents[2] / "data_recipes/pretrained/publish_models.py"
     spec = importlib.util.spec_from_file_location("publish_models", path)
     recipe = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(recipe)
