@@ -16,7 +16,7 @@ on; all cores are used.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .._core.errors import StaleOutputError
@@ -39,6 +39,38 @@ SHARD_EVENTS = 1000
 
 ROLES = ("pretrain", "downstream")
 
+CPU_SECONDS_PER_EVENT = 0.016
+"""Expected CPU time per generated event with multiparton interactions (13-22 ms measured for
+the Pythia processes on the 2-core development machine, docs/generation.md), for the line that
+announces a first-use generation."""
+SLOW_PROCESSES = {"tth_cp_odd": 0.19, "tth_cp_mix": 0.125}
+"""Processes made by accept-reject, whose rejected events cost their hard process (measured the
+same way)."""
+
+
+def announcement(role: str, todo: Sequence, out: Path, jobs: int) -> str:
+    """The line said before generating the missing shards ``todo`` of the ``role`` data: what,
+    how many events, where, and the expected CPU time."""
+    per_process: dict[str, int] = {}
+    for spec in todo:
+        per_process[spec.process] = per_process.get(spec.process, 0) + spec.events
+    total = sum(per_process.values())
+    cpu = sum(n * SLOW_PROCESSES.get(p, CPU_SECONDS_PER_EVENT) for p, n in per_process.items())
+    what = ", ".join(f"{p} {n:,}" for p, n in per_process.items())
+    return (
+        f"generating the built-in {role} data (first use; reused afterwards): {total:,} events "
+        f"({what}) into {out}; about {_duration(cpu)} of CPU time, {_duration(cpu / jobs)} on "
+        f"{jobs} core(s)"
+    )
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{max(seconds, 1):.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
 
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
@@ -55,8 +87,13 @@ def _env_int(name: str, default: int) -> int:
     return n
 
 
-def ensure_default_data(role: str = "pretrain", processes: Sequence[str] | None = None) -> Path:
-    """Return the default dataset folder for ``role``, generating whatever is missing first."""
+def ensure_default_data(
+    role: str = "pretrain",
+    processes: Sequence[str] | None = None,
+    log: Callable[[str], None] = print,
+) -> Path:
+    """Return the default dataset folder for ``role``, generating whatever is missing first
+    (announced on ``log`` before it starts: :func:`announcement`)."""
     if role not in ROLES:
         raise ValueError(f"unknown default-data role '{role}'; expected one of {ROLES}")
     if role == "pretrain":
@@ -69,8 +106,13 @@ def ensure_default_data(role: str = "pretrain", processes: Sequence[str] | None 
         seed = DOWNSTREAM_SEED
     out = cache_dir() / "default" / role
     try:
-        generate(procs, out, events, seed=seed, jobs=cpu_count(), mpi=True,
-                 shard_events=SHARD_EVENTS, progress=True)  # fmt: skip
+        jobs = cpu_count()
+
+        def announce(todo) -> None:
+            log(announcement(role, todo, out, jobs))
+
+        generate(procs, out, events, seed=seed, jobs=jobs, mpi=True, shard_events=SHARD_EVENTS,
+                 progress=True, announce=announce)  # fmt: skip
     except StaleOutputError as err:
         raise StaleOutputError(
             f"{err}. The built-in {role} data in {out} was made by another version of eventgnn's "

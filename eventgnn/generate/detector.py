@@ -29,6 +29,8 @@ overlap removal.
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
 
 import awkward as ak
@@ -172,9 +174,36 @@ def _leptons_photons(final: ak.Array, from_hadron: ak.Array, rng, cfg: DetectorC
     return out
 
 
+_BANNER_SHOWN = False
+
+
+def _swallow_fastjet_banner() -> None:
+    """FastJet prints its banner (a dozen lines, on the C++ side's stdout) at the first
+    clustering of each process; run that first clustering on a one-particle event with file
+    descriptor 1 pointed at /dev/null, so the banner never reaches the user's screen."""
+    global _BANNER_SHOWN
+    if _BANNER_SHOWN:
+        return
+    import fastjet
+
+    _BANNER_SHOWN = True
+    empty = ak.Array([[{"px": 1.0, "py": 0.0, "pz": 0.0, "E": 1.0}]])
+    sys.stdout.flush()
+    saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    try:
+        jetdef = fastjet.JetDefinition(fastjet.antikt_algorithm, 0.4)
+        fastjet.ClusterSequence(empty, jetdef).inclusive_jets()
+    finally:
+        os.dup2(saved, 1)
+        os.close(null)
+        os.close(saved)
+
+
 def _jets(final: ak.Array, exclude: ak.Array, quarks: dict[str, ak.Array], rng, cfg):
     import fastjet
 
+    _swallow_fastjet_banner()
     apid = abs(final.pid)
     use = ~_is_invisible(apid) & (abs(final.eta) < cfg.acceptance_eta) & ~exclude
     inputs = final[use]

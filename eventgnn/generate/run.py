@@ -27,7 +27,7 @@ import os
 import time
 import warnings
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -251,6 +251,7 @@ def generate(
     lhe: Path | None = None,
     progress: bool = True,
     overwrite: bool = False,
+    announce: Callable[[list[ShardSpec]], None] | None = None,
 ) -> list[Path]:
     """Generate ``events`` events of each process into Parquet shards under ``out``.
 
@@ -259,6 +260,7 @@ def generate(
     in parallel; with ``lhe`` the file is showered once per process name (give one process) and
     ``events`` is the maximum number of LHE events read. ``overwrite``: remake shards made with
     other settings instead of stopping with :class:`~eventgnn._core.errors.StaleOutputError`.
+    ``announce``: called with the shards still to make, before any is made (not when all exist).
     """
     out = Path(out)
     if lhe is not None and len(processes) != 1:
@@ -273,6 +275,8 @@ def generate(
         for folder in {Path(s.path).parent for s in specs}:
             remove_stale_temporaries(folder)  # left by a killed job; we hold the lock
         todo = [s for s in specs if not _finished(s, overwrite)]
+        if todo and announce is not None:
+            announce(todo)
         _generate(specs, todo, jobs, progress)
     return [Path(s.path) for s in specs]
 

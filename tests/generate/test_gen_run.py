@@ -14,6 +14,7 @@ import awkward as ak
 import numpy as np
 import pytest
 
+from eventgnn._core.system import cpu_count
 from eventgnn.cli import main
 from eventgnn.events.lhe import check_lhe
 from eventgnn.events.parquet import read_shard, shard_paths
@@ -141,15 +142,22 @@ def test_default_data_is_generated_once_with_disjoint_seeds(tmp_path, monkeypatc
     monkeypatch.setenv("EVENTGNN_CACHE", str(tmp_path))
     monkeypatch.setenv("EVENTGNN_DEFAULT_PRETRAIN_EVENTS", "8")
     monkeypatch.setenv("EVENTGNN_DEFAULT_DOWNSTREAM_EVENTS", "6")
-    pre = ensure_default_data("pretrain", ["wh"])
+    said = []
+    pre = ensure_default_data("pretrain", ["wh"], log=said.append)
     down = ensure_default_data("downstream", ["wh"])
     assert pre == tmp_path / "default" / "pretrain" and down == tmp_path / "default" / "downstream"
+    # announced before it starts: what, how many, where, how long
+    assert said == [
+        f"generating the built-in pretrain data (first use; reused afterwards): 8 events (wh 8) "
+        f"into {pre}; about 1 s of CPU time, 1 s on {cpu_count()} core(s)"
+    ]
     ev_pre, ev_down = _read_all(pre), _read_all(down)
     assert len(ev_pre) == 8 and len(ev_down) == 6
     assert not set(ev_pre.source.tolist()) & set(ev_down.source.tolist())
     mtimes = {p: p.stat().st_mtime_ns for p in pre.rglob("*.parquet")}
-    assert ensure_default_data("pretrain", ["wh"]) == pre
+    assert ensure_default_data("pretrain", ["wh"], log=said.append) == pre
     assert {p: p.stat().st_mtime_ns for p in pre.rglob("*.parquet")} == mtimes
+    assert len(said) == 1  # nothing to generate: nothing said
     monkeypatch.setenv("EVENTGNN_DEFAULT_PRETRAIN_EVENTS", "zero")
     with pytest.raises(ValueError, match="EVENTGNN_DEFAULT_PRETRAIN_EVENTS"):
         ensure_default_data("pretrain", ["wh"])
@@ -162,3 +170,13 @@ def test_parallel_workers_give_the_same_shards_as_one_process(tmp_path):
     assert [p.name for p in serial] == [p.name for p in parallel] and len(serial) == 2
     for a, b in zip(serial, parallel, strict=True):
         assert ak.to_list(read_shard(a)) == ak.to_list(read_shard(b))
+
+
+def test_the_fastjet_banner_stays_off_the_screen(tmp_path):
+    """FastJet prints a banner at the first clustering of a process; generation swallows it."""
+    code = (
+        "from eventgnn.generate.run import generate; "
+        f"generate(['zh'], {str(tmp_path)!r}, 3, seed=5, mpi=False, progress=False)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "FastJet" not in out.stdout + out.stderr and "#####" not in out.stdout
