@@ -168,7 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_info)
 
     p = sub.add_parser("models", help="the shipped pretrained models and their cards")
-    p.add_argument("name", nargs="?", metavar="NAME", help="print this model's whole card")
+    p.add_argument(
+        "name", nargs="?", metavar="NAME", help="print this model's card (the short table)"
+    )
+    p.add_argument("--full", action="store_true", help="print NAME's whole card (YAML)")
     p.add_argument(
         "--check",
         action="store_true",
@@ -177,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--markdown",
         action="store_true",
-        help="print NAME's card as the Markdown section of docs/models.md",
+        help="print NAME's card as the Markdown section of docs/models.md (the default view)",
     )
     p.add_argument("--events", type=int, default=200, help="--check: events per process")
     p.add_argument("--jobs", type=int, default=1, help="--check: generator processes")
@@ -255,7 +258,58 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip the onnxruntime-against-PyTorch check of the written file",
     )
     p.set_defaults(handler=cmd_export)
+    _describe(parser, sub)
     return parser
+
+
+EXAMPLES = {
+    "convert": "eventgnn convert sig/*.root --out data/sig --process sig",
+    "generate": "eventgnn generate --process wh,zh --events 5000 --jobs 2 --out data",
+    "pretrain": "eventgnn pretrain --task multilabel --data data --epochs 100 train.lr=3e-4",
+    "finetune": "eventgnn finetune --task wh_vs_zh --train-size 1000 --seed 1 --threads 1\n"
+    "  eventgnn finetune --task my_analysis.yaml --from scratch --out runs/mine",
+    "evaluate": "eventgnn evaluate --model runs/finetune-wh_vs_zh-full-seed0 --data other/",
+    "predict": "eventgnn predict --model runs/mine sample.root --out scores.root --keep event",
+    "info": "eventgnn info runs/finetune-wh_vs_zh-full-seed0",
+    "models": "eventgnn models pretrain12-multiclass-v1",
+    "scan": "eventgnn scan --task wh_vs_zh --sizes 1000,10000 --seeds 5 --jobs 2",
+    "cka": "eventgnn cka runs/scan/scratch/* --vs runs/scan/multiclass/*",
+    "export": "eventgnn export --model runs/mine --onnx mine.onnx",
+}
+"""One example per command, shown at the end of its ``--help``."""
+
+OVERRIDES = """common key.sub=value overrides, with their defaults (given after the options; a run's
+config.yaml lists every key):
+  train.lr=1e-4 train.batch_size=128 train.epochs=50 train.patience=10 train.min_epochs=25
+  train.num_threads=N train.device=auto|cpu|cuda train.balance=false train.plots=true
+  model.hidden=64 model.iterations=4 (a finetune keeps its pretrained model's architecture)
+  finetune.head_lr=1e-4 finetune.backbone_lr=1e-5 finetune.head=new|classes"""
+
+THREADED = ("pretrain", "finetune", "evaluate", "predict", "cka")
+"""Commands whose torch threads ``--threads`` sets."""
+
+
+def _describe(parser: argparse.ArgumentParser, sub) -> None:
+    """Each command's ``--help``: its one-line summary as description, an example, and for the
+    training commands the common overrides; ``--threads`` where torch computes; ``--version``."""
+    from ._core.version import __version__
+
+    parser.add_argument("--version", action="version", version=f"eventgnn {__version__}")
+    summaries = {a.dest: a.help for a in sub._choices_actions}
+    for name, p in sub.choices.items():
+        p.formatter_class = argparse.RawDescriptionHelpFormatter
+        p.description = summaries[name]
+        p.epilog = f"example:\n  {EXAMPLES[name]}"
+        if name in ("pretrain", "finetune", "scan"):
+            p.epilog += "\n\n" + OVERRIDES
+        if name in THREADED:
+            p.add_argument(
+                "--threads",
+                type=int,
+                metavar="N",
+                help="torch threads (default: the cores not busy with other jobs when the "
+                "command starts; more threads than free cores make a small model slower)",
+            )
 
 
 def _add_reader_options(p: argparse.ArgumentParser) -> None:
@@ -373,10 +427,11 @@ def _run_config(args, command: str):
     from .config import build_run_config
 
     finetuning = command == "finetune"
+    threads = [f"train.num_threads={args.threads}"] if args.threads else []
     return build_run_config(
         command,
         config_file=args.config,
-        overrides=args.overrides,
+        overrides=[*args.overrides, *threads],
         objective=None if finetuning else args.task,
         task=args.task if finetuning else None,
         data=args.data,
@@ -468,8 +523,12 @@ def cmd_models(args) -> None:
         none_message,
     )
 
-    if (args.check or args.markdown) and not args.name:
-        raise RegistryError(f"models {'--check' if args.check else '--markdown'}: name the model")
+    given = [f for f, on in (("--check", args.check), ("--markdown", args.markdown),
+                             ("--full", args.full)) if on]  # fmt: skip
+    if given and not args.name:
+        raise RegistryError(f"models {given[0]}: name the model")
+    if args.full and args.markdown:
+        raise RegistryError("models: --full and --markdown are two views of a card; give one")
     if args.check:
         from .deploy.publish import check_model
 
@@ -477,7 +536,7 @@ def cmd_models(args) -> None:
         return
     if args.name:
         card = get_card(args.name)
-        print(card_markdown(card).rstrip("\n") if args.markdown else format_card(card))
+        print(format_card(card) if args.full else card_markdown(card).rstrip("\n"))
         return
     cards = list_models()
     if not cards:
@@ -486,7 +545,7 @@ def cmd_models(args) -> None:
     print(f"{len(cards)} model(s) in {', '.join(str(d) for d in model_dirs())}:")
     for card in cards:
         print(card_summary(card))
-    print("eventgnn models NAME prints a model's whole card")
+    print("eventgnn models NAME prints a model's card (--full: all of it)")
 
 
 def cmd_scan(args) -> None:
@@ -613,6 +672,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.command in THREADED:
+            _set_threads(args.threads)
         args.handler(args)
     except KeyboardInterrupt:
         print("eventgnn: interrupted", file=sys.stderr)
@@ -623,6 +684,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(error_line(args.command, err), file=sys.stderr)
         return 1
     return 0
+
+
+def _set_threads(given: int | None) -> None:
+    """Torch's thread count: ``--threads``, else the cores free when the command starts (each
+    rank's share of the cores under ``torchrun``), said when fewer than all."""
+    import torch
+
+    from ._core.system import cpu_count, free_cores
+
+    if given is not None:
+        if given < 1:
+            raise ValueError(f"--threads: expected a positive number of threads, got {given}")
+        torch.set_num_threads(given)
+        return
+    ranks = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    cores = max(1, cpu_count() // ranks)
+    n = cores if ranks > 1 else min(cores, free_cores())
+    torch.set_num_threads(n)
+    if n < cores:
+        print(
+            f"torch threads: {n} ({cores - n} of {cores} cores busy with other jobs; "
+            "--threads N chooses)"
+        )
 
 
 if __name__ == "__main__":

@@ -21,6 +21,35 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
+def free_cores(window: float = 0.2) -> int:
+    """Cores not busy right now: this process's cores minus the busy ones, measured over
+    ``window`` seconds from ``/proc/stat`` (at least 1; every usable core where there is no
+    ``/proc/stat``). Torch's threads wait on each other when one of them shares a core with
+    another job, so a small model trains several times slower with more threads than free cores
+    (docs/training.md, "Threads")."""
+    cores = cpu_count()
+    try:
+        first = _cpu_ticks()
+        time.sleep(window)
+        second = _cpu_ticks()
+    except (OSError, ValueError):
+        return cores
+    busy, total = (b - a for a, b in zip(first, second, strict=True))
+    if total <= 0:
+        return cores
+    n_machine = os.cpu_count() or cores
+    busy_cores = busy / total * n_machine
+    return max(1, min(cores, round(n_machine - busy_cores)))
+
+
+def _cpu_ticks() -> tuple[int, int]:
+    """``(busy, total)`` jiffies of the whole machine since boot (``/proc/stat``'s cpu line)."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
 def cache_dir() -> Path:
     """``$EVENTGNN_CACHE``, else ``~/.cache/eventgnn``: built-in data and staged task samples."""
     env = os.environ.get("EVENTGNN_CACHE")

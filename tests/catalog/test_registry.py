@@ -228,9 +228,15 @@ def test_models_command(models, capsys):
     assert NAME in out and EXTRA["description"] in out
     assert f"{card['architecture']['parameters']:,} parameters" in out and "180 events" in out
     assert f"test accuracy {card['metrics']['accuracy']:.4f}" in out
-    assert main(["models", NAME]) == 0
+    assert main(["models", NAME, "--full"]) == 0
     out = capsys.readouterr().out
     assert card["sha256"] in out and "intended_use: the test suite" in out
+    # the short card by default: the Markdown table, a few dozen lines against the whole YAML
+    assert main(["models", NAME]) == 0
+    short = capsys.readouterr().out
+    assert short.startswith(f"### {NAME}\n") and len(short.splitlines()) < len(out.splitlines())
+    assert main(["models", "--full"]) == 1
+    assert "models --full: name the model" in capsys.readouterr().err
     assert main(["models", "nosuch-v1"]) == 1
     assert f"known models: {NAME}" in capsys.readouterr().err
 
