@@ -21,6 +21,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .._core.fileio import atomic_path
+from .._core.roc import weighted_auc, weighted_roc
 
 if TYPE_CHECKING:  # imported where used: mplhep and hist take a second to import
     import hist
@@ -210,12 +211,11 @@ _COLUMN_NAMES = {"train_loss": "training loss", "val_loss": "validation loss",
 def roc_points(
     y_true: np.ndarray, scores: np.ndarray, weights: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(signal efficiency eps_S, background rejection 1/eps_B)`` at the thresholds of
-    :func:`sklearn.metrics.roc_curve`, weighted by ``weights`` when given; the points where no
-    background passes (infinite rejection) are left out."""
-    from sklearn.metrics import roc_curve
-
-    eps_b, eps_s, _ = roc_curve(y_true, scores, sample_weight=weights)
+    """``(signal efficiency eps_S, background rejection 1/eps_B)`` at every distinct score
+    (:func:`eventgnn._core.roc.weighted_roc`), weighted by ``weights`` when given (negative
+    weights too); the points where no background passes (infinite rejection) are left out."""
+    w = np.ones(len(scores)) if weights is None else np.asarray(weights, np.float64)
+    eps_b, eps_s = weighted_roc(y_true, scores, w)
     keep = eps_b > 0
     return eps_s[keep], 1 / eps_b[keep]
 
@@ -233,10 +233,9 @@ def plot_roc(
 
     ``y_true``: one truth array (1 or True for signal) for every curve, or one per curve (for
     one-versus-rest curves of several classes); curves whose truth holds one class are skipped.
-    ``weights``: per-event weights (None: every event counts once) for the efficiencies and AUC.
+    ``weights``: per-event weights (None: every event counts once; negative NLO weights
+    included) for the efficiencies and AUC.
     """
-    from sklearn.metrics import roc_auc_score
-
     with hep_style():
         fig = Figure(figsize=(7, 5))
         ax = fig.add_subplot()
@@ -245,7 +244,8 @@ def plot_roc(
             truth = y_true[label] if isinstance(y_true, Mapping) else y_true
             if len(np.unique(truth)) < 2:
                 continue
-            auc = roc_auc_score(truth, s, sample_weight=weights)
+            w = np.ones(len(s)) if weights is None else np.asarray(weights, np.float64)
+            auc = weighted_auc(truth, s, w)
             ax.plot(*roc_points(truth, s, weights), color=color, label=f"{label} (AUC {auc:.3f})")
         eff = np.linspace(0.01, 1, 100)
         ax.plot(eff, 1 / eff, color="0.5", ls="--", lw=1, label="random")

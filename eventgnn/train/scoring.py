@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .._core.fileio import clip
 from ..config import TrainConfig
 from ..graphs.batch import GraphTensors
 from ..plots import plot_run
@@ -116,4 +117,4 @@ def write_plots(
                  train_weights=train_w, best_epoch=best_epoch, split=split, process=process,
                  processes=processes, signal=signal)  # fmt: skip
     except Exception as err:
-        log(f"warning: plots not written ({err})")
+        log(f"warning: plots not written ({clip(' '.join(str(err).split()))})")

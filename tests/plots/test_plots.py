@@ -208,7 +208,7 @@ def test_roc_points_are_efficiency_and_rejection_by_hand_and_by_sklearn(weights,
     w = np.ones(len(HAND_Y)) if weights is None else weights
     assert drawn <= _by_hand(w)  # every point is a threshold's counted efficiencies
     assert {(round(e, 12), round(r, 12)) for e, r in corners} <= drawn  # the curve's corners
-    fpr, tpr, _ = roc_curve(HAND_Y, HAND_S, sample_weight=weights)
+    fpr, tpr, _ = roc_curve(HAND_Y, HAND_S, sample_weight=weights, drop_intermediate=False)
     np.testing.assert_allclose(eff, tpr[fpr > 0])
     np.testing.assert_allclose(rej, 1 / fpr[fpr > 0])
 
@@ -300,3 +300,25 @@ def test_run_plots_per_process_only_for_binary_tasks_of_more_than_two_processes(
     two = plot_run(tmp_path / "b", *args, process=np.minimum(process, 1), processes=["s", "b"],
                    signal=["s"])  # fmt: skip
     assert [p.name for p in two] == ["roc.png", "scores.png"]
+
+
+def test_run_plots_with_mixed_sign_nlo_weights(tmp_path):
+    """NLO weights of +-225,892 with an eighth negative: every plot is written, and the ROC
+    legend's AUC is the weighted Mann-Whitney statistic (the metrics' AUC), counted by hand."""
+    rng = np.random.default_rng(7)
+    n = 400
+    y = rng.integers(0, 2, n)
+    s = np.clip(rng.normal(0.4 + 0.2 * y, 0.2), 0, 1)
+    w = np.where(rng.uniform(size=n) < 0.13, -225_892.0, 225_892.0)
+    process = np.where(y == 1, 0, rng.integers(1, 3, n))
+    written = plot_run(tmp_path, "binary", ["background", "signal"], s, y, [], weights=w,
+                       process=process, processes=["s", "b1", "b2"], signal=["s"])  # fmt: skip
+    assert [p.name for p in written] == ["roc.png", "scores.png", "scores_by_process.png"]
+    assert all(p.stat().st_size > 0 for p in written)
+    fig = plot_roc(y == 1, {"signal": s}, weights=w)
+    sig, bkg = y == 1, y == 0
+    pairs = w[sig][:, None] * w[bkg][None, :]
+    greater = (s[sig][:, None] > s[bkg][None, :]) + 0.5 * (s[sig][:, None] == s[bkg][None, :])
+    auc = float((pairs * greater).sum() / (w[sig].sum() * w[bkg].sum()))
+    label = fig.axes[0].get_legend().get_texts()[0].get_text()
+    assert label == f"signal (AUC {auc:.3f})"
