@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -38,7 +39,7 @@ from ..graphs.dataset import TaskData
 from .checkpoint import metrics_json, safe_load, save_model, state_copy, to_plain
 from .distributed import rank_world, resolve_device
 from .objectives import Objective
-from .scoring import autocast, score, write_plots
+from .scoring import autocast, per_sample_scores, score, write_plots
 from .weights import balance_weights, split_class_totals
 
 
@@ -298,6 +299,12 @@ def fit(
         model.load_state_dict(progress.best_state)
     test_graphs = data.part("test")
     test, scored = _score(model, objective, test_graphs, config, device)
+    process = test_graphs.labels.get("process")
+    process = None if process is None else process.cpu().numpy()
+    if scored is not None and process is not None and objective.kind == "binary":
+        s, w = objective.scores(scored[0]).numpy(), scored[2]
+        w = np.ones(len(s)) if w is None else w.numpy()
+        test["per_sample"] = per_sample_scores(s, process, data.processes, w)
     metrics = to_plain({
         "task": objective.kind,
         "classes": list(objective.names) if objective.has_classes else None,
@@ -319,10 +326,8 @@ def fit(
         if config.plots:
             n_test = 0 if scored is None else len(scored[0])
             train = _score_train_sample(model, objective, train_graphs, n_test, config, device)
-            process = test_graphs.labels.get("process")
             write_plots(out / "plots", objective, scored, progress.history, log,
-                        train=train, best_epoch=progress.best["epoch"],
-                        process=None if process is None else process.cpu().numpy(),
+                        train=train, best_epoch=progress.best["epoch"], process=process,
                         processes=data.processes, signal=data.signal)  # fmt: skip
     if world > 1:
         torch.distributed.barrier()  # rank 0 has written the run before anyone moves on

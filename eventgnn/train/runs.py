@@ -30,6 +30,7 @@ from .checkpoint import load_model, model_path
 from .distributed import rank_world
 from .engine import FitResult, fit
 from .objectives import PRETRAIN_KINDS, Objective, make_objective
+from .scoring import source_check
 from .weights import format_class_totals, split_class_totals, warn_imbalance
 
 PRETRAIN_CATALOG = "pretrain12"
@@ -132,6 +133,8 @@ def train_model(
         )
         if "rejection" in m:
             log(_rejection_line(m))
+        for line in source_check(m.get("per_sample", {}), data.signal):
+            log(line)
     return out, result
 
 

@@ -11,9 +11,10 @@ a GPU when asked) and batches ``batch_size`` events at a time: the run's own
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -33,6 +34,59 @@ def eval_batch_size(ckpt: Mapping) -> int:
     ``train.eval_batch_size``; :data:`EVAL_BATCH_SIZE` for a checkpoint without one)."""
     train = (ckpt.get("config") or {}).get("train") or {}
     return int(train.get("eval_batch_size") or EVAL_BATCH_SIZE)
+
+
+SEPARATED_SIGMA = 5.0
+"""Two samples of one class whose mean scores differ by more than this many standard errors are
+said to be told apart by the model (:func:`source_check`)."""
+
+
+def per_sample_scores(
+    scores: np.ndarray, process: np.ndarray, processes: Sequence[str], weights: np.ndarray
+) -> dict[str, dict]:
+    """Per process (a task file's sample): events, sum of weights, the weighted mean of the
+    binary scores ``scores [B]`` and its standard error ``sqrt(sum w^2 (s - mean)^2) / sum w``
+    (``process [B]``: each event's index into ``processes``)."""
+    out = {}
+    for k, name in enumerate(processes):
+        mine = process == k
+        s, w = scores[mine].astype(np.float64), weights[mine].astype(np.float64)
+        total = w.sum()
+        if not mine.any() or total == 0:
+            continue
+        mean = float((w * s).sum() / total)
+        error = float(np.sqrt((w**2 * (s - mean) ** 2).sum()) / abs(total))
+        out[name] = {"n_events": int(mine.sum()), "sum_weights": float(total),
+                     "mean_score": mean, "error": error}  # fmt: skip
+    return out
+
+
+def source_check(per_sample: Mapping[str, dict], signal: Sequence[str]) -> list[str]:
+    """Lines for the end of a binary run whose classes mix samples: each sample's mean score,
+    and a warning naming two samples of one class that the model tells apart by more than
+    :data:`SEPARATED_SIGMA` standard errors (the same physics from two sources, say real and
+    simulated ttbar, should not be: the model has learned the source)."""
+    classes = {"signal": [n for n in per_sample if n in signal],
+               "background": [n for n in per_sample if n not in signal]}  # fmt: skip
+    if all(len(names) < 2 for names in classes.values()):
+        return []
+    means = (f"{n} {m['mean_score']:.3f} +- {m['error']:.3f}" for n, m in per_sample.items())
+    lines = ["mean score per sample (test events, weighted): " + ", ".join(means)]
+    for side, names in classes.items():
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                ma, mb = per_sample[a], per_sample[b]
+                pull = abs(ma["mean_score"] - mb["mean_score"]) / max(
+                    np.hypot(ma["error"], mb["error"]), 1e-12
+                )
+                if pull > SEPARATED_SIGMA:
+                    lines.append(
+                        f"warning: {side} samples {a} and {b} have mean scores "
+                        f"{ma['mean_score']:.3f} and {mb['mean_score']:.3f} ({pull:.0f} standard "
+                        "errors apart): the model tells them apart; if they are the same physics "
+                        "from two sources, it has learned the source"
+                    )
+    return lines
 
 
 def autocast(device: torch.device, amp: bool):

@@ -3,13 +3,20 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
 from eventgnn.config import ModelConfig
 from eventgnn.graphs.batch import GraphTensors
 from eventgnn.model.eventgnn import EventGNN
-from eventgnn.train.scoring import EVAL_BATCH_SIZE, eval_batch_size, score
+from eventgnn.train.scoring import (
+    EVAL_BATCH_SIZE,
+    eval_batch_size,
+    per_sample_scores,
+    score,
+    source_check,
+)
 
 SMALL = ModelConfig(hidden=8, latent=8, mlp_layers=2, iterations=1)
 
@@ -63,3 +70,33 @@ def test_cuda_scores_equal_cpu_scores(model_and_graphs):
     cuda, _, _ = score(model, graphs, device="cuda")
     assert next(model.parameters()).is_cuda
     torch.testing.assert_close(cpu, cuda, rtol=1e-4, atol=1e-5)
+
+
+def test_per_sample_mean_scores_and_their_errors():
+    s = np.array([0.2, 0.4, 0.9, 0.7])
+    w = np.array([1.0, 3.0, 2.0, -1.0])
+    got = per_sample_scores(s, np.array([0, 0, 1, 1]), ["a", "b"], w)
+    assert got["a"]["mean_score"] == pytest.approx((0.2 + 1.2) / 4)
+    mean_b = (1.8 - 0.7) / 1.0
+    assert got["b"]["mean_score"] == pytest.approx(mean_b)
+    err_b = np.sqrt(4 * (0.9 - mean_b) ** 2 + 1 * (0.7 - mean_b) ** 2) / 1.0
+    assert got["b"]["error"] == pytest.approx(err_b)
+    assert got["a"]["n_events"] == 2 and got["b"]["sum_weights"] == pytest.approx(1.0)
+
+
+def test_samples_of_one_class_told_apart_are_named():
+    def sample(mean, error):
+        return {"mean_score": mean, "error": error, "n_events": 100, "sum_weights": 100.0}
+
+    apart = {"sig": sample(0.8, 0.01), "tt_cms": sample(0.17, 0.01), "tt_gen": sample(0.35, 0.01)}
+    lines = source_check(apart, ["sig"])
+    assert lines[0] == (
+        "mean score per sample (test events, weighted): sig 0.800 +- 0.010, "
+        "tt_cms 0.170 +- 0.010, tt_gen 0.350 +- 0.010"
+    )
+    assert len(lines) == 2 and "background samples tt_cms and tt_gen" in lines[1]
+    assert "13 standard errors apart" in lines[1] and lines[1].startswith("warning:")
+    close = {**apart, "tt_gen": sample(0.19, 0.01)}  # 1.4 standard errors: statistics
+    assert len(source_check(close, ["sig"])) == 1
+    # one sample per class: nothing to compare, nothing said
+    assert source_check({"sig": sample(0.8, 0.01), "bkg": sample(0.2, 0.01)}, ["sig"]) == []
