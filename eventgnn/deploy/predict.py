@@ -157,24 +157,30 @@ def predict_files(
         if out.exists():
             log(f"{out} exists: it is replaced when the scores are written")
         models, ckpt, n_folds = _load(run)
-        objective = objective_of(ckpt)
-        names = objective.score_columns()
+        names = objective_of(ckpt).score_columns()
         plan = [_check_input(path, ckpt, options or {}, keep, log) for path in files]
         _check_kept(plan, _own_columns(names, n_folds, len(files) > 1), out.suffix)
-        dev = resolve_device(device)
-        batch = eval_batch_size(ckpt)
-        parts = []
-        for k, item in enumerate(plan):
-            part = _score_file(item, chunk_size, objective, names, models, n_folds, dev, batch)
-            n_sel = int(np.sum(part["selected"]))
-            log(f"{item.path}: {item.entries:,} entries, {n_sel:,} with selected objects")
-            if len(files) > 1:
-                part = {"file": np.full(item.entries, k, dtype=np.int32), **part}
-            parts.append(part)
-        columns = {key: _concat([p[key] for p in parts]) for key in parts[0]}
+        columns = _score_all(plan, models, ckpt, n_folds, chunk_size, device, log)
         _write(out, columns, [str(f) for f in files])
     log(f"wrote {len(columns['entry']):,} rows to {out}")
     return out
+
+
+def _score_all(plan: list, models: list, ckpt: dict, n_folds, chunk_size, device, log) -> dict:
+    """The output's columns: every input scored, in input order."""
+    objective = objective_of(ckpt)
+    names = objective.score_columns()
+    dev = resolve_device(device)
+    batch = eval_batch_size(ckpt)
+    parts = []
+    for k, item in enumerate(plan):
+        part = _score_file(item, chunk_size, objective, names, models, n_folds, dev, batch)
+        n_sel = int(np.sum(part["selected"]))
+        log(f"{item.path}: {item.entries:,} entries, {n_sel:,} with selected objects")
+        if len(plan) > 1:
+            part = {"file": np.full(item.entries, k, dtype=np.int32), **part}
+        parts.append(part)
+    return {key: _concat([p[key] for p in parts]) for key in parts[0]}
 
 
 @contextlib.contextmanager
