@@ -12,9 +12,13 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import torch
+import uproot
 from events.rootfiles import random_objects, write_nanoaod, write_ntuple
+from hand_events import random_events
 
 from eventgnn.cli import main
+from eventgnn.events.parquet import write_events
+from eventgnn.events.schema import N_TARGETS
 
 SCORED = "with selected objects"
 """What predict logs for each input it scored."""
@@ -153,3 +157,23 @@ def test_a_model_with_non_finite_weights_is_refused(trained, tmp_path, capsys, v
     err = capsys.readouterr().err
     assert f"{bad / 'model.pt'}: weight '{name}' holds 1 non-finite values (NaN or inf)" in err
     assert not out.exists()
+
+
+def test_kept_fields_of_a_parquet_input_hold_numbers_strings_or_lists(trained, tmp_path, capsys):
+    """From a Parquet shard: a string field and a fixed-size list are kept (the list as a
+    jagged branch in the TTree); the event record ``objects`` (records) is refused before
+    scoring, whatever the output."""
+    _, run = trained
+    shard = tmp_path / "ev.parquet"
+    write_events(random_events(25, "mine", seed=4), shard)
+    out = tmp_path / "s.root"
+    assert main(run_predict(run, [shard], out, "--keep", "process,targets")) == 0
+    cols = uproot.open(out)["eventgnn"].arrays()
+    assert cols["process"].to_list() == ["mine"] * 25
+    assert ak.num(cols["targets"]).to_list() == [N_TARGETS] * 25
+    capsys.readouterr()
+    assert main(run_predict(run, [shard], tmp_path / "s.parquet", "--keep", "objects")) == 1
+    captured = capsys.readouterr()
+    assert f"{shard}: --keep objects: holds var * {{pt: float32" in captured.err
+    assert "per entry; expected a number, a string or a list of numbers" in captured.err
+    assert SCORED not in captured.out
