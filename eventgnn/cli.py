@@ -157,7 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_reader_options(p)
     p.add_argument(
-        "--chunk-size", type=int, help="entries read and scored at a time (default 200,000)"
+        "--chunk-size",
+        type=int,
+        help="entries read and scored at a time (bounded memory; default 200,000); 0: each "
+        "file at once",
     )
     p.set_defaults(handler=cmd_predict)
 
@@ -498,7 +501,7 @@ def cmd_predict(args) -> None:
     from .deploy.predict import PREDICT_CHUNK_ENTRIES, predict_files
 
     keep = [k.strip() for k in args.keep.split(",") if k.strip()]
-    chunk_size = _chunk_size(args.chunk_size, PREDICT_CHUNK_ENTRIES) or PREDICT_CHUNK_ENTRIES
+    chunk_size = _chunk_size(args.chunk_size, PREDICT_CHUNK_ENTRIES)
     predict_files(
         args.model, args.inputs, args.out, keep=keep, options=_reader_options(args),
         chunk_size=chunk_size,

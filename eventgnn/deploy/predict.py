@@ -10,19 +10,40 @@ One output row per input entry, in input order, for events of any process or rea
   multilabel model: per label, the regression outputs as they are);
 - ``fold`` for a k-fold run (the fold whose model scored the event, the one that did not train
   on it; see :mod:`.kfold`);
-- every ``keep`` branch (ROOT input) or field (Parquet input), copied through.
+- every ``keep`` branch (ROOT input) or field (Parquet input), copied through: a number, a
+  string or a list of numbers per entry (a list becomes a jagged branch with its counter
+  ``n<name>`` in a ROOT output, a list column in Parquet). A Delphes per-event branch
+  (``Event.Number``, ``MissingET.MET``, ``ScalarHT.HT``: one-element collections) is kept as
+  its one value per entry.
 
-A ROOT output holds a tree ``eventgnn`` with as many entries as the input tree, usable as its
-friend (``tree.AddFriend("eventgnn", "scores.root")``). The files are read with the reader options
-the model's data was made with (its checkpoint's provenance); an option given explicitly wins,
-with a warning where it differs.
+A ROOT output holds a TTree ``eventgnn`` with as many entries as the input tree, usable as its
+friend (``tree.AddFriend("eventgnn", "scores.root")``). It is written with uproot's
+``mktree``/``extend``, which give a TTree in every uproot this package accepts (``uproot>=5.2``
+in setup.cfg; checked with 5.7): ``file[name] = arrays`` would not do, as uproot >= 5.7 writes
+an RNTuple for it, which ``AddFriend`` and older ROOT cannot use. No RNTuple output is offered:
+a friend tree is what the scores are for.
+
+The files are read with the reader options the model's data was made with (its checkpoint's
+provenance); an option given explicitly wins, with a warning where it differs. Every input is
+checked (its format, the options it takes, the kept branches) before any is scored.
+
+The output is written to a temporary file beside it and renamed when complete; an error, Ctrl-C
+or SIGTERM removes the temporary. While it runs, predict holds a lock on the output (the file
+``.<name>.lock`` beside it): a second predict into the same file is refused.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+import signal
+import socket
+import threading
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from glob import escape as glob_escape
 from pathlib import Path
 
 import awkward as ak
@@ -31,10 +52,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .._core.errors import EmptyEventsWarning, InputError
-from .._core.fileio import atomic_path
-from ..events._uproot import open_tree
-from ..events.io import count_entries, detect_format, input_files, read_file, tree_name
+from .._core.errors import EmptyEventsWarning, InputError, LockedError
+from .._core.fileio import TMP_SUFFIX, atomic_path
+from ..events._uproot import has_branch, one_per_event, open_tree
+from ..events.io import (
+    check_reader_options,
+    count_entries,
+    detect_format,
+    input_files,
+    read_file,
+    tree_name,
+)
 from ..events.parquet import iter_shard_chunks
 from ..events.selection import SelectionCuts
 from ..graphs.batch import GraphTensors
@@ -46,10 +74,20 @@ from ..train.scoring import eval_batch_size, score
 PREDICT_CHUNK_ENTRIES = 200_000
 """Entries read and scored at a time (as ``eventgnn evaluate``: about 1 GiB)."""
 
+ROOT_BASKET_ENTRIES = 100_000
+"""Entries the ROOT output tree is extended by at a time (one basket per branch each)."""
+
 OUTPUT_TREE = "eventgnn"
 FILES_OBJECT = "eventgnn_files"
 NOT_READER_OPTIONS = ("process", "entries", "weight_branch")
 """Recorded options that do not change which objects an event has."""
+
+DELPHES_PER_EVENT = ("Event", "MissingET", "ScalarHT")
+"""Delphes collections with exactly one element per event: a kept branch of one of them is
+written as that element's value."""
+
+NUMBER, STRING, LIST = "a number", "a string", "a list of numbers"
+"""What a kept column holds per entry."""
 
 
 def training_options(ckpt: dict, fmt: str) -> dict:
@@ -93,46 +131,105 @@ def predict_files(
     out: str | os.PathLike,
     keep: Sequence[str] = (),
     options: Mapping | None = None,
-    chunk_size: int = PREDICT_CHUNK_ENTRIES,
+    chunk_size: int | None = PREDICT_CHUNK_ENTRIES,
     device: str = "auto",
     log: Callable[[str], None] = print,
 ) -> Path:
     """Score every entry of ``inputs`` with the model of ``run`` (a run directory, a
     ``model.pt``, or a k-fold run's folder) and write ``out`` (``.parquet`` or ``.root``; see
-    the module docstring)."""
-    models, ckpt, n_folds = _load(run)
+    the module docstring). ``chunk_size``: entries read and scored at a time (None: each file
+    at once)."""
     out = Path(out)
     if out.suffix not in (".parquet", ".root"):
         raise ValueError(f"--out {out}: expected a .parquet or .root file")
+    if chunk_size is not None and chunk_size < 1:
+        raise ValueError(
+            f"--chunk-size {chunk_size}: expected a number of entries of at least 1 (0 on the "
+            "command line: each file at once)"
+        )
     files = input_files(inputs)
+    if not files:
+        raise InputError("no input files given")
     if out.resolve() in {f.resolve() for f in files}:
         raise ValueError(f"--out {out} is one of the inputs; writing it would destroy the input")
-    if out.exists():
-        log(f"{out} exists: it is replaced when the scores are written")
-    dev = resolve_device(device)
-    batch = eval_batch_size(ckpt)
-    objective = objective_of(ckpt)
-    names = objective.score_columns()
-    parts = []
-    for k, path in enumerate(files):
-        fmt = detect_format(path)
-        if fmt == "parquet":  # events already read: reader options cannot change them
-            if any(v is not None for v in (options or {}).values()):
-                log(f"warning: {path}: reader options do not apply to Parquet shards (ignored)")
-            opts = {}
-        else:
-            opts = reader_options_for(ckpt, fmt, options or {}, log)
-        part = _score_file(path, fmt, opts, keep, chunk_size, objective, names, models, n_folds,
-                           dev, batch)  # fmt: skip
-        n_sel = int(np.sum(part["selected"]))
-        log(f"{path}: {len(part['entry']):,} entries, {n_sel:,} with selected objects")
-        if len(files) > 1:
-            part = {"file": np.full(len(part["entry"]), k, dtype=np.int32), **part}
-        parts.append(part)
-    columns = {key: _concat([p[key] for p in parts]) for key in parts[0]}
-    _write(out, columns, [str(f) for f in files])
+    with output_lock(out), _sigterm_interrupts():
+        _remove_stale_temporaries(out)  # left by a killed predict; none other writes out now
+        if out.exists():
+            log(f"{out} exists: it is replaced when the scores are written")
+        models, ckpt, n_folds = _load(run)
+        names = objective_of(ckpt).score_columns()
+        plan = [_check_input(path, ckpt, options or {}, keep, log) for path in files]
+        _check_kept(plan, _own_columns(names, n_folds, len(files) > 1), out.suffix)
+        columns = _score_all(plan, models, ckpt, n_folds, chunk_size, device, log)
+        _write(out, columns, [str(f) for f in files])
     log(f"wrote {len(columns['entry']):,} rows to {out}")
     return out
+
+
+def _score_all(plan: list, models: list, ckpt: dict, n_folds, chunk_size, device, log) -> dict:
+    """The output's columns: every input scored, in input order."""
+    objective = objective_of(ckpt)
+    names = objective.score_columns()
+    dev = resolve_device(device)
+    batch = eval_batch_size(ckpt)
+    parts = []
+    for k, item in enumerate(plan):
+        part = _score_file(item, chunk_size, objective, names, models, n_folds, dev, batch)
+        n_sel = int(np.sum(part["selected"]))
+        log(f"{item.path}: {item.entries:,} entries, {n_sel:,} with selected objects")
+        if len(plan) > 1:
+            part = {"file": np.full(item.entries, k, dtype=np.int32), **part}
+        parts.append(part)
+    return {key: _concat([p[key] for p in parts]) for key in parts[0]}
+
+
+@contextlib.contextmanager
+def output_lock(out: str | os.PathLike) -> Iterator[Path]:
+    """Hold an exclusive lock on the output file ``out`` while the block runs (the kernel's
+    ``flock`` on ``.<name>.lock`` beside it, which ends with the holding process). A second
+    holder is refused at once with :class:`LockedError` naming the file and the holder."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out.parent / f".{out.name}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+            raise LockedError(
+                f"{out}: another predict is writing this file ({holder}); wait for it to end, "
+                "or use another --out"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on host {socket.gethostname()}\n".encode(), 0)
+        yield out
+    finally:
+        os.close(fd)  # releases the lock
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM (``kill``, a batch system ending a job) raises KeyboardInterrupt as Ctrl-C
+    does, so the ``finally`` blocks run and the temporary output is removed; Python's default
+    would end the process at once. Only the main thread can set a handler."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+def _remove_stale_temporaries(out: Path) -> None:
+    """The temporaries of ``out`` a killed predict left (SIGKILL runs no clean-up)."""
+    for tmp in out.parent.glob(f"{glob_escape(f'.{out.name}.')}*{TMP_SUFFIX}"):
+        tmp.unlink(missing_ok=True)
 
 
 def _load(run) -> tuple[list, dict, int | None]:
@@ -146,23 +243,75 @@ def _load(run) -> tuple[list, dict, int | None]:
     return [m for m, _ in loaded], loaded[0][1], kfold["kfold"]
 
 
+@dataclass
+class _Input:
+    """One input file, checked before any is scored."""
+
+    path: Path
+    fmt: str
+    options: dict
+    entries: int
+    kept: dict  # column -> values, one per entry
+
+
+def _check_input(path: Path, ckpt: dict, given: Mapping, keep: Sequence[str], log) -> _Input:
+    """An input's format, reader options, entries and kept columns: every error an input can
+    have that shows without reading its events."""
+    fmt = detect_format(path)
+    if fmt == "parquet":  # events already read: reader options cannot change them
+        if any(v is not None for v in given.values()):
+            log(f"warning: {path}: reader options do not apply to Parquet shards (ignored)")
+        opts = {}
+    else:
+        opts = reader_options_for(ckpt, fmt, given, log)
+        check_reader_options(path, fmt, opts)
+    n = count_entries(path, fmt, **opts)
+    return _Input(path, fmt, opts, n, _kept(path, fmt, opts, keep))
+
+
+def _own_columns(names: Sequence[str], n_folds: int | None, several: bool) -> list[str]:
+    """The columns predict writes itself (a kept column must not take one's name)."""
+    return [*(["file"] if several else []), "entry", "selected", *(["fold"] if n_folds else []),
+            *names]  # fmt: skip
+
+
+def _check_kept(plan: list[_Input], own: list[str], suffix: str) -> None:
+    """Kept columns that cannot be written: a name predict uses, one that holds another kind
+    of value in another input, or (ROOT) a list whose counter ``n<name>`` is another column."""
+    first = plan[0]
+    for name, values in first.kept.items():
+        if name in own:
+            raise InputError(f"--keep {name}: the output already has a column '{name}'")
+        kind = _kind(values)
+        for item in plan[1:]:
+            if _kind(item.kept[name]) != kind:
+                raise InputError(
+                    f"--keep {name}: {first.path} holds {kind} per entry, {item.path} "
+                    f"{_kind(item.kept[name])}; an output column holds one kind of value"
+                )
+        counter = f"n{name}"
+        if suffix == ".root" and kind == LIST and counter in [*own, *first.kept]:
+            raise InputError(
+                f"--keep {name}: a list per entry, whose counter branch '{counter}' in the ROOT "
+                f"output would clash with the column '{counter}'; write Parquet instead"
+            )
+
+
 def _concat(arrays: list):
     if any(isinstance(a, ak.Array) for a in arrays):
         return ak.concatenate(arrays)
     return np.concatenate(arrays)
 
 
-def _score_file(path, fmt, opts, keep, chunk_size, objective, names, models, n_folds, dev, batch):
-    n = count_entries(path, fmt, **opts)
-    kept = _kept(path, fmt, opts, keep)  # first: a missing branch fails before any scoring
-    n_out = len(names)
-    scores = np.full((n, n_out), np.nan, dtype=np.float32)
+def _score_file(item: _Input, chunk_size, objective, names, models, n_folds, dev, batch):
+    n = item.entries
+    scores = np.full((n, len(names)), np.nan, dtype=np.float32)
     selected = np.zeros(n, dtype=bool)
     fold = np.full(n, -1, dtype=np.int8)
-    for start, events in _chunks(path, fmt, n, chunk_size, opts):
+    for start, events in _chunks(item, chunk_size or max(n, 1)):
         if len(events) == 0:
             continue
-        entries = _entries(events, path, fmt, start)
+        entries = _entries(events, item.path, item.fmt, start)
         graphs = GraphTensors.from_events(events)
         folds = event_folds(events, n_folds) if n_folds else np.zeros(len(events), np.int64)
         for f, m in enumerate(models):  # each event by its fold's model
@@ -175,10 +324,7 @@ def _score_file(path, fmt, opts, keep, chunk_size, objective, names, models, n_f
     if n_folds:
         part["fold"] = fold
     part.update({name: scores[:, k] for k, name in enumerate(names)})
-    for name, values in kept.items():
-        if name in part:
-            raise InputError(f"--keep {name}: the output already has a column '{name}'")
-        part[name] = values
+    part.update(item.kept)
     return part
 
 
@@ -187,19 +333,20 @@ def _scores(model, graphs: GraphTensors, objective, dev, batch: int) -> np.ndarr
     return objective.scores(logits).numpy().reshape(len(logits), -1)
 
 
-def _chunks(path: Path, fmt: str, n: int, chunk_size: int, opts: dict):
+def _chunks(item: _Input, chunk_size: int):
     """``(first entry, events)`` chunk by chunk; events with no selected object are left out
     (their rows stay unselected: no warning, the output says it per entry)."""
-    if fmt == "parquet":
+    if item.fmt == "parquet":
         start = 0
-        for events in iter_shard_chunks(path, chunk_size):
+        for events in iter_shard_chunks(item.path, chunk_size):
             yield start, events
             start += len(events)
         return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", EmptyEventsWarning)
-        for a in range(0, n, chunk_size):
-            yield a, read_file(path, fmt, entries=(a, min(a + chunk_size, n)), **opts)
+        for a in range(0, item.entries, chunk_size):
+            entries = (a, min(a + chunk_size, item.entries))
+            yield a, read_file(item.path, item.fmt, entries=entries, **item.options)
 
 
 def _entries(events: ak.Array, path: Path, fmt: str, start: int) -> np.ndarray:
@@ -214,7 +361,8 @@ def _entries(events: ak.Array, path: Path, fmt: str, start: int) -> np.ndarray:
 
 
 def _kept(path: Path, fmt: str, opts: dict, keep: Sequence[str]) -> dict:
-    """The ``keep`` branches of a ROOT file (fields of a Parquet file), every entry."""
+    """The ``keep`` branches of a ROOT file (fields of a Parquet file), every entry, each
+    checked to hold what an output column can (see :func:`_column`)."""
     if not keep:
         return {}
     if fmt == "parquet":
@@ -223,42 +371,99 @@ def _kept(path: Path, fmt: str, opts: dict, keep: Sequence[str]) -> dict:
         if missing:
             raise InputError(f"{path}: --keep {missing[0]}: no such field")
         events = ak.from_parquet(path, columns=list(keep))
-        return {k: _plain(events[k]) for k in keep}
+        return {k: _column(events[k], path, k) for k in keep}
     tree = tree_name(path, fmt, opts)
     with open_tree(path, tree, fmt) as t:
-        missing = [k for k in keep if k not in t.keys()]
+        missing = [k for k in keep if not has_branch(t, k)]  # Delphes nests: Event/Event.Number
         if missing:
             some = ", ".join(sorted(t.keys())[:8])
             raise InputError(
                 f"{path}: --keep {missing[0]}: tree '{tree}' has no such branch (it has {some}...)"
             )
-        return {k: _plain(t[k].array(library="ak")) for k in keep}
+        kept = {}
+        for k in keep:
+            values = _read_branch(t, path, k)
+            if fmt == "delphes" and k.split(".")[0] in DELPHES_PER_EVENT:
+                values = ak.Array(one_per_event(values, path, k))
+            kept[k] = _column(values, path, k)
+        return kept
 
 
-def _plain(values: ak.Array):
-    """A kept column: numpy for a flat number column, awkward otherwise (jagged, strings)."""
+def _read_branch(tree, path: Path, name: str) -> ak.Array:
     try:
-        return ak.to_numpy(values)
-    except (ValueError, TypeError):
-        return values
+        return tree[name].array(library="ak")
+    except Exception as err:  # a class uproot cannot read (TRefArray...), a damaged basket
+        why = " ".join(f"{type(err).__name__}: {err}".split())
+        raise InputError(f"{path}: --keep {name}: cannot read the branch ({why[:300]})") from err
+
+
+def _column(values: ak.Array, path: Path, name: str):
+    """A kept column: numpy for a number per entry, awkward for a string or a list of numbers;
+    anything else (records, lists of lists, missing values) is refused."""
+    kind = _kind(values)
+    if kind is None:
+        raise InputError(
+            f"{path}: --keep {name}: holds {values.type.content} per entry; expected {NUMBER}, "
+            f"{STRING} or {LIST}"
+        )
+    return ak.to_numpy(values) if kind == NUMBER else values
+
+
+def _kind(values) -> str | None:
+    """What ``values`` holds per entry: :data:`NUMBER`, :data:`STRING`, :data:`LIST`, or None."""
+    if isinstance(values, np.ndarray):
+        return NUMBER
+    t = values.type.content
+    if isinstance(t, ak.types.NumpyType):
+        return NUMBER
+    if t.parameter("__array__") == "string":
+        return STRING
+    if isinstance(t, (ak.types.ListType, ak.types.RegularType)) and isinstance(
+        t.content, ak.types.NumpyType
+    ):
+        return LIST
+    return None
 
 
 def _write(out: Path, columns: dict, files: list[str]) -> None:
     with atomic_path(out) as tmp:
         if out.suffix == ".parquet":
-            table = {
-                k: ak.to_arrow(v, extensionarray=False) if isinstance(v, ak.Array) else pa.array(v)
-                for k, v in columns.items()
-            }
-            if "file" in table:  # the input's path, stored once per file
-                table["file"] = pa.DictionaryArray.from_arrays(table["file"], pa.array(files))
-            pq.write_table(pa.table(table), tmp)
-            return
-        import uproot
+            _write_parquet(tmp, columns, files)
+        else:
+            _write_root(tmp, columns, files)
 
-        with uproot.recreate(tmp) as f:
-            tree = dict(columns)
-            tree["selected"] = tree["selected"].astype(np.int8)  # ROOT has no numpy bool trees
-            f[OUTPUT_TREE] = tree
-            if "file" in columns:
-                f[FILES_OBJECT] = "\n".join(files)
+
+def _write_parquet(tmp: Path, columns: dict, files: list[str]) -> None:
+    table = {
+        k: ak.to_arrow(v, extensionarray=False) if isinstance(v, ak.Array) else pa.array(v)
+        for k, v in columns.items()
+    }
+    if "file" in table:  # the input's path, stored once per file
+        table["file"] = pa.DictionaryArray.from_arrays(table["file"], pa.array(files))
+    pq.write_table(pa.table(table), tmp)
+
+
+def _write_root(tmp: Path, columns: dict, files: list[str]) -> None:
+    """A TTree (``mktree``, then ``extend`` :data:`ROOT_BASKET_ENTRIES` at a time)."""
+    import uproot
+
+    branches = {k: _root_values(v) for k, v in columns.items()}
+    branches["selected"] = branches["selected"].astype(np.int8)  # ROOT has no numpy bool trees
+    n = len(branches["entry"])
+    with uproot.recreate(tmp) as f:
+        tree = f.mktree(OUTPUT_TREE, {k: _root_type(v) for k, v in branches.items()})
+        for a in range(0, n, ROOT_BASKET_ENTRIES):
+            tree.extend({k: v[a : a + ROOT_BASKET_ENTRIES] for k, v in branches.items()})
+        if "file" in columns:
+            f[FILES_OBJECT] = "\n".join(files)
+
+
+def _root_values(values):
+    """Fixed-size lists become jagged ones (a counter branch each, like the others)."""
+    if isinstance(values, ak.Array) and isinstance(values.type.content, ak.types.RegularType):
+        return ak.from_regular(values, axis=1)
+    return values
+
+
+def _root_type(values):
+    return values.dtype if isinstance(values, np.ndarray) else values.type.content

@@ -184,12 +184,7 @@ READER_OPTIONS: dict[str, tuple[str, ...]] = {
 def _read_file(path: Path, fmt: str, **options) -> ak.Array:
     if fmt not in READER_OPTIONS:
         raise InputError(f"{path}: unknown format '{fmt}' (expected one of {', '.join(FORMATS)})")
-    if fmt == "ntuple" and options.get("branch_map") is None:
-        raise InputError(
-            f"{path}: not a Delphes or NanoAOD file; reading it as a flat ntuple needs a "
-            "branch map (--branch-map YAML)"
-        )
-    _check_options(path, fmt, options, READER_OPTIONS[fmt])
+    check_reader_options(path, fmt, options)
     reader = {
         "parquet": read_shard,
         "delphes": read_delphes,
@@ -197,6 +192,35 @@ def _read_file(path: Path, fmt: str, **options) -> ak.Array:
         "ntuple": read_ntuple,
     }[fmt]
     return reader(path, **options)
+
+
+def check_reader_options(path: Path, fmt: str, options: dict) -> None:
+    """Can ``path`` be read as ``fmt`` with ``options``? Without reading it: an option the format
+    cannot use, or a flat ntuple without a branch map, is an :class:`InputError` naming the
+    file (``predict`` checks every input before scoring any)."""
+    if fmt == "ntuple" and options.get("branch_map") is None:
+        raise not_recognised(path)
+    _check_options(path, fmt, options, READER_OPTIONS[fmt])
+
+
+def not_recognised(path: Path) -> InputError:
+    """The error for a ROOT file that is neither Delphes nor NanoAOD, read without a branch
+    map: what was looked for, and what the file holds."""
+    import uproot
+
+    try:
+        with uproot.open(path) as f:
+            held = ", ".join(
+                f"{k.split(';')[0]} ({c})" for k, c in f.classnames(recursive=False).items()
+            )
+    except Exception as err:  # uproot raises ValueError, OSError or struct errors on bad files
+        why = " ".join(str(err).split())
+        return InputError(f"{path}: not a readable ROOT file ({why})")
+    return InputError(
+        f"{path}: not a Delphes or NanoAOD file (looked for a tree 'Delphes', or a tree 'Events' "
+        f"with a branch 'nJet'; the file holds {clip(held or 'nothing')}); reading it as a flat "
+        "ntuple needs a branch map (--branch-map YAML)"
+    )
 
 
 def _check_options(path: Path, fmt: str, options: dict, accepted: tuple[str, ...]) -> None:
@@ -247,8 +271,8 @@ def count_entries(path: str | os.PathLike, format: str = "auto", **options) -> i
         except Exception as err:
             raise SchemaError(str(path), "<file>", f"not a readable Parquet file ({err})") from err
     tree = tree_name(path, fmt, options)
-    if tree is None:
-        return -1  # an ntuple without a branch map: read_file gives the proper error
+    if tree is None:  # an ntuple without a branch map
+        raise not_recognised(path)
     with open_tree(path, tree, fmt) as t:
         return int(t.num_entries)
 

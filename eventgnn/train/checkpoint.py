@@ -191,7 +191,21 @@ def load_model(run: str | os.PathLike) -> tuple[EventGNN, dict]:
         raise ValueError(
             f"{where}: model_config/state_dict do not match this version's EventGNN ({err})"
         ) from err
+    check_finite_weights(model, where)
     return model, ckpt
+
+
+def check_finite_weights(model: nn.Module, where: str) -> None:
+    """Refuse weights holding NaN or inf (a diverged training, a damaged file): every score the
+    model gave would be NaN. The message names the first such tensor."""
+    for name, values in model.state_dict().items():
+        bad = int((~torch.isfinite(values)).sum()) if values.is_floating_point() else 0
+        if bad:
+            raise ValueError(
+                f"{where}: weight '{name}' holds {bad:,} non-finite values (NaN or inf) of "
+                f"{values.numel():,}; expected finite numbers (a diverged training or a damaged "
+                "file?)"
+            )
 
 
 def objective_of(ckpt: dict) -> Objective:

@@ -7,7 +7,6 @@ import os
 
 import awkward as ak
 import numpy as np
-import pytest
 import uproot
 import yaml
 from events.rootfiles import random_delphes, random_nanoaod
@@ -18,28 +17,6 @@ from eventgnn.cli import main
 from eventgnn.graphs.batch import GraphTensors
 from eventgnn.train.checkpoint import load_model, objective_of
 from eventgnn.train.scoring import score
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """A tiny model finetuned from scratch on NanoAOD signal against Delphes background, with a
-    non-default b-tag threshold (stored in the model, used by predict)."""
-    root = tmp_path_factory.mktemp("predict")
-    sig = random_nanoaod(root / "sig.root", 200, 11, signal=True)
-    bkg = random_delphes(root / "bkg.root", 200, 12, signal=False)
-    task = {
-        "name": "p",
-        "signal": [{"files": [str(sig)], "options": {"btag_threshold": 0.7}}],
-        "background": [{"files": [str(bkg)]}],
-    }
-    (root / "task.yaml").write_text(yaml.safe_dump(task))
-    mp = pytest.MonkeyPatch()
-    mp.setenv("EVENTGNN_CACHE", str(root / "cache"))
-    run = root / "run"
-    args = ["finetune", "--task", str(root / "task.yaml"), "--epochs", "2", "--out", str(run)]
-    assert main([*args, *TINY]) == 0
-    mp.undo()
-    return root, run
 
 
 def scores_of(run, path, **options):
@@ -56,6 +33,8 @@ def test_root_friend_tree_has_one_row_per_entry(trained, tmp_path):
     out = tmp_path / "scores.root"
     argv = ["predict", "--model", str(run), str(new), "--out", str(out), "--keep", "event,run"]
     assert main(argv) == 0
+    # a TTree, as AddFriend needs (uproot >= 5.7 writes an RNTuple for f[name] = arrays)
+    assert uproot.open(out).classnames() == {"eventgnn;1": "TTree"}
     tree = uproot.open(out)["eventgnn"]
     source = uproot.open(new)["Events"]
     assert tree.num_entries == source.num_entries == 130
@@ -73,6 +52,36 @@ def test_root_friend_tree_has_one_row_per_entry(trained, tmp_path):
     again = uproot.open(chunked)["eventgnn"].arrays(library="np")
     np.testing.assert_array_equal(again["event"], cols["event"])
     np.testing.assert_allclose(again["score"], cols["score"], rtol=1e-6)
+
+
+def test_kept_delphes_per_event_and_jagged_branches(trained, tmp_path, monkeypatch):
+    """Delphes per-event branches (one-element collections: ``Event.Weight``, ``MissingET.MET``)
+    are kept as one value per entry, a jagged branch (``Jet.PT``) as a list per entry: a counter
+    branch and a jagged branch in the ROOT TTree (written 7 entries at a time here), a list
+    column in Parquet."""
+    from eventgnn.deploy import predict
+
+    monkeypatch.setattr(predict, "ROOT_BASKET_ENTRIES", 7)
+    _, run = trained
+    new = random_delphes(tmp_path / "d.root", 30, 77, signal=True)
+    source = uproot.open(new)["Delphes"]
+    weight = ak.flatten(source["Event.Weight"].array()).to_numpy()
+    jets = source["Jet.PT"].array()
+    for name in ("s.root", "s.parquet"):
+        out = tmp_path / name
+        argv = ["predict", "--model", str(run), str(new), "--out", str(out),
+                "--keep", "Event.Weight,MissingET.MET,Jet.PT"]  # fmt: skip
+        assert main(argv) == 0
+        if name.endswith(".root"):
+            assert uproot.open(out).classnames() == {"eventgnn;1": "TTree"}
+            cols = uproot.open(out)["eventgnn"].arrays()
+            assert cols["nJet.PT"].to_list() == ak.num(jets).to_list()
+        else:
+            cols = ak.from_parquet(out)
+        assert cols["Event.Weight"].ndim == 1 and cols["MissingET.MET"].ndim == 1
+        np.testing.assert_array_equal(cols["Event.Weight"].to_numpy(), weight)
+        assert cols["Jet.PT"].to_list() == jets.to_list()
+        np.testing.assert_array_equal(cols["entry"].to_numpy(), np.arange(30))
 
 
 def test_parquet_from_several_inputs_in_input_order(trained, tmp_path, capsys):
