@@ -238,14 +238,12 @@ def _check_options(path: Path, fmt: str, options: dict, accepted: tuple[str, ...
 
 def check_reader_options(options: dict, where: str) -> None:
     """Each reader option's value by type and range: an :class:`InputError` naming ``where``, the
-    option, its value and what is expected (None values are options not given)."""
+    option, what is expected and the value given (None values are options not given)."""
     for name, value in options.items():
         check = _OPTION_CHECKS.get(name)
-        if value is None or check is None:
-            continue
-        expected = check(value)
-        if expected:
-            raise InputError(f"{where}: option '{name}': expected {expected}, got {value!r}")
+        problem = check(value) if check is not None and value is not None else ""
+        if problem:
+            raise InputError(f"{where}: option '{name}': {problem}")
 
 
 def _is_number(value) -> bool:
@@ -253,36 +251,36 @@ def _is_number(value) -> bool:
 
 
 def _name_check(value) -> str:
-    return "" if isinstance(value, str) and value.strip() else "a non-empty name"
+    ok = isinstance(value, str) and value.strip()
+    return "" if ok else f"expected a non-empty name, got {value!r}"
 
 
 def _threshold_check(value) -> str:
     ok = _is_number(value) and 0 <= value <= 1
-    return "" if ok else "a number in [0, 1] (a b-tag discriminant's working point)"
+    return "" if ok else f"expected a number in [0, 1] (a discriminant's cut), got {value!r}"
 
 
 def _bit_check(value) -> str:
     ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 32
-    return "" if ok else "a bit number from 0 to 31 (of Delphes' Jet.BTag)"
+    return "" if ok else f"expected a bit of Delphes' Jet.BTag from 0 to 31, got {value!r}"
 
 
 def _cuts_check(value) -> str:
     try:
         cuts = SelectionCuts.from_mapping(value, "cuts")
     except ValueError as err:
-        return f"valid cuts ({str(err).removeprefix('cuts: ')})"
+        return str(err).removeprefix("cuts: ")
     for f, v in zip(fields(cuts), astuple(cuts), strict=True):
-        values = v if isinstance(v, tuple) else (v,)
-        if not all(x >= 0 for x in values):
-            return f"cut '{f.name}' not negative"
+        if not all(x >= 0 for x in (v if isinstance(v, tuple) else (v,))):
+            return f"cut '{f.name}': expected a threshold of at least 0, got {v!r}"
     if not cuts.crack[0] <= cuts.crack[1]:
-        return "cut 'crack' as [low, high] with low <= high"
+        return f"cut 'crack': expected [low, high] with low <= high, got {list(cuts.crack)}"
     return ""
 
 
 def _branch_map_check(value) -> str:
     ok = isinstance(value, (str, os.PathLike, dict)) and value != ""
-    return "" if ok else "a branch map (a YAML file's path or a mapping)"
+    return "" if ok else f"expected a branch map (a YAML file's path or a mapping), got {value!r}"
 
 
 _OPTION_CHECKS = {
@@ -295,7 +293,7 @@ _OPTION_CHECKS = {
     "cuts": _cuts_check,
     "branch_map": _branch_map_check,
 }
-"""Reader options -> a check returning "" or what is expected."""
+"""Reader options -> a check returning "" or what is wrong (expected, got)."""
 
 
 def read_events(paths, format: str = "auto", **options) -> ak.Array:
