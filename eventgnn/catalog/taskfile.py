@@ -417,8 +417,8 @@ def _staged_record(plan: list) -> dict:
     for s, options, inputs in plan:
         rec = {"process": s.process, "inputs": [file_identity(f) for f in inputs],
                "options": _plain_options(options)}  # fmt: skip
-        if "branch_map" in s.options:
-            rec["branch_map"] = file_identity(s.options["branch_map"])
+        if "branch_map" in s.options and Path(s.options["branch_map"]).is_file():
+            rec["branch_map"] = file_identity(s.options["branch_map"])  # else convert says so
         samples.append(rec)
     return {"made_by": "eventgnn stage", "eventgnn": __version__, "samples": samples}
 

@@ -18,7 +18,8 @@ from events.rootfiles import MAP, random_delphes, random_nanoaod, write_ntuple
 from hand_events import TINY
 
 from eventgnn import read_events
-from eventgnn._core.errors import CatalogError
+from eventgnn._core import provenance
+from eventgnn._core.errors import CatalogError, LockedError
 from eventgnn._core.provenance import LOCK_NAME
 from eventgnn.catalog import taskfile
 from eventgnn.catalog.resolve import resolve_task
@@ -313,3 +314,12 @@ def test_a_current_cache_is_shared_and_a_conversion_waited_for(trees, tmp_path, 
                         "samples to finish"]  # fmt: skip
     finally:
         os.close(other)
+    # a job outside the task's finetunes (eventgnn convert --out into the cache) holds a sample's
+    # folder while a conversion is needed: named, without advice about --out
+    (folder / "sig" / shards[0].name).unlink()
+    monkeypatch.undo()
+    with provenance.lock(folder / "sig", "convert"):
+        with pytest.raises(LockedError, match=r"sample 'sig': its cache folder is in use by a job "
+                           r"outside this task's finetunes \(.*pid \d+.*\); wait for that job "
+                           r"to end$"):  # fmt: skip
+            stage(task, folder, lambda s: None)
