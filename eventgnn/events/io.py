@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Iterator
+from dataclasses import astuple, fields
 from glob import escape as glob_escape
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from .parquet import (
     write_events,
 )
 from .schema import validate
+from .selection import SelectionCuts
 
 FORMATS = ("auto", "parquet", "delphes", "nanoaod", "ntuple")
 
@@ -120,8 +122,10 @@ def _check_converted_twice(files: dict[Path, Path]) -> None:
             )
 
 
-def detect_format(path: str | os.PathLike) -> str:
-    """Recognise a file: Parquet by suffix, ROOT files by their trees and branches."""
+def detect_format(path: str | os.PathLike, tree: str | None = None) -> str:
+    """Recognise a file: Parquet by suffix, ROOT files by their trees and branches. ``tree``
+    (the reader option): the tree to look at instead of ``Delphes`` or ``Events``; a NanoAOD or
+    Delphes file whose tree has another name is recognised by that tree's branches."""
     path = Path(path)
     if path.suffix == SHARD_SUFFIX:
         return "parquet"
@@ -132,13 +136,33 @@ def detect_format(path: str | os.PathLike) -> str:
     try:
         with uproot.open(path) as f:
             names = {k.split(";")[0] for k in f.keys(recursive=False)}
+            if tree is not None:
+                return _tree_format(f, names, tree, path)
             if "Delphes" in names:
                 return "delphes"
             if "Events" in names and "nJet" in f["Events"].keys():
                 return "nanoaod"
+    except InputError:
+        raise
     except Exception as err:  # uproot raises ValueError, OSError or struct errors on bad files
         why = " ".join(str(err).split())  # one line: uproot's messages span several
         raise InputError(f"{path}: not a readable ROOT file ({why})") from err
+    return "ntuple"
+
+
+def _tree_format(f, names: set[str], tree: str, path: Path) -> str:
+    """The format of the open ROOT file ``f`` read from its tree ``tree``: NanoAOD when the tree
+    has ``nJet``, Delphes when it has ``Jet.PT``, else a flat ntuple."""
+    if tree not in names:
+        raise InputError(
+            f"{path}: no tree '{tree}' (option 'tree'; the file holds "
+            f"{', '.join(sorted(names)) or 'nothing'})"
+        )
+    keys = {k.split("/")[-1] for k in f[tree].keys()}
+    if "nJet" in keys:
+        return "nanoaod"
+    if "Jet.PT" in keys:
+        return "delphes"
     return "ntuple"
 
 
@@ -152,7 +176,7 @@ def read_file(path: str | os.PathLike, format: str = "auto", **options) -> ak.Ar
     """
 
     path = Path(path)
-    fmt = detect_format(path) if format == "auto" else format
+    fmt = detect_format(path, options.get("tree")) if format == "auto" else format
     try:
         return _read_file(path, fmt, **options)
     except (InputError, SchemaError, FileNotFoundError):
@@ -225,13 +249,75 @@ def not_recognised(path: Path) -> InputError:
 
 def _check_options(path: Path, fmt: str, options: dict, accepted: tuple[str, ...]) -> None:
     """An option the format cannot use is an error, not silently ignored (a ``--branch-map``
-    given for what turns out to be a Delphes file would otherwise do nothing)."""
+    given for what turns out to be a Delphes file would otherwise do nothing); so is a value of
+    the wrong type or range (:func:`check_reader_options`)."""
     unused = sorted(k for k, v in options.items() if v is not None and k not in accepted)
     if unused:
         raise InputError(
             f"{path}: option '{unused[0]}' does not apply to {fmt} files "
             f"(they take {', '.join(accepted) or 'no options'})"
         )
+    check_reader_options(options, str(path))
+
+
+def check_reader_options(options: dict, where: str) -> None:
+    """Each reader option's value by type and range: an :class:`InputError` naming ``where``, the
+    option, what is expected and the value given (None values are options not given)."""
+    for name, value in options.items():
+        check = _OPTION_CHECKS.get(name)
+        problem = check(value) if check is not None and value is not None else ""
+        if problem:
+            raise InputError(f"{where}: option '{name}': {problem}")
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _name_check(value) -> str:
+    ok = isinstance(value, str) and value.strip()
+    return "" if ok else f"expected a non-empty name, got {value!r}"
+
+
+def _threshold_check(value) -> str:
+    ok = _is_number(value) and 0 <= value <= 1
+    return "" if ok else f"expected a number in [0, 1] (a discriminant's cut), got {value!r}"
+
+
+def _bit_check(value) -> str:
+    ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 32
+    return "" if ok else f"expected a bit of Delphes' Jet.BTag from 0 to 31, got {value!r}"
+
+
+def _cuts_check(value) -> str:
+    try:
+        cuts = SelectionCuts.from_mapping(value, "cuts")
+    except ValueError as err:
+        return str(err).removeprefix("cuts: ")
+    for f, v in zip(fields(cuts), astuple(cuts), strict=True):
+        if not all(x >= 0 for x in (v if isinstance(v, tuple) else (v,))):
+            return f"cut '{f.name}': expected a threshold of at least 0, got {v!r}"
+    if not cuts.crack[0] <= cuts.crack[1]:
+        return f"cut 'crack': expected [low, high] with low <= high, got {list(cuts.crack)}"
+    return ""
+
+
+def _branch_map_check(value) -> str:
+    ok = isinstance(value, (str, os.PathLike, dict)) and value != ""
+    return "" if ok else f"expected a branch map (a YAML file's path or a mapping), got {value!r}"
+
+
+_OPTION_CHECKS = {
+    "process": _name_check,
+    "tree": _name_check,
+    "btag_branch": _name_check,
+    "weight_branch": _name_check,
+    "btag_threshold": _threshold_check,
+    "btag_bit": _bit_check,
+    "cuts": _cuts_check,
+    "branch_map": _branch_map_check,
+}
+"""Reader options -> a check returning "" or what is wrong (expected, got)."""
 
 
 def read_events(paths, format: str = "auto", **options) -> ak.Array:
@@ -264,7 +350,7 @@ def no_events(paths, files: list[Path]) -> DatasetError:
 def count_entries(path: str | os.PathLike, format: str = "auto", **options) -> int:
     """Number of entries (events before selection) of one input file, read from its metadata."""
     path = Path(path)
-    fmt = detect_format(path) if format == "auto" else format
+    fmt = detect_format(path, options.get("tree")) if format == "auto" else format
     if fmt == "parquet":
         try:
             return pq.ParquetFile(path).metadata.num_rows
@@ -379,7 +465,7 @@ def _convert_file(
     from .._core.provenance import check_record, write_record
     from .._core.version import __version__
 
-    fmt = detect_format(path) if format == "auto" else format
+    fmt = detect_format(path, options.get("tree")) if format == "auto" else format
     if fmt in READER_OPTIONS:  # an option the format cannot use: before anything is reused
         _check_options(path, fmt, options, READER_OPTIONS[fmt])
     n = count_entries(path, fmt, **options) if chunk_size is not None else -1

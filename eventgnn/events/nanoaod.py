@@ -104,7 +104,9 @@ def read_nanoaod(
     excluded with an :class:`~eventgnn.events.selection.EmptyEventsWarning` giving the count.
     ``process`` defaults to the file stem; ``source`` is ``"file:entry"``. Targets come from
     ``GenPart`` when present (simulation), else they are NaN (collision data). Weights come from
-    ``weight_branch`` (which must exist) or ``genWeight`` when present.
+    ``weight_branch`` (which must exist) or ``genWeight`` when present. ``tree``: the TTree to
+    read, for a skim whose tree is not ``Events`` (``read_events`` and ``convert`` recognise such a
+    file by that tree's branches).
 
     Raises :class:`~eventgnn.events.io.InputError` for an unreadable file, a missing tree or a
     missing branch (the message names the file and the branch).

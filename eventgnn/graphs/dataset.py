@@ -210,6 +210,41 @@ def apply_scales(events: ak.Array, scales: Mapping[str, float] | None) -> ak.Arr
     return ak.with_field(events, events.weight * factor, "weight")
 
 
+def check_class_weights(
+    events: ak.Array,
+    labels: np.ndarray,
+    processes: Sequence[str],
+    signal: Sequence[str] | None,
+    scales: Mapping[str, float] | None,
+    where: str,
+) -> None:
+    """Every class needs a positive total weight: a class whose weights sum to zero or less (all
+    events weighted 0, a ``scale`` of 0 or below, negative weights outweighing the positive
+    ones) or to NaN cannot be learnt, and its metrics would be meaningless. A
+    :class:`DatasetError` naming the class, and each of its processes with its total weight and
+    ``scale``."""
+    weights = np.asarray(ak.to_numpy(events.weight), dtype=np.float64)
+    names = label_names(processes, signal)
+    totals = np.bincount(labels, weights=weights, minlength=len(names))
+    bad = [k for k, total in enumerate(totals) if not total > 0]
+    if not bad:
+        return
+    codes, present = process_names(events)
+    per_process = dict(zip(present, np.bincount(codes, weights=weights), strict=True))
+    k = bad[0]
+    members = [p for p in processes if label_lookup([p], processes, signal)[0] == k]
+    each = ", ".join(
+        f"'{p}' {per_process.get(p, 0.0):.6g}"
+        + (f" (scale {scales[p]:g})" if scales and p in scales else "")
+        for p in members
+    )
+    raise DatasetError(
+        f"{where}: class '{names[k]}' has a total event weight of {totals[k]:.6g}, expected a "
+        f"positive total to train on (its processes' totals: {each}); check their weights and "
+        "'scale'"
+    )
+
+
 def data_identity(data) -> dict:
     """What a dataset is: its resolved path, number of files, and a fingerprint of every file's
     path, size and modification time (a file added, removed or rewritten changes it)."""
@@ -342,6 +377,7 @@ def load_task_data(
     events = select_processes(events, processes, signal, where=describe(data))
     events = apply_scales(events, scales)
     labels = np.asarray(ak.to_numpy(events.label), dtype=np.int64)
+    check_class_weights(events, labels, processes, signal, scales, describe(data))
     folds = None
     if split.kfold:
         check_identities(events, describe(data))

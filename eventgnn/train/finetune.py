@@ -276,7 +276,7 @@ def task_file_data(samples: TaskFile, data: str | None, log: Callable[[str], Non
         each = "; ".join(f"{s.process}: {dict(s.options)}" for s in with_files)
         log(f"warning: the samples are read with different reader options ({each}); a "
             "classifier can learn the difference in reading instead of the physics")  # fmt: skip
-    shards = [str(p) for p in stage(samples, cache_dir() / "tasks" / samples.name, log)]
+    shards = [str(p) for p in stage(samples, cache_dir() / "tasks" / samples.cache_name(), log)]
     wanted = samples.from_data()
     if not wanted:
         return shards

@@ -3,8 +3,11 @@ scales, and a finetune from a task file and from --signal/--background on real f
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import shutil
+import threading
 
 import awkward as ak
 import numpy as np
@@ -15,10 +18,22 @@ from events.rootfiles import MAP, random_delphes, random_nanoaod, write_ntuple
 from hand_events import TINY
 
 from eventgnn import read_events
-from eventgnn._core.errors import CatalogError
-from eventgnn.catalog.taskfile import load_task_file, stage, task_from_paths
+from eventgnn._core import provenance
+from eventgnn._core.errors import CatalogError, LockedError
+from eventgnn._core.provenance import LOCK_NAME
+from eventgnn.catalog import taskfile
+from eventgnn.catalog.resolve import resolve_task
+from eventgnn.catalog.taskfile import (
+    expand,
+    is_task_file,
+    load_task_file,
+    sample_files,
+    stage,
+    task_from_paths,
+)
 from eventgnn.cli import main
 from eventgnn.events.schema import ObjectType
+from eventgnn.train.finetune import task_file_data
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +92,24 @@ def test_task_file_resolves_patterns_relative_to_itself(trees):
          "field 'options.cuts': unknown cut 'jet_pt_min'"),
         ({"signal": [{"files": ["sig/events.root"], "options": {"cuts": {"crack": 1.4}}}]},
          "cut 'crack': expected two numbers"),
+        ({"signal": [{"files": ["sig/events.root"], "scale": float("inf")}]},
+         r"signal\[0\]: field 'scale': expected a finite number, got inf"),
+        ({"signal": [{"files": ["sig/events.root"], "scale": float("nan")}]},
+         "field 'scale': expected a finite number, got nan"),
+        ({"signal": [{"files": ["sig/events.root"], "weight": ""}]},
+         "field 'weight': expected a branch name, got ''"),
+        ({"signal": [{"files": ["sig/events.root"], "options": {"btag_threshold": "high"}}]},
+         r"task.yaml: signal\[0\] \(process 'events'\): field 'options': option "
+         r"'btag_threshold': expected a number in \[0, 1\].*got 'high'"),
+        ({"signal": [{"files": ["sig/events.root"], "options": {"btag_threshold": float("nan")}}]},
+         "option 'btag_threshold': expected a number in"),
+        ({"signal": [{"files": ["sig/events.root"], "options": {"btag_bit": -1}}]},
+         "option 'btag_bit': expected a bit of Delphes' Jet.BTag from 0 to 31, got -1"),
+        ({"signal": [{"files": ["sig/events.root"], "options": {"tree": ""}}]},
+         "option 'tree': expected a non-empty name"),
+        ({"signal": [{"files": ["sig/events.root"],
+                      "options": {"cuts": {"crack": [1.52, 1.37]}}}]},
+         r"option 'cuts': cut 'crack': expected \[low, high\] with low <= high"),
     ],
 )  # fmt: skip
 def test_bad_task_files_name_the_file_and_field(trees, change, message):
@@ -180,3 +213,113 @@ def test_finetune_from_signal_and_background_paths(trees, tmp_path, monkeypatch,
     )
     assert (tmp_path / "runs" / "finetune-signal_vs_background-scratch-seed0" / "model.pt").exists()
     assert main(["finetune", "--signal", str(trees / "sig"), "--epochs", "1"]) == 1
+
+
+def test_a_copy_or_a_hard_link_on_both_sides_is_refused(trees, tmp_path):
+    """The same events as signal and background, through another path: refused by content."""
+    (tmp_path / "copy").mkdir()
+    shutil.copy(trees / "sig" / "events.root", tmp_path / "copy" / "other.root")
+    os.link(trees / "sig" / "events.root", tmp_path / "link.root")
+    for other, how in ((tmp_path / "copy", "copies"), (tmp_path / "link.root", "a hard link")):
+        with pytest.raises(CatalogError, match=f"sample 'background'\\) are .*{how}"):
+            task_from_paths([str(trees / "sig")], [str(other)])
+    # files of equal size and other content are different files
+    a, b = tmp_path / "a.root", tmp_path / "b.root"
+    a.write_bytes(b"x" * 100)
+    b.write_bytes(b"x" * 99 + b"y")
+    task_from_paths([str(a)], [str(b)])
+
+
+def test_existing_paths_win_over_globs(trees, tmp_path):
+    """``sig[1].root`` is that file, not ``sig1.root``; a task file in a folder ``br[v2]/``
+    finds its relative patterns; a pattern still globs."""
+    folder = tmp_path / "br[v2]"
+    (folder / "sig").mkdir(parents=True)
+    random_nanoaod(folder / "sig[1].root", 20, 5, signal=True)
+    random_nanoaod(folder / "sig1.root", 30, 6, signal=True)
+    shutil.copy(trees / "sig" / "events.root", folder / "sig" / "a.root")
+    task = {"name": "lit", "signal": [{"files": ["sig[1].root"], "process": "one"}],
+            "background": [{"files": ["sig/*.root"], "process": "many"}]}  # fmt: skip
+    loaded = load_task_file(write_task(folder, task))
+    assert sample_files(loaded.signal[0], "x") == [folder / "sig[1].root"]
+    assert sample_files(loaded.background[0], "x") == [folder / "sig" / "a.root"]
+    assert expand((str(folder / "sig*.root"),), "x") == [
+        str(folder / n) for n in ("sig1.root", "sig[1].root")
+    ]
+
+
+def test_anything_but_a_regular_file_is_refused(trees, tmp_path):
+    """A FIFO named like a ROOT file would block the reader for ever."""
+    (tmp_path / "s").mkdir()
+    shutil.copy(trees / "sig" / "events.root", tmp_path / "s" / "a.root")
+    os.mkfifo(tmp_path / "s" / "x.root")
+    for given in (tmp_path / "s", tmp_path / "s" / "x.root"):
+        with pytest.raises(CatalogError, match=r"x.root \(sample 'signal'\) is not a regular"):
+            task_from_paths([str(given)], [str(trees / "bkg")])
+
+
+def test_upper_case_suffix_and_unsafe_names(trees, tmp_path):
+    path = trees / "Upper.YAML"
+    path.write_text(yaml.safe_dump(TASK))
+    assert is_task_file(str(path)) and is_task_file("a.Yml")
+    assert resolve_task(str(path)).name == "ana"
+    unnamed = {k: v for k, v in TASK.items() if k != "name"}
+    path = tmp_path / "é.yaml"
+    path.write_text(yaml.safe_dump(unnamed))
+    with pytest.raises(CatalogError, match="no field 'name', so the name is the file's stem: task "
+                       "name 'é' .*ASCII letters only.*give the task a 'name:'"):  # fmt: skip
+        load_task_file(path)
+
+
+def test_cache_folders_are_keyed_by_what_is_staged(trees, tmp_path, monkeypatch):
+    """Two --signal/--background analyses get two cache folders: the second does not remove the
+    first's shards; the same analysis finds its folder again."""
+    monkeypatch.setenv("EVENTGNN_CACHE", str(tmp_path / "cache"))
+    first = task_from_paths([str(trees / "sig")], [str(trees / "bkg" / "events.root")])
+    second = task_from_paths([str(trees / "sig")], [str(trees / "bkg" / "delphes.root")])
+    assert first.name == second.name and first.cache_name() != second.cache_name()
+    shards = task_file_data(first, None, lambda s: None)
+    task_file_data(second, None, lambda s: None)
+    assert all(os.path.exists(p) for p in shards)
+    assert task_file_data(first, None, lambda s: None) == shards
+    again = task_from_paths([str(trees / "sig")], [str(trees / "bkg" / "events.root")])
+    assert again.cache_name() == first.cache_name()
+    scaled = load_task_file(write_task(trees, TASK))
+    bkg = TASK["background"]
+    rescaled = {**TASK, "background": [bkg[0], {**bkg[1], "scale": 2}]}
+    assert load_task_file(write_task(trees, rescaled)).cache_name() == scaled.cache_name()
+
+
+def test_a_current_cache_is_shared_and_a_conversion_waited_for(trees, tmp_path, monkeypatch):
+    """Two finetunes of one task at once: one that finds the cache current converts nothing and
+    needs only a shared lock; one that finds it being converted waits, saying for whom."""
+    task = load_task_file(write_task(trees, TASK))
+    folder = tmp_path / "cache"
+    shards = stage(task, folder, lambda s: None)
+
+    def no_convert(*args, **kwargs):
+        raise AssertionError("converted a current cache")
+
+    monkeypatch.setattr(taskfile, "convert", no_convert)
+    other = os.open(folder / LOCK_NAME, os.O_RDWR)
+    try:
+        fcntl.flock(other, fcntl.LOCK_SH)  # another finetune checking the cache
+        assert stage(task, folder, lambda s: None) == shards
+        fcntl.flock(other, fcntl.LOCK_EX)  # another finetune converting
+        os.pwrite(other, b"pid 12345 on host h, converting its samples\n", 0)
+        threading.Timer(0.5, fcntl.flock, (other, fcntl.LOCK_UN)).start()
+        logs = []
+        assert stage(task, folder, logs.append) == shards
+        assert logs == [f"task cache {folder}: waiting for pid 12345 on host h, converting its "
+                        "samples to finish"]  # fmt: skip
+    finally:
+        os.close(other)
+    # a job outside the task's finetunes (eventgnn convert --out into the cache) holds a sample's
+    # folder while a conversion is needed: named, without advice about --out
+    (folder / "sig" / shards[0].name).unlink()
+    monkeypatch.undo()
+    with provenance.lock(folder / "sig", "convert"):
+        with pytest.raises(LockedError, match=r"sample 'sig': its cache folder is in use by a job "
+                           r"outside this task's finetunes \(.*pid \d+.*\); wait for that job "
+                           r"to end$"):  # fmt: skip
+            stage(task, folder, lambda s: None)

@@ -8,9 +8,10 @@ from rootfiles import write_nanoaod
 from test_delphes import check_objects
 
 from eventgnn._core.errors import EmptyEventsWarning, InputError
-from eventgnn.events.io import detect_format, read_events
+from eventgnn.events.io import convert, count_entries, detect_format, read_events
 from eventgnn.events.nanoaod import DEFAULT_BTAG_THRESHOLD, read_nanoaod
 from eventgnn.events.schema import validate
+from eventgnn.events.selection import SelectionCuts
 
 WP = DEFAULT_BTAG_THRESHOLD
 JETS = [
@@ -115,3 +116,40 @@ def test_no_warning_when_every_event_has_met(nano_file):
     with warnings.catch_warnings():
         warnings.simplefilter("error", EmptyEventsWarning)
         assert len(read_nanoaod(nano_file)) == 2
+
+
+def test_the_tree_option_reads_a_nanoaod_tree_of_another_name(tmp_path):
+    """A NanoAOD tree not called ``Events`` is recognised by its branches once named with
+    ``tree``, by read_events, convert and count_entries; a tree the file lacks is named."""
+    path = write_nanoaod(
+        tmp_path / "skim.root", jets=JETS, electrons=ELECTRONS, muons=MUONS, photons=PHOTONS,
+        met=MET, tree="Skimmed",
+    )  # fmt: skip
+    assert detect_format(path, "Skimmed") == "nanoaod"
+    events = read_events(path, tree="Skimmed")
+    check_objects(events, EXPECTED)
+    assert count_entries(path, tree="Skimmed") == 2
+    shards = convert([path], tmp_path / "out", progress=False, tree="Skimmed")
+    assert len(read_events(shards)) == 2
+    with pytest.raises(InputError, match=r"skim\.root: no tree 'Events' \(option 'tree'; the "
+                       "file holds Skimmed\\)"):  # fmt: skip
+        read_events(path, tree="Events")
+
+
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        ({"btag_threshold": "high"},
+         r"option 'btag_threshold': expected a number in \[0, 1\].*, got 'high'"),
+        ({"btag_threshold": float("nan")}, "option 'btag_threshold': expected a number"),
+        ({"btag_branch": ""}, "option 'btag_branch': expected a non-empty name, got ''"),
+        ({"cuts": SelectionCuts(crack=(1.52, 1.37))},
+         r"'cuts': cut 'crack': expected \[low, high\] with low <= high, got \[1.52, 1.37\]"),
+        ({"cuts": SelectionCuts(jet_pt=-1.0)},
+         "option 'cuts': cut 'jet_pt': expected a threshold of at least 0, got -1.0"),
+    ],
+)  # fmt: skip
+def test_reader_option_values_are_checked(nano_file, option, message):
+    """A wrong value is named as such, not reported as a corrupt file."""
+    with pytest.raises(InputError, match=f"nano_tth.root: .*{message}"):
+        read_events(nano_file, **option)

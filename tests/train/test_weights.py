@@ -10,12 +10,15 @@ import awkward as ak
 import numpy as np
 import pytest
 import torch
-from hand_events import separable_events
+import yaml
+from hand_events import TINY, separable_events
 
 from eventgnn._core.errors import ClassImbalanceWarning, ConfigError, DatasetError
 from eventgnn.catalog.resolve import resolve_task
+from eventgnn.cli import main
 from eventgnn.config import RunConfig, apply_overrides, build_run_config
 from eventgnn.events.parquet import write_events
+from eventgnn.graphs.dataset import load_task_data
 from eventgnn.train.finetune import finetune
 from eventgnn.train.runs import _rejection_line, run_info
 from eventgnn.train.weights import IMBALANCE_RATIO, balance_weights, class_totals, imbalance
@@ -125,3 +128,34 @@ def test_an_infinite_rejection_says_what_it_rests_on():
         "at eps_S 0.5, 6.061 at eps_S 0.7, inf (the passing background events' weights sum "
         "below zero) at eps_S 0.9"
     )
+
+
+@pytest.mark.parametrize("scale, total", [(0.0, "0"), (-1.0, "-40")])
+def test_a_class_whose_total_weight_is_not_positive_is_refused(weighted_data, scale, total):
+    """A ``scale`` of 0 or below (or weights summing to zero or less) leaves nothing to learn:
+    refused before training, naming the class and its processes with their totals."""
+    with pytest.raises(
+        DatasetError,
+        match=f"class 'signal: sig' has a total event weight of {total}, expected a positive "
+        f"total to train on \\(its processes' totals: 'sig' {total} \\(scale {scale:g}\\)\\)",
+    ):
+        load_task_data(weighted_data, ["sig", "bkg"], ["sig"], scales={"sig": scale})
+    # a multiclass task: the class is the process; a NaN total is not positive either
+    with pytest.raises(DatasetError, match="class 'bkg' has a total event weight of nan"):
+        load_task_data(weighted_data, ["sig", "bkg"], scales={"bkg": float("nan")})
+
+
+def test_a_task_file_with_a_zero_scale_exits_1(weighted_data, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("EVENTGNN_CACHE", str(tmp_path / "cache"))
+    task = {
+        "name": "zero",
+        "signal": [{"files": [str(weighted_data / "sig.parquet")], "process": "sig", "scale": 0}],
+        "background": [{"files": [str(weighted_data / "bkg.parquet")], "process": "bkg"}],
+    }
+    path = tmp_path / "zero.yaml"
+    path.write_text(yaml.safe_dump(task))
+    argv = ["finetune", "--task", str(path), "--from", "scratch", "--epochs", "1",
+            "--out", str(tmp_path / "run"), *TINY]  # fmt: skip
+    assert main(argv) == 1
+    assert "class 'signal: sig' has a total event weight of 0" in capsys.readouterr().err
+    assert not (tmp_path / "run" / "model.pt").exists()
