@@ -151,7 +151,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", required=True, metavar="RUN|NAME", help="run directory or shipped model name"
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="files or folders (ROOT, Parquet)")
-    p.add_argument("--out", required=True, metavar="FILE", help="output .parquet or .root file")
+    p.add_argument("--out", metavar="FILE", help="output .parquet or .root file")
+    p.add_argument(
+        "--into",
+        metavar="FILE:TREE",
+        help="instead of --out: write a new ROOT FILE holding the input's TREE with the scores "
+        "added as branches eventgnn_* (every branch copied and checked)",
+    )
+    p.add_argument(
+        "--allow-training-files",
+        action="store_true",
+        help="score files the model trained on without the warning",
+    )
     p.add_argument(
         "--keep", default="", metavar="BRANCH,...", help="input branches to copy to the output"
     )
@@ -272,7 +283,8 @@ EXAMPLES = {
     "finetune": "eventgnn finetune --task wh_vs_zh --train-size 1000 --seed 1 --threads 1\n"
     "  eventgnn finetune --task my_analysis.yaml --from scratch --out runs/mine",
     "evaluate": "eventgnn evaluate --model runs/finetune-wh_vs_zh-full-seed0 --data other/",
-    "predict": "eventgnn predict --model runs/mine sample.root --out scores.root --keep event",
+    "predict": "eventgnn predict --model runs/mine sample.root --out scores.root --keep event\n"
+    "  eventgnn predict --model runs/mine nano.root --into nano_scored.root:Events",
     "info": "eventgnn info runs/finetune-wh_vs_zh-full-seed0",
     "models": "eventgnn models pretrain12-multiclass-v1",
     "scan": "eventgnn scan --task wh_vs_zh --sizes 1000,10000 --seeds 5 --jobs 2",
@@ -502,9 +514,17 @@ def cmd_predict(args) -> None:
 
     keep = [k.strip() for k in args.keep.split(",") if k.strip()]
     chunk_size = _chunk_size(args.chunk_size, PREDICT_CHUNK_ENTRIES)
+    into = None
+    if args.into is not None:
+        file, sep, tree = args.into.rpartition(":")
+        if not (sep and file and tree):
+            raise ValueError(
+                f"--into {args.into}: expected FILE:TREE (for example nano.root:Events)"
+            )
+        into = (file, tree)
     predict_files(
         args.model, args.inputs, args.out, keep=keep, options=_reader_options(args),
-        chunk_size=chunk_size,
+        chunk_size=chunk_size, into=into, allow_training_files=args.allow_training_files,
     )  # fmt: skip
 
 

@@ -27,6 +27,27 @@ The files are read with the reader options the model's data was made with (its c
 provenance); an option given explicitly wins, with a warning where it differs. Every input is
 checked (its format, the options it takes, the kept branches) before any is scored.
 
+The output records the model that made it: its name or path and the SHA-256 of its file (of
+each fold's file for a k-fold run) and the eventgnn version (Parquet: the schema's metadata,
+keys ``eventgnn.model``, ``eventgnn.model_sha256``, ``eventgnn.version``; ROOT: the string
+``eventgnn_model`` beside the tree, the same three as JSON).
+
+An input that was part of the model's training data (one of its shards, or a file a shard was
+converted from) is named in a warning: its training events get optimistic scores; a k-fold run
+(each event scored by the fold model that did not train on it) or ``allow_training_files``
+(``--allow-training-files``) leaves it unsaid.
+
+``into=(FILE, TREE)`` (``--into FILE:TREE``) writes the user's own tree with the scores in it
+instead: FILE is a new ROOT file holding TREE of the one input, every branch copied chunk by
+chunk, plus the branches ``eventgnn_<column>`` (``eventgnn_score``, ``eventgnn_selected``...),
+one value per entry; each copied branch is read back and compared with the input's before the
+file is kept. Jagged branches are written as NanoAOD groups them (``Jet_pt``, ``Jet_eta`` with
+their counter ``nJet``); a tree whose branches uproot cannot write (Delphes objects) is refused,
+naming the branch. Why not the input file itself: uproot's in-place ``add_branches`` (5.7.7)
+refuses a tree of more than one basket and, on a single-basket NanoAOD-like tree, returned the
+jagged branches damaged (read back flat, or with the wrong counts); writing a new file also
+leaves the input's other objects (``Runs``, ``LuminosityBlocks``) untouched.
+
 The output is written to a temporary file beside it and renamed when complete; an error, Ctrl-C
 or SIGTERM removes the temporary. While it runs, predict holds a lock on the output (the file
 ``.<name>.lock`` beside it): a second predict into the same file is refused.
@@ -36,6 +57,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import signal
 import socket
@@ -53,21 +75,23 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .._core.errors import EmptyEventsWarning, InputError, LockedError
-from .._core.fileio import TMP_SUFFIX, atomic_path
+from .._core.fileio import TMP_SUFFIX, atomic_path, clip
+from .._core.version import __version__
+from ..catalog.registry import sha256_file, shipped_card
 from ..events._uproot import has_branch, one_per_event, open_tree
 from ..events.io import (
-    check_reader_options,
+    check_readable,
     count_entries,
     detect_format,
     input_files,
     read_file,
     tree_name,
 )
-from ..events.parquet import iter_shard_chunks
+from ..events.parquet import iter_shard_chunks, record_path
 from ..events.selection import SelectionCuts
 from ..graphs.batch import GraphTensors
 from ..graphs.kfold import event_folds, read_kfold
-from ..train.checkpoint import load_model, objective_of
+from ..train.checkpoint import load_model, model_path, objective_of
 from ..train.distributed import resolve_device
 from ..train.scoring import eval_batch_size, score
 
@@ -79,6 +103,7 @@ ROOT_BASKET_ENTRIES = 100_000
 
 OUTPUT_TREE = "eventgnn"
 FILES_OBJECT = "eventgnn_files"
+MODEL_OBJECT = "eventgnn_model"
 NOT_READER_OPTIONS = ("process", "entries", "weight_branch")
 """Recorded options that do not change which objects an event has."""
 
@@ -134,11 +159,18 @@ def predict_files(
     chunk_size: int | None = PREDICT_CHUNK_ENTRIES,
     device: str = "auto",
     log: Callable[[str], None] = print,
+    into: tuple[str | os.PathLike, str] | None = None,
+    allow_training_files: bool = False,
 ) -> Path:
     """Score every entry of ``inputs`` with the model of ``run`` (a run directory, a
-    ``model.pt``, or a k-fold run's folder) and write ``out`` (``.parquet`` or ``.root``; see
-    the module docstring). ``chunk_size``: entries read and scored at a time (None: each file
-    at once)."""
+    ``model.pt``, or a k-fold run's folder) and write ``out`` (``.parquet`` or ``.root``), or
+    with ``into=(FILE, TREE)`` (``out`` None) add the scores to that tree; see the module
+    docstring. ``chunk_size``: entries read and scored at a time (None: each file at once)."""
+    if (out is None) == (into is None):
+        raise ValueError("give one of --out FILE (a new file) and --into FILE:TREE (your tree)")
+    if into is not None:
+        return _predict_into(run, inputs, into, keep, options, chunk_size, device, log,
+                             allow_training_files)  # fmt: skip
     out = Path(out)
     if out.suffix not in (".parquet", ".root"):
         raise ValueError(f"--out {out}: expected a .parquet or .root file")
@@ -160,10 +192,184 @@ def predict_files(
         names = objective_of(ckpt).score_columns()
         plan = [_check_input(path, ckpt, options or {}, keep, log) for path in files]
         _check_kept(plan, _own_columns(names, n_folds, len(files) > 1), out.suffix)
+        if not (n_folds or allow_training_files):
+            _warn_training_files(files, ckpt, log)
         columns = _score_all(plan, models, ckpt, n_folds, chunk_size, device, log)
-        _write(out, columns, [str(f) for f in files])
+        _write(out, columns, [str(f) for f in files], model_record(run, n_folds))
     log(f"wrote {len(columns['entry']):,} rows to {out}")
     return out
+
+
+def _predict_into(run, inputs, into, keep, options, chunk_size, device, log, allow) -> Path:
+    """``predict_files(into=(FILE, TREE))``: TREE of the one input copied into FILE with the
+    score columns."""
+    target, tree = Path(into[0]), into[1]
+    files = input_files(inputs)
+    if len(files) != 1:
+        raise ValueError(
+            f"--into {target}:{tree}: copies the tree of one input, got {len(files)} inputs; "
+            "run it once per file, or write friend trees with --out"
+        )
+    source = files[0]
+    if target.suffix != ".root" or (target.exists() and os.path.samefile(source, target)):
+        raise ValueError(
+            f"--into {target}:{tree}: expected a new .root file (not the input: its other "
+            "objects would be lost, and uproot cannot add branches to its tree in place)"
+        )
+    if keep:
+        raise ValueError("--keep: every branch of the tree is copied with --into")
+    with output_lock(target), _sigterm_interrupts():
+        _remove_stale_temporaries(target)
+        models, ckpt, n_folds = _load(run)
+        item = _check_input(source, ckpt, options or {}, (), log)
+        layout = _tree_layout(source, tree)
+        if layout.entries != item.entries:
+            raise InputError(
+                f"--into {target}:{tree}: {source}'s tree '{tree}' has {layout.entries:,} "
+                f"entries, the input as read {item.entries:,}; the scores need one per entry"
+            )
+        if not (n_folds or allow):
+            _warn_training_files(files, ckpt, log)
+        columns = _score_all([item], models, ckpt, n_folds, chunk_size, device, log)
+        scores = {INTO_PREFIX + k: v for k, v in columns.items()}
+        clash = sorted(set(scores) & set(layout.branches))
+        if clash:
+            raise InputError(
+                f"--into {target}:{tree}: the tree has branches {', '.join(clash)} already "
+                "(scores of an earlier predict?)"
+            )
+        with atomic_path(target) as tmp:
+            _copy_tree_with(source, tree, layout, scores, tmp, model_record(run, n_folds))
+            _compare_copy(source, tmp, tree, layout)
+    log(f"wrote {source}'s tree {tree} with {', '.join(scores)} to {target}")
+    return target
+
+
+INTO_PREFIX = "eventgnn_"
+"""The prefix of the score branches ``--into`` adds to the user's tree."""
+
+COPY_CHUNK_ENTRIES = 100_000
+"""Entries of the user's tree copied at a time by ``--into``."""
+
+
+@dataclass
+class _Layout:
+    """A tree's branches as uproot writes them back: flat ones, and jagged ones grouped by
+    their counter (NanoAOD: ``nJet`` counts ``Jet_pt``, ``Jet_eta``...)."""
+
+    entries: int
+    branches: list[str]
+    flat: list[str]
+    groups: dict[str, list[str]]  # group -> its branches' names (GROUP_field)
+
+
+def _tree_layout(path: Path, tree: str) -> _Layout:
+    import uproot
+
+    with uproot.open(path) as f:
+        if tree not in f or not f.classname_of(tree).startswith("TTree"):
+            held = ", ".join(f"{k.split(';')[0]} ({c})" for k, c in f.classnames().items())
+            raise InputError(f"--into: {path}: no TTree '{tree}' (the file holds {clip(held)})")
+        t = f[tree]
+        counters = {b.count_branch.name for b in t.branches if b.count_branch is not None}
+        flat, groups = [], {}
+        for b in t.branches:
+            if b.name in counters:
+                continue  # written again by uproot with its group
+            if b.count_branch is None and not b.branches:
+                flat.append(b.name)
+                continue
+            group = b.count_branch.name[1:] if b.count_branch is not None else ""
+            if not (b.count_branch is not None and b.count_branch.name == f"n{group}"
+                    and b.name.startswith(f"{group}_") and not b.branches):  # fmt: skip
+                raise InputError(
+                    f"--into: {path}: branch '{b.name}' of tree '{tree}' ({b.typename}) cannot "
+                    "be copied by uproot (it writes numbers, and lists counted by n<GROUP> "
+                    "named <GROUP>_<field>); write a friend tree with --out instead"
+                )
+            groups.setdefault(group, []).append(b.name)
+        return _Layout(int(t.num_entries), list(t.keys()), flat, groups)
+
+
+def _copy_tree_with(src: Path, tree: str, layout: _Layout, scores: dict, tmp: Path, record):
+    """Write ``tree`` of ``src`` with the ``scores`` columns into the new file ``tmp``."""
+    import uproot
+
+    def chunk_of(arrays, a, b):
+        out = {name: arrays[name] for name in layout.flat}
+        for group, names in layout.groups.items():
+            out[group] = ak.zip({n[len(group) + 1 :]: arrays[n] for n in names})
+        out.update({k: _root_values(v)[a:b] for k, v in scores.items()})
+        out[INTO_PREFIX + "selected"] = np.asarray(out[INTO_PREFIX + "selected"], np.int8)
+        return out
+
+    names = layout.flat + [n for g in layout.groups.values() for n in g]
+    with uproot.open(src) as f, uproot.recreate(tmp) as out:
+        start, new = 0, None
+        for arrays in f[tree].iterate(names, step_size=COPY_CHUNK_ENTRIES, library="ak"):
+            part = chunk_of(arrays, start, start + len(arrays))
+            if new is None:
+                types = {k: v.dtype if isinstance(v, np.ndarray) else v.type.content
+                         for k, v in part.items()}  # fmt: skip
+                new = out.mktree(tree, types)
+            new.extend(part)
+            start += len(arrays)
+        out[MODEL_OBJECT] = json.dumps(record)
+
+
+def _compare_copy(src: Path, tmp: Path, tree: str, layout: _Layout) -> None:
+    """Every copied branch read back equals the input's, entry by entry (else nothing is kept)."""
+    import uproot
+
+    names = layout.flat + [n for g in layout.groups.values() for n in g]
+    with uproot.open(src) as a, uproot.open(tmp) as b:
+        pairs = zip(a[tree].iterate(names, step_size=COPY_CHUNK_ENTRIES),
+                    b[tree].iterate(names, step_size=COPY_CHUNK_ENTRIES), strict=True)  # fmt: skip
+        for x, y in pairs:
+            for name in names:
+                if not ak.array_equal(x[name], y[name], equal_nan=True):
+                    raise InputError(
+                        f"--into: branch '{name}' of {src}:{tree} reads back differently from "
+                        "the copy; nothing was written (write a friend tree with --out instead)"
+                    )
+
+
+def model_record(run, n_folds: int | None) -> dict:
+    """What made the scores: the model's name or path, the SHA-256 of its file (each fold's,
+    for a k-fold run) and the eventgnn version."""
+    card = shipped_card(run)
+    if n_folds:
+        folds = read_kfold(run)["folds"]
+        sha = [sha256_file(model_path(Path(run) / f)) for f in folds]
+    else:
+        sha = card["sha256"] if card is not None else sha256_file(model_path(run))
+    where = card["name"] if card is not None else str(Path(run).resolve())
+    return {"model": where, "model_sha256": sha, "version": __version__}
+
+
+def training_files(ckpt: dict) -> set[Path]:
+    """The files the model's events came from, where they are on this machine: its data's
+    shards, and the files those shards were converted from (their records)."""
+    data = ckpt.get("provenance", {}).get("data")
+    paths = [data] if isinstance(data, str) else list(data or [])
+    found: set[Path] = set()
+    for shard in input_files([p for p in paths if Path(p).exists()]) if paths else []:
+        found.add(shard.resolve())
+        record = record_path(shard)
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            source = Path(json.loads(record.read_text())["input"]["path"])
+            if source.exists():
+                found.add(source.resolve())
+    return found
+
+
+def _warn_training_files(files: Sequence[Path], ckpt: dict, log) -> None:
+    seen = training_files(ckpt)
+    for f in files:
+        if f.resolve() in seen or any(os.path.samefile(f, t) for t in seen if t.exists()):
+            log(f"warning: {f} was part of the model's training data: its training events get "
+                "optimistic scores (a k-fold run scores each event with the model that did not "
+                "see it; --allow-training-files leaves this unsaid)")  # fmt: skip
 
 
 def _score_all(plan: list, models: list, ckpt: dict, n_folds, chunk_size, device, log) -> dict:
@@ -257,14 +463,14 @@ class _Input:
 def _check_input(path: Path, ckpt: dict, given: Mapping, keep: Sequence[str], log) -> _Input:
     """An input's format, reader options, entries and kept columns: every error an input can
     have that shows without reading its events."""
-    fmt = detect_format(path)
+    fmt = detect_format(path, tree=given.get("tree"))
     if fmt == "parquet":  # events already read: reader options cannot change them
         if any(v is not None for v in given.values()):
             log(f"warning: {path}: reader options do not apply to Parquet shards (ignored)")
         opts = {}
     else:
         opts = reader_options_for(ckpt, fmt, given, log)
-        check_reader_options(path, fmt, opts)
+        check_readable(path, fmt, opts)
     n = count_entries(path, fmt, **opts)
     return _Input(path, fmt, opts, n, _kept(path, fmt, opts, keep))
 
@@ -425,25 +631,27 @@ def _kind(values) -> str | None:
     return None
 
 
-def _write(out: Path, columns: dict, files: list[str]) -> None:
+def _write(out: Path, columns: dict, files: list[str], record: dict) -> None:
     with atomic_path(out) as tmp:
         if out.suffix == ".parquet":
-            _write_parquet(tmp, columns, files)
+            _write_parquet(tmp, columns, files, record)
         else:
-            _write_root(tmp, columns, files)
+            _write_root(tmp, columns, files, record)
 
 
-def _write_parquet(tmp: Path, columns: dict, files: list[str]) -> None:
+def _write_parquet(tmp: Path, columns: dict, files: list[str], record: dict) -> None:
     table = {
         k: ak.to_arrow(v, extensionarray=False) if isinstance(v, ak.Array) else pa.array(v)
         for k, v in columns.items()
     }
     if "file" in table:  # the input's path, stored once per file
         table["file"] = pa.DictionaryArray.from_arrays(table["file"], pa.array(files))
-    pq.write_table(pa.table(table), tmp)
+    meta = {f"eventgnn.{k}": json.dumps(v) if not isinstance(v, str) else v
+            for k, v in record.items()}  # fmt: skip
+    pq.write_table(pa.table(table).replace_schema_metadata(meta), tmp)
 
 
-def _write_root(tmp: Path, columns: dict, files: list[str]) -> None:
+def _write_root(tmp: Path, columns: dict, files: list[str], record: dict) -> None:
     """A TTree (``mktree``, then ``extend`` :data:`ROOT_BASKET_ENTRIES` at a time)."""
     import uproot
 
@@ -456,6 +664,7 @@ def _write_root(tmp: Path, columns: dict, files: list[str]) -> None:
             tree.extend({k: v[a : a + ROOT_BASKET_ENTRIES] for k, v in branches.items()})
         if "file" in columns:
             f[FILES_OBJECT] = "\n".join(files)
+        f[MODEL_OBJECT] = json.dumps(record)
 
 
 def _root_values(values):

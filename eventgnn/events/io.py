@@ -208,7 +208,7 @@ READER_OPTIONS: dict[str, tuple[str, ...]] = {
 def _read_file(path: Path, fmt: str, **options) -> ak.Array:
     if fmt not in READER_OPTIONS:
         raise InputError(f"{path}: unknown format '{fmt}' (expected one of {', '.join(FORMATS)})")
-    check_reader_options(path, fmt, options)
+    check_readable(path, fmt, options)
     reader = {
         "parquet": read_shard,
         "delphes": read_delphes,
@@ -218,10 +218,11 @@ def _read_file(path: Path, fmt: str, **options) -> ak.Array:
     return reader(path, **options)
 
 
-def check_reader_options(path: Path, fmt: str, options: dict) -> None:
+def check_readable(path: Path, fmt: str, options: dict) -> None:
     """Can ``path`` be read as ``fmt`` with ``options``? Without reading it: an option the format
-    cannot use, or a flat ntuple without a branch map, is an :class:`InputError` naming the
-    file (``predict`` checks every input before scoring any)."""
+    cannot use or a value out of range (:func:`check_reader_options`), or a flat ntuple without
+    a branch map, is an :class:`InputError` naming the file (``predict`` checks every input
+    before scoring any)."""
     if fmt == "ntuple" and options.get("branch_map") is None:
         raise not_recognised(path)
     _check_options(path, fmt, options, READER_OPTIONS[fmt])

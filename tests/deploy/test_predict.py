@@ -3,16 +3,20 @@ unselected entries with NaN scores, ROOT friend trees and Parquet, the model's r
 
 from __future__ import annotations
 
+import json
 import os
 
 import awkward as ak
 import numpy as np
+import pyarrow.parquet as pq
 import uproot
 import yaml
 from events.rootfiles import random_delphes, random_nanoaod
 from hand_events import TINY
 
 from eventgnn import read_events
+from eventgnn._core.version import __version__
+from eventgnn.catalog.registry import sha256_file
 from eventgnn.cli import main
 from eventgnn.graphs.batch import GraphTensors
 from eventgnn.train.checkpoint import load_model, objective_of
@@ -34,7 +38,7 @@ def test_root_friend_tree_has_one_row_per_entry(trained, tmp_path):
     argv = ["predict", "--model", str(run), str(new), "--out", str(out), "--keep", "event,run"]
     assert main(argv) == 0
     # a TTree, as AddFriend needs (uproot >= 5.7 writes an RNTuple for f[name] = arrays)
-    assert uproot.open(out).classnames() == {"eventgnn;1": "TTree"}
+    assert uproot.open(out).classnames()["eventgnn;1"] == "TTree"
     tree = uproot.open(out)["eventgnn"]
     source = uproot.open(new)["Events"]
     assert tree.num_entries == source.num_entries == 130
@@ -73,7 +77,7 @@ def test_kept_delphes_per_event_and_jagged_branches(trained, tmp_path, monkeypat
                 "--keep", "Event.Weight,MissingET.MET,Jet.PT"]  # fmt: skip
         assert main(argv) == 0
         if name.endswith(".root"):
-            assert uproot.open(out).classnames() == {"eventgnn;1": "TTree"}
+            assert uproot.open(out).classnames()["eventgnn;1"] == "TTree"
             cols = uproot.open(out)["eventgnn"].arrays()
             assert cols["nJet.PT"].to_list() == ak.num(jets).to_list()
         else:
@@ -182,3 +186,64 @@ def test_kfold_scores_come_from_the_model_that_did_not_train_on_them(tmp_path, m
         logits, _, _ = score(model, GraphTensors.from_events(events))
         expected = objective_of(ckpt).scores(logits).numpy()
         np.testing.assert_allclose(t.score.to_numpy()[rows], expected, rtol=1e-5)
+
+
+def test_scores_into_the_users_own_tree(trained, tmp_path, capsys):
+    """``--into FILE:TREE``: a new file with the input's tree, every branch equal to the
+    input's (jagged ones with their NanoAOD counters), plus eventgnn_* branches equal to the
+    friend tree's columns, one per entry; the input is untouched."""
+    root, run = trained
+    nano = random_nanoaod(tmp_path / "nano.root", 90, 5, signal=False)
+    before = uproot.open(nano)["Events"].arrays()
+    friend = tmp_path / "friend.parquet"
+    assert main(["predict", "--model", str(run), str(nano), "--out", str(friend)]) == 0
+    scored = tmp_path / "nano_scored.root"
+    assert main(["predict", "--model", str(run), str(nano), "--into", f"{scored}:Events"]) == 0
+    tree = uproot.open(scored)["Events"]
+    after = tree.arrays()
+    assert tree.num_entries == 90 and uproot.open(scored).classnames()["Events;1"] == "TTree"
+    for name in before.fields:  # the user's branches, counters included
+        assert ak.array_equal(after[name], before[name]), name
+    assert ak.array_equal(uproot.open(nano)["Events"].arrays(), before)  # input untouched
+    expected = pq.read_table(friend).to_pydict()
+    np.testing.assert_allclose(after["eventgnn_score"], expected["score"], rtol=1e-6)
+    np.testing.assert_array_equal(after["eventgnn_selected"], np.array(expected["selected"]))
+    np.testing.assert_array_equal(after["eventgnn_entry"], np.arange(90))
+    record = json.loads(str(uproot.open(scored)["eventgnn_model"]))
+    assert record["model_sha256"] == sha256_file(run / "model.pt")
+    capsys.readouterr()
+    again = tmp_path / "again.root"
+    assert main(["predict", "--model", str(run), str(scored), "--into", f"{again}:Events"]) == 1
+    assert "has branches eventgnn_entry" in capsys.readouterr().err
+    assert main(["predict", "--model", str(run), str(nano), "--into", f"{again}:Nope"]) == 1
+    assert "no TTree 'Nope'" in capsys.readouterr().err
+    assert main(["predict", "--model", str(run), str(nano), "--into", f"{nano}:Events"]) == 1
+    assert "expected a new .root file (not the input" in capsys.readouterr().err
+    assert not again.exists()
+
+
+def test_outputs_name_the_model_that_made_them(trained, tmp_path):
+    root, run = trained
+    new = random_nanoaod(tmp_path / "data.root", 20, 3, signal=True)
+    for out in (tmp_path / "s.parquet", tmp_path / "s.root"):
+        assert main(["predict", "--model", str(run), str(new), "--out", str(out)]) == 0
+    meta = pq.read_schema(tmp_path / "s.parquet").metadata
+    assert meta[b"eventgnn.model"].decode() == str(run.resolve())
+    assert meta[b"eventgnn.model_sha256"].decode() == sha256_file(run / "model.pt")
+    record = json.loads(str(uproot.open(tmp_path / "s.root")["eventgnn_model"]))
+    assert record == {"model": str(run.resolve()), "model_sha256": sha256_file(run / "model.pt"),
+                      "version": __version__}  # fmt: skip
+
+
+def test_scoring_a_training_file_is_said(trained, tmp_path, capsys):
+    root, run = trained
+    out = tmp_path / "s.parquet"
+    assert main(["predict", "--model", str(run), str(root / "sig.root"), "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert f"warning: {root / 'sig.root'} was part of the model's training data" in said
+    args = ["predict", "--model", str(run), str(root / "sig.root"), "--out", str(out)]
+    assert main([*args, "--allow-training-files"]) == 0
+    assert "training data" not in capsys.readouterr().out
+    fresh = random_nanoaod(tmp_path / "fresh.root", 20, 4, signal=True)
+    assert main(["predict", "--model", str(run), str(fresh), "--out", str(out)]) == 0
+    assert "training data" not in capsys.readouterr().out
