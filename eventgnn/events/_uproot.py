@@ -229,8 +229,10 @@ def finish(
     process: str | None,
     cuts: SelectionCuts = DEFAULT_CUTS,
     first_entry: int = 0,
+    keep_empty: bool = False,
 ) -> ak.Array:
-    """Selection, event record, then removal (counted, warned) of events with no object.
+    """Selection, event record, then removal (counted, warned) of events with no object, unless
+    ``keep_empty`` (one row per entry, for alignment with the file; such a row has no objects).
 
     ``source`` records the tree entry before any event is dropped, so it always points back to
     the right entry of the input file.
@@ -246,5 +248,7 @@ def finish(
         targets=targets,
         source=sources(path, n, first_entry),
     )
+    if keep_empty:
+        return events
     kept, _ = drop_empty(events, str(path))
     return kept

@@ -91,6 +91,7 @@ def read_delphes(
     btag_bit: int = BTAG_BIT,
     entries: tuple[int, int] | None = None,
     weight_branch: str | None = None,
+    keep_empty: bool = False,
 ) -> ak.Array:
     """Read a Delphes ROOT file into the event record.
 
@@ -129,6 +130,7 @@ def read_delphes(
         process=process,
         cuts=cuts,
         first_entry=entries[0] if entries else 0,
+        keep_empty=keep_empty,
     )
 
 

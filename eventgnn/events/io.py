@@ -166,8 +166,11 @@ def _tree_format(f, names: set[str], tree: str, path: Path) -> str:
     return "ntuple"
 
 
-def read_file(path: str | os.PathLike, format: str = "auto", **options) -> ak.Array:
-    """Read one file into the event record. ``options`` go to the format's reader.
+def read_file(
+    path: str | os.PathLike, format: str = "auto", keep_empty: bool = False, **options
+) -> ak.Array:
+    """Read one file into the event record. ``options`` go to the format's reader;
+    ``keep_empty``: keep the events with no selected object (ROOT inputs: one row per entry).
 
     Every failure is an :class:`InputError` (or :class:`~eventgnn.events.schema.SchemaError`)
     naming the file: a corrupt file that uproot still opens can fail deep inside awkward (for
@@ -178,7 +181,7 @@ def read_file(path: str | os.PathLike, format: str = "auto", **options) -> ak.Ar
     path = Path(path)
     fmt = detect_format(path, options.get("tree")) if format == "auto" else format
     try:
-        return _read_file(path, fmt, **options)
+        return _read_file(path, fmt, keep_empty, **options)
     except (InputError, SchemaError, FileNotFoundError):
         raise
     except Exception as err:
@@ -205,10 +208,12 @@ READER_OPTIONS: dict[str, tuple[str, ...]] = {
 """The options each format's reader takes."""
 
 
-def _read_file(path: Path, fmt: str, **options) -> ak.Array:
+def _read_file(path: Path, fmt: str, keep_empty: bool = False, **options) -> ak.Array:
     if fmt not in READER_OPTIONS:
         raise InputError(f"{path}: unknown format '{fmt}' (expected one of {', '.join(FORMATS)})")
     check_readable(path, fmt, options)
+    if keep_empty and fmt != "parquet":  # a shard holds no empty events: its rows as they are
+        options = {**options, "keep_empty": True}
     reader = {
         "parquet": read_shard,
         "delphes": read_delphes,
@@ -321,12 +326,15 @@ _OPTION_CHECKS = {
 """Reader options -> a check returning "" or what is wrong (expected, got)."""
 
 
-def read_events(paths, format: str = "auto", **options) -> ak.Array:
+def read_events(paths, format: str = "auto", keep_empty: bool = False, **options) -> ak.Array:
     """Read files or folders of any supported format into one event-record array.
 
     ``format``: ``auto`` (recognise each file), ``parquet``, ``delphes``, ``nanoaod`` or
     ``ntuple``. Reader options: ``process`` (name stored in the record; default the file stem),
     ``branch_map`` (YAML path or dict, ntuples), ``btag_branch``/``btag_threshold`` (NanoAOD).
+    ``keep_empty``: keep the events the selection leaves without objects (no warning), so a ROOT
+    file gives one row per entry, aligned with its other branches (such rows have no objects;
+    :meth:`EventClassifier.predict` gives them NaN); Parquet shards hold no such events.
     """
     files = input_files(paths)
     if format in ("auto", "parquet") and all(p.suffix == SHARD_SUFFIX for p in files):
@@ -335,7 +343,7 @@ def read_events(paths, format: str = "auto", **options) -> ak.Array:
         if options.get("process") is not None:
             events = with_process(events, options["process"])
     else:
-        arrays = [read_file(path, format, **options) for path in files]
+        arrays = [read_file(path, format, keep_empty, **options) for path in files]
         events = arrays[0] if len(arrays) == 1 else ak.concatenate(arrays, axis=0)
     if len(events) == 0:
         raise no_events(paths, files)

@@ -97,6 +97,7 @@ def read_nanoaod(
     tree: str = "Events",
     entries: tuple[int, int] | None = None,
     weight_branch: str | None = None,
+    keep_empty: bool = False,
 ) -> ak.Array:
     """Read a CMS NanoAOD file into the event record.
 
@@ -139,6 +140,7 @@ def read_nanoaod(
         process=process,
         cuts=cuts,
         first_entry=entries[0] if entries else 0,
+        keep_empty=keep_empty,
     )
 
 

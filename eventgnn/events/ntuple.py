@@ -122,6 +122,7 @@ def read_ntuple(
     cuts: SelectionCuts = DEFAULT_CUTS,
     entries: tuple[int, int] | None = None,
     weight_branch: str | None = None,
+    keep_empty: bool = False,
 ) -> ak.Array:
     """Read a flat ntuple into the event record, following ``branch_map`` (YAML path or dict).
 
@@ -195,6 +196,7 @@ def read_ntuple(
         process=process if process is not None else bm.get("process"),
         cuts=cuts,
         first_entry=entries[0] if entries else 0,
+        keep_empty=keep_empty,
     )
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
+
+import awkward as ak
 import numpy as np
 import pytest
 import yaml
@@ -108,3 +111,18 @@ def test_btag_threshold_turns_a_discriminant_into_a_tag(tmp_path):
     # jets (100, 40) in event 0 and (30,) in event 1: tagged when "discriminant" pT > 50
     assert events.objects.btag.to_list()[0][:2] == [1, 0]
     assert events.objects.btag.to_list()[1][0] == 0
+
+
+def test_keep_empty_gives_one_row_per_entry(tmp_path):
+    """``read_events(..., keep_empty=True)``: every entry, in order, the empty one without
+    objects and without a warning, so the rows align with the file's other branches."""
+    path = write_ntuple(tmp_path / "nomet.root", with_met=False)
+    bm = {k: v for k, v in MAP.items() if k != "met"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", EmptyEventsWarning)
+        events = read_events(path, branch_map=bm, keep_empty=True)
+    assert events.source.to_list() == [f"{path}:{k}" for k in range(3)]
+    assert ak.num(events.objects, axis=1).to_list()[2] == 0
+    check_objects(events[:2], [e[:-1] for e in EXPECTED[:2]])
+    with pytest.warns(EmptyEventsWarning):
+        assert len(read_events(path, branch_map=bm)) == 2
