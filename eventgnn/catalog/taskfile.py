@@ -8,8 +8,11 @@ A task file names the samples of a binary task (``eventgnn finetune --task my_ta
         process: my_signal                # optional; default: the stem of the first file
         options: {btag_branch: Jet_btagCSVV2, btag_threshold: 0.8}   # reader options
                                           # (cuts: {jet_pt: 30}; branch_map: relative to this file)
-        weight: genWeight                 # optional per-event weight branch
-        scale: 0.35                       # optional factor on every weight (say sigma * L / N)
+        weight: genWeight                 # optional per-event weight branch ('none': unit)
+        scale: 0.35                       # optional factor on every weight
+        normalize: xsec                   # optional: 'events' (total weight = its events) or
+        xsec: 0.507                       #   'xsec' (total weight = xsec [pb] x lumi [fb^-1]
+        lumi: 138                         #   x 1000 expected events)
     background:
       - files: [bkg_a/*.root]
       - process: ttbar                    # a process of --data (or of the built-in data)
@@ -23,6 +26,13 @@ once share the folder (:func:`stage`). Samples with only a ``process`` are taken
 (or the built-in downstream data). A file in two samples (by path, hard link or as a copy), or one
 process name for two samples, is an error: the same events would be signal and background at
 once. A path that exists is read as it is, glob characters and all; a pattern globs otherwise.
+
+Weights: each event's ``weight`` branch (``genWeight`` or ``Event.Weight`` where the file has one;
+``weight: none`` for unit weights), times ``scale``, times the factor of ``normalize``
+(:func:`weight_factors`): with ``events`` a sample's weights sum to its number of events (NLO
+weights of +-225,892 keep their signs and ratios, and the two classes are compared per event);
+with ``xsec`` they sum to the events expected in ``lumi``. Without ``normalize`` the weights are
+used as they are.
 
 ``eventgnn finetune --signal PATH... --background PATH...`` is the same with one sample per side,
 named ``signal`` and ``background``.
@@ -51,7 +61,9 @@ from ..events.parquet import SHARD_SUFFIX, record_path
 from ..events.selection import SelectionCuts
 from .processes import Task
 
-SAMPLE_KEYS = ("files", "process", "options", "weight", "scale")
+NORMALIZE_KEYS = ("normalize", "xsec", "lumi")
+NORMALIZE_MODES = ("events", "xsec")
+SAMPLE_KEYS = ("files", "process", "options", "weight", "scale", *NORMALIZE_KEYS)
 TASK_KEYS = ("name", "description", "signal", "background")
 READER_OPTION_NAMES = sorted(
     {o for opts in READER_OPTIONS.values() for o in opts} - {"process", "entries", "weight_branch"}
@@ -68,6 +80,9 @@ class Sample:
     options: Mapping = field(default_factory=dict)
     weight: str | None = None
     scale: float = 1.0
+    normalize: str | None = None
+    xsec: float | None = None
+    lumi: float | None = None
 
     def to_dict(self) -> dict:
         out: dict = {"process": self.process}
@@ -79,6 +94,7 @@ class Sample:
             out["weight"] = self.weight
         if self.scale != 1.0:
             out["scale"] = self.scale
+        out.update({k: v for k in NORMALIZE_KEYS if (v := getattr(self, k)) is not None})
         return out
 
 
@@ -116,7 +132,7 @@ class TaskFile:
         and a fingerprint of what staging reads (each sample with files: its process, files,
         reader options and weight branch). Two analyses share a folder only when they stage the
         same; one analysis finds its own folder again."""
-        staged = [{k: v for k, v in s.to_dict().items() if k != "scale"}
+        staged = [{k: v for k, v in s.to_dict().items() if k not in ("scale", *NORMALIZE_KEYS)}
                   for s in self.samples if s.files]  # fmt: skip
         return f"{self.name[:100]}-{fingerprint(staged)}"
 
@@ -230,7 +246,8 @@ def _sample(entry, where: str, base: Path) -> Sample:
     if weight is not None and not (isinstance(weight, str) and weight.strip()):
         raise CatalogError(
             f"{where}: field 'weight': expected a branch name, got {weight!r} (leave 'weight' "
-            "out for genWeight or Event.Weight where the file has it, else unit weights)"
+            "out for genWeight or Event.Weight where the file has it, else unit weights; "
+            "'none' for unit weights)"
         )
     scale = entry.get("scale", 1.0)
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale):
@@ -240,7 +257,79 @@ def _sample(entry, where: str, base: Path) -> Sample:
             f"{where}: 'options' and 'weight' apply to files; process '{process}' comes from "
             "the data as it was converted or generated"
         )
-    return Sample(process, files, options, weight, float(scale))
+    return Sample(process, files, options, weight, float(scale), *_normalization(entry, where))
+
+
+def _normalization(entry: dict, where: str) -> tuple[str | None, float | None, float | None]:
+    """``(normalize, xsec, lumi)`` of a sample, checked: ``xsec`` and ``lumi`` (positive, finite)
+    exactly when ``normalize: xsec``."""
+    mode, xsec, lumi = (entry.get(k) for k in NORMALIZE_KEYS)
+    if mode is not None and mode not in NORMALIZE_MODES:
+        raise CatalogError(
+            f"{where}: field 'normalize': expected one of {', '.join(NORMALIZE_MODES)}, got "
+            f"{mode!r}"
+        )
+    given = [k for k, v in (("xsec", xsec), ("lumi", lumi)) if v is not None]
+    if mode != "xsec" and given:
+        raise CatalogError(f"{where}: field '{given[0]}' needs 'normalize: xsec'")
+    for name, value in (("xsec", xsec), ("lumi", lumi)):
+        if mode != "xsec":
+            continue
+        ok = _finite(value) and value > 0
+        if not ok:
+            unit = "pb" if name == "xsec" else "fb^-1"
+            raise CatalogError(
+                f"{where}: field '{name}': expected a positive number ({unit}) with "
+                f"'normalize: xsec', got {value!r}"
+            )
+    return mode, None if xsec is None else float(xsec), None if lumi is None else float(lumi)
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def weight_factors(task: TaskFile, inputs, log: Callable[[str], None] = print) -> dict[str, float]:
+    """Each process's factor on its events' weights: its ``scale`` times, for a sample with
+    ``normalize``, the factor that brings its total weight (over every event of it in
+    ``inputs``) to its number of events (``events``) or to ``xsec * 1000 * lumi`` (``xsec``:
+    pb and fb^-1). Processes whose factor is 1 are left out."""
+    factors = dict(task.scales)
+    normalized = [s for s in task.samples if s.normalize is not None]
+    if not normalized:
+        return factors
+    totals = _weight_totals(inputs, {s.process for s in normalized})
+    for s in normalized:
+        n, total = totals.get(s.process, (0, 0.0))
+        if n == 0 or not total > 0:
+            raise CatalogError(
+                f"task '{task.name}': sample '{s.process}' cannot be normalised: its {n:,} "
+                f"events' weights sum to {total:.6g} (expected a positive total)"
+            )
+        target = n if s.normalize == "events" else s.xsec * 1000.0 * s.lumi
+        factors[s.process] = s.scale * target / total
+        what = f"its {n:,} events"
+        if s.normalize == "xsec":
+            what = f"xsec x lumi = {s.xsec:g} pb x {s.lumi:g} fb^-1 = {target:,.6g} events"
+        log(f"sample {s.process}: weights normalised to {what} (sum of weights {total:.6g}; "
+            f"factor {factors[s.process]:.6g})")  # fmt: skip
+    return factors
+
+
+def _weight_totals(inputs, processes: set[str]) -> dict[str, tuple[int, float]]:
+    """``{process: (events, sum of weights)}`` over the shards of ``inputs`` (two columns read)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    totals: dict[str, list] = {}
+    for path in input_files(inputs):
+        table = pq.read_table(path, columns=["process", "weight"])
+        for p in processes & set(pc.unique(table["process"]).to_pylist()):
+            w = table.filter(pc.equal(table["process"], p))["weight"]
+            acc = totals.setdefault(p, [0, 0.0])
+            acc[0] += len(w)
+            acc[1] += float(pc.sum(w.cast("float64")).as_py() or 0.0)
+    return {p: (n, s) for p, (n, s) in totals.items()}
 
 
 def expand(patterns: tuple[str, ...], where: str) -> list[str]:

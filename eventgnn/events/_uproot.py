@@ -157,11 +157,18 @@ def one_per_event(values: ak.Array, path, branch: str) -> np.ndarray:
     return ak.to_numpy(ak.flatten(values, axis=1))
 
 
+NO_WEIGHT = "none"
+"""The weight branch name that means unit weights (a task file's ``weight: none``)."""
+
+
 def read_weight(
     tree, path, branch: str | None, default: str, kind: str, entries: tuple[int, int] | None
 ) -> np.ndarray | None:
     """Per-event weights from ``branch`` (which must exist), else from the format's ``default``
-    branch when the file has it; None (unit weights) when neither applies."""
+    branch when the file has it; None (unit weights) when neither applies, or when ``branch``
+    is :data:`NO_WEIGHT`."""
+    if branch == NO_WEIGHT:
+        return None
     name = branch or default
     if branch is None and not has_branch(tree, default):
         return None

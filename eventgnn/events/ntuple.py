@@ -32,6 +32,7 @@ import yaml
 
 from .._core.errors import InputError
 from ._uproot import (
+    NO_WEIGHT,
     collection,
     empty_collection,
     finish,
@@ -132,7 +133,9 @@ def read_ntuple(
     """
     path = Path(path)
     bm = load_branch_map(branch_map, str(path))
-    if weight_branch is not None:  # the option wins over the map's weight
+    if weight_branch == NO_WEIGHT:  # unit weights, whatever the map says
+        bm = {k: v for k, v in bm.items() if k != "weight"}
+    elif weight_branch is not None:  # the option wins over the map's weight
         bm = {**bm, "weight": weight_branch}
     wanted: dict[str, str] = {}
     for coll in COLLECTION_KEYS:

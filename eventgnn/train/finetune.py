@@ -33,7 +33,7 @@ from .._core.system import cache_dir
 from ..catalog.processes import Task, list_tasks
 from ..catalog.registry import DEFAULT_PRETRAINED, SCRATCH, has_model, model_file
 from ..catalog.resolve import TaskSpec
-from ..catalog.taskfile import TaskFile, stage
+from ..catalog.taskfile import TaskFile, stage, weight_factors
 from ..config import FINETUNE_MODES, ModelConfig, RunConfig, from_dict, validate
 from ..graphs.dataset import data_processes, load_task_data
 from ..graphs.kfold import write_kfold
@@ -126,7 +126,8 @@ def finetune(
         raise ConfigError(f"finetune.head={config.finetune.head}: needs a pretrained run (--from)")
     task, samples = spec.task, spec.samples
     if samples is not None:
-        data, scales = task_file_data(samples, config.data, log), samples.scales
+        data = task_file_data(samples, config.data, log)
+        scales = weight_factors(samples, data, log)
     elif config.data is None:
         raise ValueError(f"finetune of task '{task.name}' needs data (--data DIR)")
     else:

@@ -30,6 +30,7 @@ from eventgnn.catalog.taskfile import (
     sample_files,
     stage,
     task_from_paths,
+    weight_factors,
 )
 from eventgnn.cli import main
 from eventgnn.events.schema import ObjectType
@@ -110,6 +111,14 @@ def test_task_file_resolves_patterns_relative_to_itself(trees):
         ({"signal": [{"files": ["sig/events.root"],
                       "options": {"cuts": {"crack": [1.52, 1.37]}}}]},
          r"option 'cuts': cut 'crack': expected \[low, high\] with low <= high"),
+        ({"signal": [{"files": ["sig/events.root"], "normalize": "lumi"}]},
+         "field 'normalize': expected one of events, xsec, got 'lumi'"),
+        ({"signal": [{"files": ["sig/events.root"], "normalize": "xsec", "xsec": 0.5}]},
+         r"field 'lumi': expected a positive number \(fb\^-1\) with 'normalize: xsec', got None"),
+        ({"signal": [{"files": ["sig/events.root"], "normalize": "xsec", "xsec": -1, "lumi": 1}]},
+         r"field 'xsec': expected a positive number \(pb\)"),
+        ({"signal": [{"files": ["sig/events.root"], "xsec": 0.5}]},
+         "field 'xsec' needs 'normalize: xsec'"),
     ],
 )  # fmt: skip
 def test_bad_task_files_name_the_file_and_field(trees, change, message):
@@ -323,3 +332,44 @@ def test_a_current_cache_is_shared_and_a_conversion_waited_for(trees, tmp_path, 
                            r"outside this task's finetunes \(.*pid \d+.*\); wait for that job "
                            r"to end$"):  # fmt: skip
             stage(task, folder, lambda s: None)
+
+
+def test_normalized_weights_sum_to_events_or_to_xsec_times_lumi(trees, tmp_path):
+    """``normalize: events``: a sample's weights sum to its events (signs and ratios kept);
+    ``normalize: xsec``: to xsec [pb] x 1000 x lumi [fb^-1]; ``weight: none``: unit weights."""
+    import uproot
+
+    task = load_task_file(write_task(trees, {
+        "name": "norm",
+        "signal": [{"files": ["sig/events.root"], "process": "sig", "normalize": "events",
+                    "scale": 2.0}],
+        "background": [
+            {"files": ["bkg/events.root"], "process": "bkg_nano", "normalize": "xsec",
+             "xsec": 0.5, "lumi": 138},
+            {"files": ["bkg/delphes.root"], "process": "bkg_delphes", "weight": "none"},
+        ],
+    }))  # fmt: skip
+    said = []
+    inputs = task_file_data(task, None, said.append)
+    factors = weight_factors(task, inputs, said.append)
+    w_sig = uproot.open(trees / "sig/events.root")["Events"]["genWeight"].array(library="np")
+    w_bkg = uproot.open(trees / "bkg/events.root")["Events"]["genWeight"].array(library="np")
+    assert factors["sig"] == pytest.approx(2.0 * 240 / w_sig.astype(np.float64).sum(), rel=1e-6)
+    assert factors["bkg_nano"] == pytest.approx(0.5 * 1000 * 138 / w_bkg.sum(), rel=1e-6)
+    assert "bkg_delphes" not in factors
+    assert any(line.startswith("sample bkg_nano: weights normalised to xsec x lumi = 0.5 pb x "
+                               "138 fb^-1 = 69,000 events") for line in said)  # fmt: skip
+    events = read_events(inputs)
+    delphes = events[events.process == "bkg_delphes"]
+    assert len(delphes) == 160 and set(delphes.weight.to_list()) == {1.0}
+
+
+def test_normalizing_unit_weights_to_their_events_changes_nothing(trees, tmp_path):
+    task = load_task_file(write_task(trees, {
+        "name": "zero",
+        "signal": [{"files": ["sig/events.root"], "process": "sig"}],
+        "background": [{"files": ["bkg/delphes.root"], "process": "b", "weight": "none",
+                        "scale": 1.0, "normalize": "events"}],
+    }))  # fmt: skip
+    inputs = task_file_data(task, None, lambda s: None)
+    assert weight_factors(task, inputs, lambda s: None)["b"] == pytest.approx(1.0)
