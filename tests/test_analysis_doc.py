@@ -45,6 +45,8 @@ def test_the_analysis_walkthrough_runs(tmp_path, monkeypatch):
     scores = uproot.open("sig_a_scores.root")["eventgnn"].arrays(library="np")
     assert len(scores["entry"]) == 120 and set(scores) >= {"run", "luminosityBlock", "event"}
     assert len(ak.from_parquet("all.parquet")) == 120 + 160 + 160
+    scored = uproot.open("nano_scored.root")["Events"]
+    assert scored.num_entries == 160 and {"nJet", "Jet_pt", "eventgnn_score"} <= set(scored.keys())
     assert Path("mine.onnx").is_file()
     kfold = ak.from_parquet("kfold_scores.parquet")
     assert len(kfold) == 120 + 160 and set(kfold.fold.to_list()) == {0, 1, 2}
