@@ -184,14 +184,63 @@ def load_model(run: str | os.PathLike) -> tuple[EventGNN, dict]:
     ckpt = load_checkpoint(run)
     where = str(model_path(run))
     check_features(ckpt, where)
+    config = check_architecture(ckpt, where)  # before the network is built: no huge allocation
     try:
-        model = EventGNN(from_dict(ModelConfig, ckpt["model_config"]), n_outputs=ckpt["n_outputs"])
+        model = EventGNN(config, n_outputs=ckpt["n_outputs"])
         model.load_state_dict(ckpt["state_dict"])
     except (ValueError, RuntimeError, TypeError) as err:  # ConfigError, shape/key mismatches
         raise ValueError(
             f"{where}: model_config/state_dict do not match this version's EventGNN ({err})"
         ) from err
     return model, ckpt
+
+
+def check_architecture(ckpt: dict, where: str) -> ModelConfig:
+    """The checkpoint's :class:`~eventgnn.config.ModelConfig`, after checking that the network it
+    describes has exactly the tensors of its ``state_dict``, with the same shapes, without
+    allocating that network (it is built on the ``meta`` device, which holds shapes only). So a
+    small file whose ``model_config`` asks for a huge network is refused at once, and the network
+    built afterwards is no larger than the weights already read."""
+    state = ckpt["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"{where}: field 'state_dict': expected a mapping of names to tensors")
+    n_outputs = ckpt["n_outputs"]
+    if isinstance(n_outputs, bool) or not isinstance(n_outputs, int) or n_outputs < 1:
+        raise ValueError(f"{where}: field 'n_outputs': expected a positive integer, got "
+                         f"{n_outputs!r}")  # fmt: skip
+    try:
+        config = from_dict(ModelConfig, ckpt["model_config"], "model_config.")
+    except ValueError as err:
+        raise ValueError(f"{where}: {err}") from err
+    # every MLP layer and every processor block has tensors of its own: a config asking for more
+    # of them than the file holds tensors cannot match it (and would be slow to build even empty)
+    blocks = 1 if config.shared_weights else config.iterations
+    for field, count in (("mlp_layers", config.mlp_layers), ("iterations", blocks)):
+        if count > len(state):
+            raise ValueError(
+                f"{where}: model_config.{field} = {count} asks for more layers than the "
+                f"{len(state)} tensors of its state_dict hold; the file is inconsistent"
+            )
+    try:
+        with torch.device("meta"):
+            empty = EventGNN(config, n_outputs)
+    except (ValueError, RuntimeError) as err:  # a negative width, no MLP layer
+        raise ValueError(f"{where}: model_config {asdict(config)}: no network ({err})") from err
+    shapes = {k: tuple(v.shape) for k, v in empty.state_dict().items()}
+    problems = [f"'{k}' missing" for k in shapes if k not in state]
+    problems += [f"'{k}' unexpected" for k in state if k not in shapes]
+    problems += [
+        f"'{k}' has shape {tuple(state[k].shape)}, model_config gives {shape}"
+        for k, shape in shapes.items()
+        if k in state and tuple(state[k].shape) != shape
+    ]
+    if problems:
+        raise ValueError(
+            f"{where}: model_config {asdict(config)} and n_outputs {n_outputs} do not match the "
+            f"weights in state_dict: {'; '.join(problems[:3])}"
+            + (f" (and {len(problems) - 3} more)" if len(problems) > 3 else "")
+        )
+    return config
 
 
 def objective_of(ckpt: dict) -> Objective:
