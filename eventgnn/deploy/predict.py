@@ -38,7 +38,7 @@ from ..events.io import count_entries, detect_format, input_files, read_file, tr
 from ..events.parquet import iter_shard_chunks
 from ..events.selection import SelectionCuts
 from ..graphs.batch import GraphTensors
-from ..graphs.kfold import event_folds, read_kfold
+from ..graphs.kfold import event_folds, read_kfold, unknown_inputs
 from ..train.checkpoint import load_model, objective_of
 from ..train.distributed import resolve_device
 from ..train.scoring import eval_batch_size, score
@@ -109,6 +109,9 @@ def predict_files(
         raise ValueError(f"--out {out} is one of the inputs; writing it would destroy the input")
     if out.exists():
         log(f"{out} exists: it is replaced when the scores are written")
+    renamed = unknown_inputs(read_kfold(run), files) if n_folds else None
+    if renamed:
+        log(f"warning: {renamed}")
     dev = resolve_device(device)
     batch = eval_batch_size(ckpt)
     objective = objective_of(ckpt)

@@ -38,7 +38,7 @@ from ..config import FINETUNE_MODES, ModelConfig, RunConfig, from_dict, validate
 from ..graphs.dataset import data_processes, load_task_data
 from ..graphs.kfold import write_kfold
 from ..model.eventgnn import EventGNN
-from .checkpoint import load_model, model_identity
+from .checkpoint import load_checkpoint, load_model, model_identity
 from .objectives import make_objective
 from .runs import default_out, fit_stats, split_of, train_model
 
@@ -261,7 +261,7 @@ def finetune_kfold(
         f = replace(config.finetune, kfold=k, fold=fold)
         log(f"fold {fold + 1} of {k}")
         finetune(replace(config, finetune=f, out=str(out / f"fold{fold}")), spec, log)
-    write_kfold(out, k)
+    write_kfold(out, k, data=load_checkpoint(out / "fold0")["provenance"]["data"])
     log(f"{k} fold models in {out}; eventgnn predict --model {out} scores each event with the "
         "model that did not train on it")  # fmt: skip
     return out
