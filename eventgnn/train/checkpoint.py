@@ -25,7 +25,14 @@ import torch
 from torch import nn
 
 from .._core.fileio import atomic_path
-from ..catalog.registry import model_file, sha256_file, shipped_card
+from ..catalog.registry import (
+    SHIPPED,
+    check_card,
+    model_file,
+    model_label,
+    sha256_file,
+    shipped_card,
+)
 from ..config import ModelConfig, from_dict
 from ..events.schema import RENAMED_OBJECT_FIELDS
 from ..graphs.features import EDGE_FEATURES, GLOBAL_FEATURES, NODE_FEATURES
@@ -119,12 +126,16 @@ def model_path(run: str | os.PathLike) -> Path:
 
 def model_identity(run: str | os.PathLike) -> dict:
     """What a model is, for the record of a run made from it: ``{"from": run, "shipped":
-    bool, "file": path, "sha256": ...}`` (a shipped model's checksum is its card's)."""
+    bool, "source", "label", "file": path, "sha256": ...}`` (a model by name: its checksum is its
+    card's; ``source`` ``shipped``, ``EVENTGNN_MODELS=DIR`` or ``run``; ``label`` what messages
+    call it)."""
     card = shipped_card(run)
     path = model_path(run)
     return {
         "from": str(run),
-        "shipped": card is not None,
+        "shipped": card is not None and card["source"] == SHIPPED,
+        "source": card["source"] if card is not None else "run",
+        "label": model_label(card) if card is not None else str(run),
         "file": str(path if card is not None else path.resolve()),
         "sha256": card["sha256"] if card is not None else sha256_file(path),
     }
@@ -158,6 +169,9 @@ def load_checkpoint(run: str | os.PathLike) -> dict:
         raise ValueError(
             f"{path}: model file lacks key '{missing[0]}' (expected {', '.join(CHECKPOINT_KEYS)})"
         )
+    card = shipped_card(run)
+    if card is not None:
+        check_card(card, ckpt)
     feats = ckpt["features"]
     if isinstance(feats, dict) and isinstance(feats.get("node"), list):
         # a model trained before an object field was renamed: the same feature, the same column

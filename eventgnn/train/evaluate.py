@@ -19,7 +19,7 @@ import torch
 
 from .._core.errors import DatasetError
 from .._core.fileio import write_text_atomic
-from ..catalog.registry import shipped_card
+from ..catalog.registry import model_label, shipped_card
 from ..events.io import input_files, iter_event_chunks
 from ..graphs.batch import GraphTensors
 from ..graphs.dataset import (
@@ -124,7 +124,7 @@ def evaluate_run(
         source = prov["data"]
         if card is not None and not all(Path(p).exists() for p in _paths(source)):
             raise DatasetError(
-                f"shipped model {run}: the data it was trained and tested on ({source}) is not "
+                f"{model_label(card)}: the data it was trained and tested on ({source}) is not "
                 f"on this machine; pass --data DIR (its test metrics are in its card: eventgnn "
                 f"models {run})"
             )

@@ -171,8 +171,7 @@ def finetune(
         groups = finetune_groups(model, f.mode, f.head_lr, f.backbone_lr)
         extra["pretrained_task"] = ckpt["task"]
         extra["pretrained_model"] = identity = model_identity(config.pretrained)
-        what = "shipped model " if identity["shipped"] else ""
-        log(f"finetuning {what}{config.pretrained} ({ckpt['task']['kind']} pretraining, sha256 "
+        log(f"finetuning {identity['label']} ({ckpt['task']['kind']} pretraining, sha256 "
             f"{identity['sha256'][:12]}), mode {f.mode}")  # fmt: skip
     else:
         model = EventGNN(config.model, objective.n_outputs, fit_stats(data))
