@@ -346,8 +346,8 @@ def export_onnx(
             (``dynamo=False``, TorchScript-based); None: ``dynamo`` where the installed torch has
             it (:func:`available_exporters`), else ``legacy``.
         opset: ONNX opset (None: the exporter's default; the legacy exporter needs >= 16). An
-            opset the exporter does not write (the dynamo one converts from its own, 18 in torch
-            2.13, and fails for some) is refused: the file is in the opset asked for or absent.
+            opset the exporter does not write (the dynamo one converts to older opsets where it
+            can: to 17, not to 13) is refused: the file is in the opset asked for or absent.
         check: run the written file with onnxruntime on random batches and refuse it (no file
             written) if any logit differs from PyTorch's by more than :data:`CHECK_TOLERANCE`.
 
