@@ -241,8 +241,8 @@ def check_architecture(ckpt: dict, where: str) -> ModelConfig:
     except (ValueError, RuntimeError) as err:  # a negative width, no MLP layer
         raise ValueError(f"{where}: model_config {asdict(config)}: no network ({err})") from err
     shapes = {k: tuple(v.shape) for k, v in empty.state_dict().items()}
-    problems = [f"'{k}' missing" for k in shapes if k not in state]
-    problems += [f"'{k}' unexpected" for k in state if k not in shapes]
+    problems = [f"Missing tensor '{k}'" for k in shapes if k not in state]
+    problems += [f"Unexpected tensor '{k}'" for k in state if k not in shapes]
     problems += [
         f"'{k}' has shape {tuple(state[k].shape)}, model_config gives {shape}"
         for k, shape in shapes.items()
