@@ -26,9 +26,12 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
+from ._core.errors import InputError
+from ._core.fileio import clip
 from .catalog.registry import get_card, shipped_card
 from .catalog.taskfile import TaskFile
 from .config import build_run_config
+from .events.schema import validate
 from .graphs.batch import GraphTensors
 from .train.checkpoint import load_model, model_path, objective_of
 from .train.scoring import eval_batch_size, score
@@ -53,6 +56,11 @@ class EventClassifier:
     def load(cls, run: str | os.PathLike) -> EventClassifier:
         """A run directory, a ``model.pt`` file, or a shipped model's name (``eventgnn models``;
         its file's checksum is checked), loaded with ``weights_only=True``."""
+        if not isinstance(run, (str, os.PathLike)):
+            raise InputError(
+                f"EventClassifier.load: run: expected a run directory, a model.pt path or a "
+                f"model name, got {_kind(run)}"
+            )
         model, ckpt = load_model(run)
         card = shipped_card(run)
         return cls(model, ckpt, model_path(run), name=card["name"] if card else None)
@@ -81,7 +89,20 @@ class EventClassifier:
         it): binary ``[B]`` signal probabilities; multiclass ``[B, C]`` class probabilities;
         multilabel ``[B, 41]``. An event without objects gets NaN. ``batch_size``: events per
         batch (None: the run's ``train.eval_batch_size``); ``device``: where to score (``"cuda"``,
-        ``"auto"``; None: where the model is, the CPU after loading); the model moves there."""
+        ``"auto"``; None: where the model is, the CPU after loading); the model moves there.
+
+        ``events`` is checked as the readers check what they read
+        (:func:`eventgnn.events.schema.validate`: every field with its type, finite values, pT,
+        eta and phi in range, known object types):
+        :class:`~eventgnn._core.errors.SchemaError` names the field."""
+        events = _checked_events(events, "EventClassifier.predict")
+        if batch_size is not None and (
+            isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
+        ):
+            raise InputError(
+                f"EventClassifier.predict: batch_size: expected a positive integer or None, got "
+                f"{batch_size!r}"
+            )
         n_objects = ak.to_numpy(ak.num(events.objects, axis=1))
         has = n_objects > 0
         out = np.full((len(events), *self.objective.score_shape), np.nan, dtype=np.float32)
@@ -145,15 +166,21 @@ def train_classifier(
     """Train a binary classifier, from ``pretrained`` (a run directory or a shipped model's
     name) or from scratch (None or ``"scratch"``); the arguments are those of
     :meth:`EventClassifier.finetune`."""
-    from .catalog.resolve import resolve_task
+    from .catalog.resolve import TaskSpec, resolve_task
     from .train.finetune import finetune
 
     if signal is not None or background is not None:
         if signal is None or background is None or task is not None:
             raise ValueError("give signal and background together, or a task")
-        spec = resolve_task(signal=_paths(signal), background=_paths(background))
+        spec = resolve_task(
+            signal=_paths(signal, "signal"), background=_paths(background, "background")
+        )
     elif task is None:
         raise ValueError("give signal and background (files, folders or globs), or a task")
+    elif not isinstance(task, (str, os.PathLike, TaskFile, TaskSpec)):
+        raise InputError(
+            f"task: expected a task name, a task file or a TaskFile, got {_kind(task)}"
+        )
     else:
         spec = resolve_task(task)
     config = build_run_config(
@@ -165,5 +192,32 @@ def train_classifier(
     return EventClassifier.load(run)
 
 
-def _paths(value) -> list[str]:
-    return [str(value)] if isinstance(value, (str, os.PathLike)) else [str(v) for v in value]
+def _checked_events(events, where: str) -> ak.Array:
+    """``events`` when it is an event-record array that passes
+    :func:`~eventgnn.events.schema.validate`; otherwise an ``InputError`` or ``SchemaError``."""
+    if not isinstance(events, ak.Array) or not ak.fields(events):
+        raise InputError(
+            f"{where}: events: expected an event-record array (as eventgnn.read_events returns), "
+            f"got {_kind(events)}"
+        )
+    return validate(events, f"{where}: events")
+
+
+def _paths(value, name: str = "paths") -> list[str]:
+    """Files, folders or globs given as one path or a list of them, as strings."""
+    if isinstance(value, (str, os.PathLike)):
+        return [str(value)]
+    if (
+        isinstance(value, (list, tuple))
+        and value
+        and all(isinstance(v, (str, os.PathLike)) for v in value)
+    ):
+        return [str(v) for v in value]
+    raise InputError(f"{name}: expected a path or a non-empty list of paths, got {_kind(value)}")
+
+
+def _kind(value) -> str:
+    """A short description of a wrongly typed argument."""
+    if isinstance(value, ak.Array):
+        return f"an awkward array of type {clip(str(value.type), 100)}"
+    return f"{type(value).__module__}.{type(value).__qualname__}".removeprefix("builtins.")

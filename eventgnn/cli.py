@@ -265,7 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="torch.onnx exporter: dynamo (torch.export-based; the default where torch has it) "
         "or legacy (TorchScript-based)",
     )
-    p.add_argument("--opset", type=int, help="ONNX opset (default: the exporter's own)")
+    p.add_argument(
+        "--opset", type=int,
+        help="ONNX opset (default: the exporter's own); one the exporter cannot write is refused",
+    )  # fmt: skip
     p.add_argument(
         "--no-check",
         action="store_true",

@@ -116,14 +116,59 @@ def _read_card(path: Path) -> dict:
     return {**card, "file": str(path.with_suffix(".pt"))}
 
 
+SHIPPED = "shipped"
+"""The ``source`` of a model of the package's own folder (one of ``$EVENTGNN_MODELS`` is
+``EVENTGNN_MODELS=DIR``)."""
+
+
 def _cards() -> dict[str, dict]:
     out: dict[str, dict] = {}
     for k, folder in enumerate(model_dirs()):
         if k and not folder.is_dir():
             raise RegistryError(f"EVENTGNN_MODELS={folder}: no such folder")
+        source = f"EVENTGNN_MODELS={folder}" if k else SHIPPED
         for path in sorted(folder.glob("*.json")):
-            out[path.stem] = _read_card(path)
+            out[path.stem] = {**_read_card(path), "source": source}
     return out
+
+
+def model_label(card: Mapping[str, Any]) -> str:
+    """What to call a model by name in messages: ``shipped model NAME``, or ``model NAME from
+    EVENTGNN_MODELS=DIR`` (which may shadow a shipped model of the same name)."""
+    if card.get("source", SHIPPED) == SHIPPED:
+        return f"shipped model {card['name']}"
+    return f"model {card['name']} from {card['source']}"
+
+
+CARD_DESCRIBES = {
+    "task.kind": ("task", "kind"),
+    "task.names": ("task", "names"),
+    "task.processes": ("task", "processes"),
+    "task.signal": ("task", "signal"),
+    "architecture.model_config": ("model_config",),
+    "architecture.n_outputs": ("n_outputs",),
+}
+"""Card fields that describe the model file, and where the file (a ``model.pt``) holds each."""
+
+
+def check_card(card: Mapping[str, Any], ckpt: Mapping[str, Any]) -> None:
+    """Refuse a model file whose contents (``ckpt``, a loaded ``model.pt``) differ from what its
+    card says it is (:data:`CARD_DESCRIBES`): a card written or edited for another model. The
+    SHA-256 binds the file to the card's checksum only (:func:`verified_file`)."""
+    for field, where in CARD_DESCRIBES.items():
+        said, found = _get(card, field.split(".")), _get(ckpt, where)
+        if said != found:
+            raise RegistryError(
+                f"{card['file']}: the file of {model_label(card)} is not the model its card "
+                f"describes: card field '{field}' is {clip(repr(said), 120)}, the file holds "
+                f"{clip(repr(found), 120)} (a card written for another model?)"
+            )
+
+
+def _get(record: Mapping[str, Any], keys) -> Any:
+    for key in keys:
+        record = record.get(key) if isinstance(record, Mapping) else None
+    return record
 
 
 def list_models() -> list[dict]:
@@ -180,10 +225,11 @@ def verified_file(card: Mapping[str, Any]) -> Path:
     found = sha256_file(path)
     if found != card["sha256"]:
         raise ChecksumError(
-            f"{path}: the file of model '{card['name']}' does not match its card: sha256 "
-            f"expected {card['sha256']}, found {found} (a damaged or replaced file; reinstall "
-            "eventgnn or fix $EVENTGNN_MODELS)"
-        )
+            f"{path}: the file of {model_label(card)} does not match its card: sha256 "
+            f"expected {card['sha256']}, found {found} (a damaged or replaced file; "
+            + ("reinstall eventgnn)" if card.get("source", SHIPPED) == SHIPPED
+               else f"fix {card['source']})")
+        )  # fmt: skip
     return path
 
 
@@ -221,7 +267,8 @@ def card_summary(card: Mapping[str, Any]) -> str:
         f"{_int(data.get('n_events'))} events",
         "test accuracy " + ("n/a" if accuracy is None else f"{accuracy:.4f}"),
     ]
-    return f"{card['name']}: {card.get('description', '')}\n    " + "; ".join(parts)
+    where = "" if card.get("source", SHIPPED) == SHIPPED else f" [from {card['source']}]"
+    return f"{card['name']}{where}: {card.get('description', '')}\n    " + "; ".join(parts)
 
 
 def _int(value) -> str:
@@ -230,9 +277,10 @@ def _int(value) -> str:
 
 def format_card(card: Mapping[str, Any]) -> str:
     """The whole card, readable (YAML), with the path of its model file."""
-    body = {k: v for k, v in card.items() if k != "file"}
+    body = {k: v for k, v in card.items() if k not in ("file", "source")}
     text = yaml.safe_dump(body, sort_keys=False, width=100)
-    return f"model card {card['name']} (file {card.get('file')})\n{text.rstrip()}"
+    where = "" if card.get("source", SHIPPED) == SHIPPED else f", from {card['source']}"
+    return f"model card {card['name']} (file {card.get('file')}{where})\n{text.rstrip()}"
 
 
 def card_markdown(card: Mapping[str, Any]) -> str:

@@ -32,6 +32,7 @@ import importlib.util
 import inspect
 import json
 import logging
+import math
 import os
 import tempfile
 import warnings
@@ -193,23 +194,42 @@ def _torch_export(module: nn.Module, path: Path, exporter: str, opset: int | Non
         }
         if "dynamo" in inspect.signature(torch.onnx.export).parameters:
             kwargs["dynamo"] = False
-    # the dynamo exporter logs each torchvision operator it skips where torchvision is absent
-    registration = logging.getLogger("torch.onnx._internal.exporter._registration")
+    loggers = [logging.getLogger(name) for name in THIRD_PARTY_NOTICES]
     with warnings.catch_warnings(), torch.no_grad():
         # the exporters' own notices (legacy exporter deprecated, axis names merged, torchvision
         # skipped) say nothing about this model; real problems raise, and the parity check follows
         warnings.simplefilter("ignore", category=DeprecationWarning)
         warnings.simplefilter("ignore", category=FutureWarning)
         warnings.filterwarnings("ignore", message=".*axis name.*")
-        registration.addFilter(_no_torchvision_notice)
+        for logger in loggers:
+            logger.addFilter(_no_third_party_notice)
         try:
             torch.onnx.export(module, args, str(path), **kwargs)
         finally:
-            registration.removeFilter(_no_torchvision_notice)
+            for logger in loggers:
+                logger.removeFilter(_no_third_party_notice)
 
 
-def _no_torchvision_notice(record: logging.LogRecord) -> bool:
-    return not str(record.msg).startswith("torchvision is not installed")
+THIRD_PARTY_NOTICES: dict[str, tuple[str, ...]] = {
+    # the dynamo exporter logs each torchvision operator it skips where torchvision is absent
+    "torch.onnx._internal.exporter._registration": ("torchvision is not installed",),
+    # onnxscript's optimiser, once per Split node of every export: the graph is right unfolded
+    "onnxscript.optimizer._constant_folding": ("Skipping constant folding for op ",),
+    # an opset below torchlib's is converted to, or not: export_onnx compares the opset written
+    # with the one asked for and refuses a difference, with its own message
+    "torch.onnx._internal.exporter._compat": ("Setting ONNX exporter to use operator set",),
+    "onnxscript.version_converter": (
+        "The model version conversion is not supported by the onnxscript version converter",
+        "Failed to convert the model to the target version",
+    ),
+}
+"""Log records of torch and onnxscript kept off the screen during an export, by logger and
+message start: notices about the exporter, not about this model (any other record passes)."""
+
+
+def _no_third_party_notice(record: logging.LogRecord) -> bool:
+    starts = THIRD_PARTY_NOTICES.get(record.name, ())
+    return not str(record.msg).startswith(starts)
 
 
 def onnx_metadata(ckpt: dict, run: str | os.PathLike, exporter: str, opset: int) -> dict[str, str]:
@@ -286,7 +306,8 @@ def check_onnx(
     path: str | os.PathLike, module: nn.Module, batch_sizes=(1, 7, 64), seed: int = 0
 ) -> float:
     """Largest |onnxruntime - PyTorch| logit difference over random batches of ``batch_sizes``
-    events of 1 to 20 objects (a one-event batch of one object, with no edges, included)."""
+    events of 1 to 20 objects (a one-event batch of one object, with no edges, included); NaN
+    when a logit of either is not finite (so that no tolerance accepts it)."""
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -301,7 +322,10 @@ def check_onnx(
         )
         if out.shape != ref.shape:
             raise RuntimeError(f"{path}: ONNX logits have shape {out.shape}, PyTorch {ref.shape}")
-        worst = max(worst, float(np.abs(out - ref).max()))
+        difference = np.abs(out.astype(np.float64) - ref)
+        if not np.isfinite(difference).all():
+            return float("nan")
+        worst = max(worst, float(difference.max()))
     return worst
 
 
@@ -317,21 +341,24 @@ def export_onnx(
 
     Args:
         run: the run directory (or its ``model.pt``).
-        path: the ``.onnx`` file to write (replaced atomically).
+        path: the ``.onnx`` file to write (replaced atomically); never the model file itself.
         exporter: ``"dynamo"`` (``torch.onnx.export(dynamo=True)``) or ``"legacy"``
             (``dynamo=False``, TorchScript-based); None: ``dynamo`` where the installed torch has
             it (:func:`available_exporters`), else ``legacy``.
-        opset: ONNX opset (None: the exporter's default; the legacy exporter needs >= 16).
+        opset: ONNX opset (None: the exporter's default; the legacy exporter needs >= 16). An
+            opset the exporter does not write (the dynamo one converts to older opsets where it
+            can: to 17, not to 13) is refused: the file is in the opset asked for or absent.
         check: run the written file with onnxruntime on random batches and refuse it (no file
             written) if any logit differs from PyTorch's by more than :data:`CHECK_TOLERANCE`.
 
-    Returns an :class:`ExportResult`. Raises ``ValueError`` for an unusable exporter or opset and
-    ``RuntimeError`` when the check fails.
+    Returns an :class:`ExportResult`. Raises ``ValueError`` for an unusable exporter, opset or
+    output path and ``RuntimeError`` when the check fails (any non-finite logit fails it).
     """
     import onnx
 
     from ..train.checkpoint import load_model
 
+    path = check_output(run, path)
     available = available_exporters()
     exporter = exporter or available[0]
     if exporter not in EXPORTERS:
@@ -354,7 +381,6 @@ def export_onnx(
         )
     model, ckpt = load_model(run)
     module = GraphLogits(model.float().eval()).eval()
-    path = Path(path)
     with tempfile.TemporaryDirectory(prefix="eventgnn-export-") as tmp:
         raw = Path(tmp) / "model.onnx"
         _torch_export(module, raw, exporter, opset)
@@ -364,6 +390,12 @@ def export_onnx(
         raise ValueError(
             f"the legacy exporter wrote opset {used_opset}; the model's sums need opset >= "
             f"{MIN_LEGACY_OPSET} (pass opset={MIN_LEGACY_OPSET} or newer)"
+        )
+    if opset is not None and used_opset != opset:
+        raise ValueError(
+            f"opset {opset}: the {exporter} exporter of torch {torch.__version__} cannot write "
+            f"this model in it (it wrote opset {used_opset}); nothing written to {path}; pass "
+            f"--opset {used_opset}, leave --opset out, or try the other exporter"
         )
     problems = scatter_problems(proto)
     if problems:
@@ -381,6 +413,12 @@ def export_onnx(
     with atomic_path(path) as tmp:
         onnx.save(proto, str(tmp))
         worst = check_onnx(tmp, module) if check else None
+        if worst is not None and math.isnan(worst):
+            raise RuntimeError(
+                f"the exported model's logits are not finite on random events (NaN or infinite, "
+                f"in PyTorch or onnxruntime){_non_finite_weights(model)}; nothing written to "
+                f"{path}"
+            )
         if worst is not None and not worst <= CHECK_TOLERANCE:
             raise RuntimeError(
                 f"the {exporter} exporter of torch {torch.__version__} wrote a model whose logits "
@@ -388,3 +426,26 @@ def export_onnx(
                 f"written to {path}; try the other exporter"
             )
     return ExportResult(path, exporter, used_opset, worst)
+
+
+def check_output(run: str | os.PathLike, path: str | os.PathLike) -> Path:
+    """``path`` as a :class:`~pathlib.Path` when it can take the ONNX file of ``run``'s model:
+    a ``.onnx`` file that is not the model file itself (also through a link)."""
+    from ..train.checkpoint import model_path
+
+    path = Path(path)
+    if path.suffix.lower() != ".onnx":
+        raise ValueError(f"--onnx {path}: expected a file name ending in .onnx")
+    source = model_path(run)
+    if path.exists() and source.exists() and os.path.samefile(path, source):
+        raise ValueError(
+            f"--onnx {path} is the model file {source} itself; writing it would destroy the model"
+        )
+    return path
+
+
+def _non_finite_weights(model: nn.Module) -> str:
+    """``: its weights hold non-finite values (names)`` when some do, else empty."""
+    bad = [k for k, v in model.state_dict().items()
+           if v.is_floating_point() and not torch.isfinite(v).all()]  # fmt: skip
+    return f": the model's weights hold non-finite values ({', '.join(bad[:3])})" if bad else ""

@@ -90,7 +90,7 @@ from ..events.io import (
 from ..events.parquet import iter_shard_chunks, record_path
 from ..events.selection import SelectionCuts
 from ..graphs.batch import GraphTensors
-from ..graphs.kfold import event_folds, read_kfold
+from ..graphs.kfold import event_folds, read_kfold, unknown_inputs
 from ..train.checkpoint import load_model, model_path, objective_of
 from ..train.distributed import resolve_device
 from ..train.scoring import eval_batch_size, score
@@ -189,6 +189,9 @@ def predict_files(
         if out.exists():
             log(f"{out} exists: it is replaced when the scores are written")
         models, ckpt, n_folds = _load(run)
+        renamed = unknown_inputs(read_kfold(run), files) if n_folds else None
+        if renamed:
+            log(f"warning: {renamed}")
         names = objective_of(ckpt).score_columns()
         plan = [_check_input(path, ckpt, options or {}, keep, log) for path in files]
         _check_kept(plan, _own_columns(names, n_folds, len(files) > 1), out.suffix)

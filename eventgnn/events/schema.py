@@ -245,6 +245,10 @@ def _renamed_hint(fields, name: str | None = None) -> str:
     return ""
 
 
+PT_LIMIT = 1e5
+"""Largest object ``pT`` [GeV], 100 TeV: beyond any collider's reach (the FCC-hh's centre-of-mass
+energy); larger values are artefacts (a wrong unit, a corrupt file)."""
+
 ETA_LIMIT = 10.0
 """Largest ``|eta|`` of an object: detectors end near 5; larger values are artefacts."""
 
@@ -277,7 +281,8 @@ RANGED_FIELDS = ("objects.pt", "objects.eta", "objects.phi")
 
 def _check_ranges(events: ak.Array, where: str) -> bool:
     """Physics ranges of the objects (vectorised): at most :func:`max_objects` per event,
-    ``pT >= 0``, ``|eta| <= ETA_LIMIT`` (MET: ``eta = 0``), ``|phi| <= pi``, a known type.
+    ``0 <= pT <= PT_LIMIT``, ``|eta| <= ETA_LIMIT`` (MET: ``eta = 0``), ``|phi| <= pi``, a known
+    type.
     Returns True when every value is in range, finite included (the usual case, found with
     reductions only: a NaN makes a minimum NaN and the comparison false); False when a value
     is not finite (for :func:`_check_finite` to name), raises for one out of range."""
@@ -297,7 +302,7 @@ def _check_ranges(events: ak.Array, where: str) -> bool:
     met = kind == int(ObjectType.MET)  # an int: comparing with the enum member is 6x slower
     if len(kind) == 0 or (  # the usual case, with reductions only (no temporary arrays)
         pt.min() >= 0
-        and pt.max() < np.inf
+        and pt.max() <= PT_LIMIT
         and -ETA_LIMIT <= eta.min()
         and eta.max() <= ETA_LIMIT
         and -PHI_LIMIT <= phi.min()
@@ -310,6 +315,7 @@ def _check_ranges(events: ak.Array, where: str) -> bool:
     types = ", ".join(f"{int(t)} {t.name.lower()}" for t in ObjectType)
     checks = (
         ("objects.pt", pt < 0, "expected pT >= 0"),
+        ("objects.pt", (pt > PT_LIMIT) & (pt < np.inf), f"expected pT <= {PT_LIMIT:g} GeV"),
         ("objects.eta", (np.abs(eta) > ETA_LIMIT) & ~met, f"expected |eta| <= {ETA_LIMIT:g}"),
         ("objects.eta", (eta != 0) & met, "expected eta = 0 for MET"),
         ("objects.phi", np.abs(phi) > PHI_LIMIT, "expected phi in [-pi, pi]"),

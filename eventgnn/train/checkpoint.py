@@ -25,7 +25,14 @@ import torch
 from torch import nn
 
 from .._core.fileio import atomic_path
-from ..catalog.registry import model_file, sha256_file, shipped_card
+from ..catalog.registry import (
+    SHIPPED,
+    check_card,
+    model_file,
+    model_label,
+    sha256_file,
+    shipped_card,
+)
 from ..config import ModelConfig, from_dict
 from ..events.schema import RENAMED_OBJECT_FIELDS
 from ..graphs.features import EDGE_FEATURES, GLOBAL_FEATURES, NODE_FEATURES
@@ -119,12 +126,16 @@ def model_path(run: str | os.PathLike) -> Path:
 
 def model_identity(run: str | os.PathLike) -> dict:
     """What a model is, for the record of a run made from it: ``{"from": run, "shipped":
-    bool, "file": path, "sha256": ...}`` (a shipped model's checksum is its card's)."""
+    bool, "source", "label", "file": path, "sha256": ...}`` (a model by name: its checksum is its
+    card's; ``source`` ``shipped``, ``EVENTGNN_MODELS=DIR`` or ``run``; ``label`` what messages
+    call it)."""
     card = shipped_card(run)
     path = model_path(run)
     return {
         "from": str(run),
-        "shipped": card is not None,
+        "shipped": card is not None and card["source"] == SHIPPED,
+        "source": card["source"] if card is not None else "run",
+        "label": model_label(card) if card is not None else str(run),
         "file": str(path if card is not None else path.resolve()),
         "sha256": card["sha256"] if card is not None else sha256_file(path),
     }
@@ -158,6 +169,9 @@ def load_checkpoint(run: str | os.PathLike) -> dict:
         raise ValueError(
             f"{path}: model file lacks key '{missing[0]}' (expected {', '.join(CHECKPOINT_KEYS)})"
         )
+    card = shipped_card(run)
+    if card is not None:
+        check_card(card, ckpt)
     feats = ckpt["features"]
     if isinstance(feats, dict) and isinstance(feats.get("node"), list):
         # a model trained before an object field was renamed: the same feature, the same column
@@ -184,8 +198,9 @@ def load_model(run: str | os.PathLike) -> tuple[EventGNN, dict]:
     ckpt = load_checkpoint(run)
     where = str(model_path(run))
     check_features(ckpt, where)
+    config = check_architecture(ckpt, where)  # before the network is built: no huge allocation
     try:
-        model = EventGNN(from_dict(ModelConfig, ckpt["model_config"]), n_outputs=ckpt["n_outputs"])
+        model = EventGNN(config, n_outputs=ckpt["n_outputs"])
         model.load_state_dict(ckpt["state_dict"])
     except (ValueError, RuntimeError, TypeError) as err:  # ConfigError, shape/key mismatches
         raise ValueError(
@@ -206,6 +221,54 @@ def check_finite_weights(model: nn.Module, where: str) -> None:
                 f"{values.numel():,}; expected finite numbers (a diverged training or a damaged "
                 "file?)"
             )
+
+
+def check_architecture(ckpt: dict, where: str) -> ModelConfig:
+    """The checkpoint's :class:`~eventgnn.config.ModelConfig`, after checking that the network it
+    describes has exactly the tensors of its ``state_dict``, with the same shapes, without
+    allocating that network (it is built on the ``meta`` device, which holds shapes only). So a
+    small file whose ``model_config`` asks for a huge network is refused at once, and the network
+    built afterwards is no larger than the weights already read."""
+    state = ckpt["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"{where}: field 'state_dict': expected a mapping of names to tensors")
+    n_outputs = ckpt["n_outputs"]
+    if isinstance(n_outputs, bool) or not isinstance(n_outputs, int) or n_outputs < 1:
+        raise ValueError(f"{where}: field 'n_outputs': expected a positive integer, got "
+                         f"{n_outputs!r}")  # fmt: skip
+    try:
+        config = from_dict(ModelConfig, ckpt["model_config"], "model_config.")
+    except ValueError as err:
+        raise ValueError(f"{where}: {err}") from err
+    # every MLP layer and every processor block has tensors of its own: a config asking for more
+    # of them than the file holds tensors cannot match it (and would be slow to build even empty)
+    blocks = 1 if config.shared_weights else config.iterations
+    for field, count in (("mlp_layers", config.mlp_layers), ("iterations", blocks)):
+        if count > len(state):
+            raise ValueError(
+                f"{where}: model_config.{field} = {count} asks for more layers than the "
+                f"{len(state)} tensors of its state_dict hold; the file is inconsistent"
+            )
+    try:
+        with torch.device("meta"):
+            empty = EventGNN(config, n_outputs)
+    except (ValueError, RuntimeError) as err:  # a negative width, no MLP layer
+        raise ValueError(f"{where}: model_config {asdict(config)}: no network ({err})") from err
+    shapes = {k: tuple(v.shape) for k, v in empty.state_dict().items()}
+    problems = [f"Missing tensor '{k}'" for k in shapes if k not in state]
+    problems += [f"Unexpected tensor '{k}'" for k in state if k not in shapes]
+    problems += [
+        f"'{k}' has shape {tuple(state[k].shape)}, model_config gives {shape}"
+        for k, shape in shapes.items()
+        if k in state and tuple(state[k].shape) != shape
+    ]
+    if problems:
+        raise ValueError(
+            f"{where}: model_config {asdict(config)} and n_outputs {n_outputs} do not match the "
+            f"weights in state_dict: {'; '.join(problems[:3])}"
+            + (f" (and {len(problems) - 3} more)" if len(problems) > 3 else "")
+        )
+    return config
 
 
 def objective_of(ckpt: dict) -> Objective:

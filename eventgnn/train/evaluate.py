@@ -19,14 +19,15 @@ import torch
 
 from .._core.errors import DatasetError
 from .._core.fileio import write_text_atomic
-from ..catalog.registry import shipped_card
-from ..events.io import iter_event_chunks
+from ..catalog.registry import model_label, shipped_card
+from ..events.io import input_files, iter_event_chunks
 from ..graphs.batch import GraphTensors
 from ..graphs.dataset import (
     Split,
     TaskData,
     apply_scales,
     check_present,
+    data_identity,
     describe,
     label_lookup,
     load_task_data,
@@ -123,10 +124,11 @@ def evaluate_run(
         source = prov["data"]
         if card is not None and not all(Path(p).exists() for p in _paths(source)):
             raise DatasetError(
-                f"shipped model {run}: the data it was trained and tested on ({source}) is not "
+                f"{model_label(card)}: the data it was trained and tested on ({source}) is not "
                 f"on this machine; pass --data DIR (its test metrics are in its card: eventgnn "
                 f"models {run})"
             )
+        check_data_unchanged(ckpt, model_path(run))
         split = Split.from_provenance(prov)
         labels, folds = task_labels(source, info["processes"], signal, split.kfold)
         only = split_indices(labels, split, folds)["test"]
@@ -157,6 +159,41 @@ def evaluate_run(
     return metrics
 
 
+def check_data_unchanged(ckpt: dict, model_file: str | os.PathLike | None = None) -> None:
+    """Refuse to rebuild a run's test split from its data when the files there are no longer
+    those it was trained on (the fingerprint of their paths, sizes and modification times in its
+    provenance differs): another test split, or other events, would be scored as its own.
+    :class:`~eventgnn._core.errors.DatasetError` names the data, both fingerprints and the files
+    written after ``model_file`` (the run's ``model.pt``)."""
+    prov = ckpt["provenance"]
+    stored, source = prov.get("files"), prov["data"]
+    if stored is None:  # no fingerprint recorded: nothing to compare
+        return
+    now = data_identity(source)["fingerprint"]
+    if now == stored:
+        return
+    newer = _written_after(source, model_file)
+    what = (
+        f"written since the model: {', '.join(newer[:3])}"
+        + (f" and {len(newer) - 3} more" if len(newer) > 3 else "")
+        if newer
+        else "a file was added, removed, replaced or rewritten"
+    )
+    raise DatasetError(
+        f"{describe(source)}: the data this run was trained and tested on changed since (files "
+        f"fingerprint {stored} then, {now} now: {what}), so its test split cannot be rebuilt; "
+        "pass --data DIR to score the events there instead, or retrain on the new data"
+    )
+
+
+def _written_after(data, model_file: str | os.PathLike | None) -> list[str]:
+    """The files of ``data`` modified after ``model_file`` was (empty without one)."""
+    if model_file is None or not Path(model_file).is_file():
+        return []
+    made = Path(model_file).stat().st_mtime_ns
+    return [str(f) for f in input_files(data) if f.stat().st_mtime_ns > made]
+
+
 def _paths(data) -> list[str]:
     return [str(data)] if isinstance(data, (str, os.PathLike)) else [str(d) for d in data]
 
@@ -177,5 +214,6 @@ def run_data(ckpt: dict) -> TaskData:
     """A run's events split as they were for it (train, validation, test), rebuilt from the
     data path and split stored in its checkpoint."""
     info, prov = ckpt["task"], ckpt["provenance"]
+    check_data_unchanged(ckpt)
     return load_task_data(prov["data"], info["processes"], info["signal"] or None,
                           Split.from_provenance(prov), scales=prov.get("scales"))  # fmt: skip

@@ -38,7 +38,7 @@ from ..config import FINETUNE_MODES, ModelConfig, RunConfig, from_dict, validate
 from ..graphs.dataset import data_processes, load_task_data
 from ..graphs.kfold import write_kfold
 from ..model.eventgnn import EventGNN
-from .checkpoint import load_model, model_identity
+from .checkpoint import load_checkpoint, load_model, model_identity
 from .objectives import make_objective
 from .runs import default_out, fit_stats, split_of, train_model
 
@@ -172,8 +172,7 @@ def finetune(
         groups = finetune_groups(model, f.mode, f.head_lr, f.backbone_lr)
         extra["pretrained_task"] = ckpt["task"]
         extra["pretrained_model"] = identity = model_identity(config.pretrained)
-        what = "shipped model " if identity["shipped"] else ""
-        log(f"finetuning {what}{config.pretrained} ({ckpt['task']['kind']} pretraining, sha256 "
+        log(f"finetuning {identity['label']} ({ckpt['task']['kind']} pretraining, sha256 "
             f"{identity['sha256'][:12]}), mode {f.mode}")  # fmt: skip
     else:
         model = EventGNN(config.model, objective.n_outputs, fit_stats(data))
@@ -262,7 +261,7 @@ def finetune_kfold(
         f = replace(config.finetune, kfold=k, fold=fold)
         log(f"fold {fold + 1} of {k}")
         finetune(replace(config, finetune=f, out=str(out / f"fold{fold}")), spec, log)
-    write_kfold(out, k)
+    write_kfold(out, k, data=load_checkpoint(out / "fold0")["provenance"]["data"])
     log(f"{k} fold models in {out}; eventgnn predict --model {out} scores each event with the "
         "model that did not train on it")  # fmt: skip
     return out

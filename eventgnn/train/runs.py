@@ -20,7 +20,7 @@ import yaml
 from .._core.fileio import safe_name
 from .._core.provenance import lock
 from ..catalog.processes import get_catalog
-from ..catalog.registry import format_card, shipped_card
+from ..catalog.registry import format_card, model_label, shipped_card
 from ..config import RunConfig, dump_yaml, to_dict, validate
 from ..events.io import read_events
 from ..graphs.dataset import Split, TaskData, load_task_data, process_names
@@ -194,7 +194,7 @@ def run_info(run: str) -> str:
     card = shipped_card(run)
     t = ckpt["task"]
     lines = [
-        f"{'shipped model' if card else 'run'}: {run}",
+        model_label(card) if card else f"run: {run}",
         f"eventgnn version: {ckpt.get('version')}",
         f"task: {t['name']} ({t['kind']}, {len(t['names'])} "
         f"{'labels' if t['kind'] == 'multilabel' else 'classes'})",
@@ -204,9 +204,10 @@ def run_info(run: str) -> str:
     if ckpt.get("pretrained_from"):
         mode = ckpt["config"]["finetune"]["mode"]
         source = ckpt.get("pretrained_model") or {}
-        what = "shipped model " if source.get("shipped") else ""
+        what = "shipped model " if source.get("shipped") else ""  # records before 'label'
+        label = source.get("label") or f"{what}{ckpt['pretrained_from']}"
         sha = f", sha256 {source['sha256'][:12]}" if source.get("sha256") else ""
-        lines.append(f"finetuned from: {what}{ckpt['pretrained_from']} (mode {mode}{sha})")
+        lines.append(f"finetuned from: {label} (mode {mode}{sha})")
     for side in ("signal", "background"):  # a task file's samples
         for sample in ckpt.get("task_file", {}).get(side, []):
             extra = {k: v for k, v in sample.items() if k != "process"}

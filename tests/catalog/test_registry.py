@@ -80,7 +80,7 @@ def test_the_shipped_models_match_their_cards(monkeypatch, tmp_path):
     monkeypatch.setenv("EVENTGNN_CACHE", str(tmp_path))
     for card in registry.list_models():
         inside = torch.load(card["file"], map_location="cpu", weights_only=True)["card"]
-        outside = ("sha256", "size_bytes", "file")  # the file's own checksum and path
+        outside = ("sha256", "size_bytes", "file", "source")  # its checksum, path and folder
         assert inside == {k: v for k, v in card.items() if k not in outside}
         model, ckpt = load_model(card["name"])  # checks the SHA-256 against the card
         assert count_parameters(model) == card["architecture"]["parameters"]
@@ -272,7 +272,7 @@ def test_docs_show_every_shipped_card(monkeypatch):
 def test_info_evaluate_predict_by_name(models, data, tmp_path, capsys):
     assert main(["info", NAME]) == 0
     out = capsys.readouterr().out
-    assert f"shipped model: {NAME}" in out and "parameters:" in out
+    assert f"model {NAME} from EVENTGNN_MODELS={models}" in out and "parameters:" in out
     assert f"model card {NAME}" in out and "limitations:" in out
 
     # evaluate: the default output folder is ./evaluate-NAME, never the package's folder
@@ -320,14 +320,16 @@ def test_finetune_from_name_and_from_scratch(models, data, tmp_path, capsys):
     capsys.readouterr()
     ckpt = _finetune(data, tmp_path / "ft", "--from", NAME, overrides=["model.hidden=32"])
     out = capsys.readouterr().out
-    assert f"finetuning shipped model {NAME}" in out
+    assert f"finetuning model {NAME} from EVENTGNN_MODELS={models}" in out
     sha = registry.get_card(NAME)["sha256"]
     assert ckpt["pretrained_from"] == NAME and ckpt["config"]["pretrained"] == NAME
-    assert ckpt["pretrained_model"]["shipped"] and ckpt["pretrained_model"]["sha256"] == sha
+    assert ckpt["pretrained_model"]["source"] == f"EVENTGNN_MODELS={models}"
+    assert not ckpt["pretrained_model"]["shipped"] and ckpt["pretrained_model"]["sha256"] == sha
     assert ckpt["config"]["model"]["hidden"] == 16  # the shipped model's architecture
     assert main(["info", str(tmp_path / "ft")]) == 0
-    assert f"finetuned from: shipped model {NAME} (mode full, sha256 {sha[:12]})" in (
-        capsys.readouterr().out
+    assert (
+        f"finetuned from: model {NAME} from EVENTGNN_MODELS={models} (mode full, sha256 {sha[:12]})"
+        in (capsys.readouterr().out)
     )
 
     ckpt = _finetune(data, tmp_path / "scratch", "--from", "scratch", overrides=["model.hidden=8"])
@@ -357,7 +359,8 @@ def test_finetune_without_from_uses_the_default_model_when_one_ships(
     ckpt = _finetune(data, tmp_path / "default")
     out = capsys.readouterr().out
     assert f"no --from: starting from the shipped pretrained model {DEFAULT_PRETRAINED}" in out
-    assert ckpt["pretrained_from"] == DEFAULT_PRETRAINED and ckpt["pretrained_model"]["shipped"]
+    assert ckpt["pretrained_from"] == DEFAULT_PRETRAINED
+    assert ckpt["pretrained_model"]["source"] == f"EVENTGNN_MODELS={models}"
     # the library's own finetune (EventClassifier, scan) still means from scratch by None
     from eventgnn.classifier import train_classifier
 
@@ -460,3 +463,35 @@ def test_the_build_recipe_publishes_both_models_with_the_foreign_sample(
     # a rerun of the finished recipe leaves both models as they are
     recipe.main(argv)
     assert capsys.readouterr().out.count(": unchanged (same run, same card)") == 2
+
+
+def test_a_user_model_shadowing_a_shipped_name_is_named_for_its_folder(run, models, capsys):
+    """Was: a model of ``EVENTGNN_MODELS`` with a shipped model's name was still called
+    "shipped", and a card edited for another model was taken for the file it names."""
+    shipped = models.parent / "shipped"
+    publish(run, NAME, shipped, EXTRA)  # the same name in the package's folder
+    card = registry.get_card(NAME)
+    assert (
+        card["file"] == str(models / f"{NAME}.pt") and card["source"] == f"EVENTGNN_MODELS={models}"
+    )
+    assert registry.model_label(card) == f"model {NAME} from EVENTGNN_MODELS={models}"
+    assert main(["info", NAME]) == 0
+    out = capsys.readouterr().out
+    assert f"model {NAME} from EVENTGNN_MODELS={models}" in out and "shipped model" not in out
+    assert f"(file {models / NAME}.pt, from EVENTGNN_MODELS={models})" in out
+    assert main(["models"]) == 0
+    assert f"{NAME} [from EVENTGNN_MODELS={models}]:" in capsys.readouterr().out
+
+    path = models / f"{NAME}.json"
+    good = path.read_text()
+    for field, value in (("task", {**card["task"], "names": ["a", "b", "c"]}),
+                         ("architecture", {**card["architecture"],
+                                           "model_config": {**card["architecture"]["model_config"],
+                                                            "hidden": 64}})):  # fmt: skip
+        path.write_text(json.dumps({**json.loads(good), field: value}))
+        assert main(["info", NAME]) == 1
+        err = capsys.readouterr().err
+        assert (
+            f"the file of model {NAME} from EVENTGNN_MODELS={models} is not the model its card "
+            f"describes: card field '{field}." in err
+        ), err

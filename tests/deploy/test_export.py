@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import re
 import shutil
 import subprocess
@@ -281,3 +282,81 @@ def test_docs_python_example(runs, exported, tmp_path, monkeypatch, capsys):
             logits = GraphLogits(model.eval())(*(getattr(graphs, n) for n in INPUT_NAMES))
         probabilities = Objective(kind, tuple(ckpt["task"]["names"])).scores(logits).numpy()
         np.testing.assert_allclose(ns["probabilities"], probabilities, atol=TOLERANCE)
+
+
+@pytest.fixture
+def run_copy(runs, tmp_path):
+    """A copy of the binary run, which a test may damage."""
+    return Path(shutil.copytree(runs["binary"], tmp_path / "run"))
+
+
+def test_the_output_is_never_the_model_file(run_copy, tmp_path, capsys):
+    """Was: ``export --onnx RUN/model.pt`` replaced the run's model with the ONNX file (exit 0)."""
+    model = run_copy / "model.pt"
+    before = model.read_bytes()
+    assert main(["export", "--model", str(run_copy), "--onnx", str(model)]) == 1
+    assert "expected a file name ending in .onnx" in capsys.readouterr().err
+    (tmp_path / "link.onnx").symlink_to(model)
+    (tmp_path / "hard.onnx").hardlink_to(model)
+    for name in ("link.onnx", "hard.onnx"):
+        with pytest.raises(ValueError, match=r"is the model file .*model\.pt itself"):
+            export_onnx(run_copy, tmp_path / name)
+    assert model.read_bytes() == before
+
+
+class NanLogits(torch.nn.Module):
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, *inputs):
+        out = self.module(*inputs)
+        return out + torch.where(torch.arange(len(out))[:, None] == 0, torch.nan, 0.0)
+
+
+def test_a_non_finite_logit_fails_the_parity_check(runs, exported, monkeypatch, tmp_path):
+    """Was: a model with NaN weights passed the check (``max(0, nan)`` is 0)."""
+    model, _ = load_model(runs["binary"])
+    path = exported("binary", available_exporters()[0])
+    assert export.check_onnx(path, GraphLogits(model)) < 1e-4
+    assert np.isnan(export.check_onnx(path, NanLogits(GraphLogits(model))))
+
+    def nan_model(run):  # past load_model's own checks: what the parity check sees
+        model, ckpt = load_model(run)
+        with torch.no_grad():
+            model.head.bias.fill_(torch.nan)
+        return model, ckpt
+
+    monkeypatch.setattr("eventgnn.train.checkpoint.load_model", nan_model)
+    target = tmp_path / "nan.onnx"
+    with pytest.raises(RuntimeError, match=r"logits are not finite.*weights hold non-finite values "
+                                           r"\(head\.bias\); nothing written"):  # fmt: skip
+        export_onnx(runs["binary"], target)
+    assert not target.exists()
+
+
+@pytest.mark.skipif("dynamo" not in available_exporters(), reason="no dynamo exporter")
+def test_an_opset_the_exporter_does_not_write_is_refused(runs, tmp_path, caplog):
+    """Was: ``--opset 13`` silently wrote opset 18 (the dynamo exporter cannot convert this model
+    to 13); an opset it converts to (17) is honoured."""
+    target = tmp_path / "m.onnx"
+    with pytest.raises(
+        ValueError,
+        match=r"opset 13: the dynamo exporter .* cannot write this "
+        r"model in it \(it wrote opset 18\); nothing written",
+    ):
+        export_onnx(runs["binary"], target, exporter="dynamo", opset=13)  # fmt: skip
+    assert not target.exists()
+    assert export_onnx(runs["binary"], target, exporter="dynamo", opset=17, check=False).opset == 17
+    assert not [r for r in caplog.records if r.name in export.THIRD_PARTY_NOTICES]
+
+
+@pytest.mark.skipif("dynamo" not in available_exporters(), reason="no dynamo exporter")
+def test_export_keeps_onnxscript_notices_off_the_screen(runs, tmp_path, caplog):
+    """Was: four or more "Skipping constant folding for op Split with multiple outputs." lines
+    on every export; other records of the same loggers still show."""
+    export_onnx(runs["binary"], tmp_path / "m.onnx", exporter="dynamo")
+    assert not [r.getMessage() for r in caplog.records if "constant folding" in r.getMessage()]
+    other = logging.LogRecord("onnxscript.optimizer._constant_folding", logging.WARNING, "", 0,
+                              "Something real went wrong", None, None)  # fmt: skip
+    assert export._no_third_party_notice(other)
