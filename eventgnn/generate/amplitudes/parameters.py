@@ -57,7 +57,8 @@ class Parameters:
         """``m_W`` and ``sin^2 theta_W`` at tree level from ``(m_Z, G_F, alpha)`` (MadGraph's
         ``sm``): ``m_W^2 = m_Z^2 / 2 + sqrt(m_Z^4 / 4 - pi alpha m_Z^2 / (sqrt 2 G_F))``."""
         m_w = math.sqrt(
-            m_z**2 / 2 + math.sqrt(m_z**4 / 4 - math.pi * alpha_em * m_z**2 / (math.sqrt(2) * g_fermi))
+            m_z**2 / 2
+            + math.sqrt(m_z**4 / 4 - math.pi * alpha_em * m_z**2 / (math.sqrt(2) * g_fermi))
         )
         return cls(alpha_em=alpha_em, m_z=m_z, m_w=m_w, sin2_w=1 - m_w**2 / m_z**2, **kw)
 

@@ -83,9 +83,7 @@ def lines_of(channel: str, waves):
     return light_line, heavy_line
 
 
-def amplitude(
-    channel: str, waves, params: Parameters = Parameters(), kappa_t=1.0, kappa_v=1.0
-):
+def amplitude(channel: str, waves, params: Parameters = Parameters(), kappa_t=1.0, kappa_v=1.0):
     """``i M`` of t H q per helicity configuration, ``[2, 2, 2, 2, N]``."""
     (lo, li), (ho, hi) = lines_of(channel, waves)
     h = waves[4]

@@ -152,7 +152,9 @@ def amp_vvv(v1: Wave, v2: Wave, v3: Wave, coupling) -> np.ndarray:
     k1, k2, k3 = v1.momentum, v2.momentum, v3.momentum
     e1, e2, e3 = v1.value, v2.value, v3.value
     return np.asarray(coupling) * (
-        dot(e1, e2) * dot(k1 - k2, e3) + dot(e2, e3) * dot(k2 - k3, e1) + dot(e3, e1) * dot(k3 - k1, e2)
+        dot(e1, e2) * dot(k1 - k2, e3)
+        + dot(e2, e3) * dot(k2 - k3, e1)
+        + dot(e3, e1) * dot(k3 - k1, e2)
     )
 
 

@@ -104,9 +104,7 @@ def vxxxxx(p, mass, nhel: int, nsv: int) -> np.ndarray:
             raise AmplitudeError("a longitudinal polarisation needs a massive vector")
         safe = np.where(pp == 0, 1.0, pp)
         emp = p[..., 0] / (m * safe)
-        eps = np.stack(
-            [pp / m, px * emp, py * emp, np.where(pp == 0, 1.0, pz * emp)], axis=-1
-        )
+        eps = np.stack([pp / m, px * emp, py * emp, np.where(pp == 0, 1.0, pz * emp)], axis=-1)
         return eps + 0j
     at_z = pt == 0.0
     safe_pt = np.where(at_z, 1.0, pt)
