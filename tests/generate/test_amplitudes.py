@@ -18,9 +18,9 @@ from eventgnn.generate.amplitudes import (
     heavy_pair,
     lorentz,
     thq,
-    tth,
     ttaa,
     ttbar,
+    tth,
     ttw,
 )
 from eventgnn.generate.amplitudes import wavefunctions as wf
@@ -176,7 +176,8 @@ def test_default_parameters_are_the_g_mu_scheme():
 
 
 def _ttbar_closed_form(channel, k1, k2, top, g_s, m):
-    """The textbook LO results (Combridge 1979; Pythia's ``Sigma2gg2QQbar``, ``Sigma2qqbar2QQbar``)."""
+    """The textbook LO results (Combridge 1979; as in Pythia's ``Sigma2gg2QQbar`` and
+    ``Sigma2qqbar2QQbar``)."""
     s = lorentz.dot(k1 + k2, k1 + k2)
     t, u = lorentz.dot(k1 - top, k1 - top), lorentz.dot(k2 - top, k2 - top)
     if channel == "qqbar":
@@ -471,8 +472,9 @@ def test_single_top_equals_the_closed_form(channel):
 
 def test_single_top_equals_pythia_point_by_point():
     """``Top:qq2tq(t:W)`` (``Sigma2qq2QqtW``) at 60 of Pythia's points, all flavour channels:
-    ``|M|^2 |V_tq|^2 / (16 pi s^2)`` (q = b, s, d the incoming heavy-line quark) with Pythia's alpha_em, sin^2 theta_W and m_W equals its
-    ``dsigma/dt`` (Pythia's light-quark CKM factors sit in its flavour sum, not in sigmaHat).
+    ``|M|^2 |V_tq|^2 / (16 pi s^2)`` (q = b, s, d: the incoming heavy-line quark) with Pythia's
+    alpha_em, sin^2 theta_W and m_W equals its ``dsigma/dt`` (Pythia's light-quark CKM factors
+    sit in its flavour sum, not in sigmaHat).
     Pythia gives the outgoing light quark a mass (0.33 GeV for u, d; 0.5 s; 1.5 c) which the
     massless amplitude does not have: agreement to 5e-3, to 5e-4 with an outgoing u or d."""
     pythia, rows = _pythia_points("Top:qq2tq(t:W)", 60, seed=13)

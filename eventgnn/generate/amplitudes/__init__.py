@@ -22,6 +22,6 @@ and how it is validated.
 from __future__ import annotations
 
 from .errors import AmplitudeError
-from .parameters import Parameters
+from .parameters import STANDARD_MODEL, Parameters
 
-__all__ = ["AmplitudeError", "Parameters"]
+__all__ = ["STANDARD_MODEL", "AmplitudeError", "Parameters"]

@@ -116,3 +116,7 @@ class Parameters:
         ``c_L = -kappa (m / v) e^{-i a}``, ``c_R = -kappa (m / v) e^{+i a}`` (``a = 0``: SM)."""
         y = -kappa * np.asarray(fermion_mass) / self.v
         return y * np.exp(-1j * cp_angle), y * np.exp(1j * cp_angle)
+
+
+STANDARD_MODEL = Parameters()
+"""The default parameters (see the module)."""

@@ -24,7 +24,7 @@ from . import vertices as vx
 from .errors import AmplitudeError
 from .lines import Insertion, colour_sum, fermion_line
 from .lorentz import mass
-from .parameters import Parameters
+from .parameters import STANDARD_MODEL, Parameters
 from .wavefunctions import external
 
 CHANNELS = {
@@ -83,7 +83,7 @@ def lines_of(channel: str, waves):
     return light_line, heavy_line
 
 
-def amplitude(channel: str, waves, params: Parameters = Parameters(), kappa_t=1.0, kappa_v=1.0):
+def amplitude(channel: str, waves, params: Parameters = STANDARD_MODEL, kappa_t=1.0, kappa_v=1.0):
     """``i M`` of t H q per helicity configuration, ``[2, 2, 2, 2, N]``."""
     (lo, li), (ho, hi) = lines_of(channel, waves)
     h = waves[4]
@@ -106,7 +106,7 @@ def squared_amplitude(
     top,
     higgs,
     jet,
-    params: Parameters = Parameters(),
+    params: Parameters = STANDARD_MODEL,
     kappa_t: float = 1.0,
     kappa_v: float = 1.0,
 ):
@@ -117,7 +117,9 @@ def squared_amplitude(
     return AVERAGE * colour_sum([amp], [[9.0 / 9.0]])
 
 
-def single_top_squared_amplitude(channel: str, k1, k2, top, jet, params: Parameters = Parameters()):
+def single_top_squared_amplitude(
+    channel: str, k1, k2, top, jet, params: Parameters = STANDARD_MODEL
+):
     """``|M|^2`` of t-channel single top (the channel's name without ``H``, e.g. ``u b -> t d``),
     ``[N]`` (dimensionless)."""
     waves = external_waves(channel, k1, k2, top, jet)

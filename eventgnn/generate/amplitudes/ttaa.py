@@ -16,7 +16,7 @@ from __future__ import annotations
 from . import heavy_pair as hp
 from .errors import AmplitudeError
 from .lorentz import mass
-from .parameters import Parameters
+from .parameters import STANDARD_MODEL, Parameters
 from .wavefunctions import external
 
 CHARGE_TOP = 2.0 / 3.0
@@ -41,7 +41,7 @@ def external_waves(channel: str, k1, k2, top, antitop, a1, a2):
     ]
 
 
-def colour_amplitudes(channel: str, waves, params: Parameters = Parameters()) -> list:
+def colour_amplitudes(channel: str, waves, params: Parameters = STANDARD_MODEL) -> list:
     """The colour-ordered ``i M`` per helicity configuration, ``[2, 2, 2, 2, 2, 2, N]`` each."""
     a, b, t, tb, p1, p2 = waves
     heavy = params.photon(CHARGE_TOP)
@@ -54,7 +54,7 @@ def colour_amplitudes(channel: str, waves, params: Parameters = Parameters()) ->
 
 
 def squared_amplitude(
-    channel: str, k1, k2, top, antitop, a1, a2, params: Parameters = Parameters()
+    channel: str, k1, k2, top, antitop, a1, a2, params: Parameters = STANDARD_MODEL
 ):
     """Spin- and colour-summed, initial-state-averaged ``|M|^2``, ``[N]`` (GeV^-4)."""
     amps = colour_amplitudes(channel, external_waves(channel, k1, k2, top, antitop, a1, a2), params)

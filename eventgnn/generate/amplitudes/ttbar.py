@@ -10,12 +10,10 @@ spinors take the mass ``sqrt(p^2)`` of their momenta (equal masses expected; see
 
 from __future__ import annotations
 
-import numpy as np
-
 from . import heavy_pair as hp
 from .errors import AmplitudeError
 from .lorentz import mass
-from .parameters import Parameters
+from .parameters import STANDARD_MODEL, Parameters
 from .wavefunctions import external
 
 CHANNELS = ("gg", "qqbar")
@@ -35,7 +33,7 @@ def external_waves(channel: str, k1, k2, top, antitop):
     raise AmplitudeError(f"channel: expected one of {CHANNELS}, got {channel!r}")
 
 
-def colour_amplitudes(channel: str, waves, params: Parameters = Parameters()) -> list:
+def colour_amplitudes(channel: str, waves, params: Parameters = STANDARD_MODEL) -> list:
     """The colour-ordered ``i M`` per helicity configuration, ``[2, 2, 2, 2, N]`` each."""
     a, b, t, tb = waves
     if channel == "gg":
@@ -43,7 +41,7 @@ def colour_amplitudes(channel: str, waves, params: Parameters = Parameters()) ->
     return [hp.qqbar_amplitude(a, b, t, tb, [], params.m_t, params.g_s)]
 
 
-def squared_amplitude(channel: str, k1, k2, top, antitop, params: Parameters = Parameters()):
+def squared_amplitude(channel: str, k1, k2, top, antitop, params: Parameters = STANDARD_MODEL):
     """Spin- and colour-summed, initial-state-averaged ``|M|^2``, ``[N]`` (dimensionless)."""
     waves = external_waves(channel, k1, k2, top, antitop)
     amps = colour_amplitudes(channel, waves, params)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from . import heavy_pair as hp
 from .errors import AmplitudeError
 from .lorentz import mass
-from .parameters import Parameters
+from .parameters import STANDARD_MODEL, Parameters
 from .wavefunctions import external
 
 CHANNELS = ("gg", "qqbar")
@@ -36,7 +36,7 @@ def external_waves(channel: str, k1, k2, top, antitop, higgs):
 
 
 def colour_amplitudes(
-    channel: str, waves, params: Parameters = Parameters(), cp_angle: float = 0.0
+    channel: str, waves, params: Parameters = STANDARD_MODEL, cp_angle: float = 0.0
 ) -> list:
     """The colour-ordered ``i M`` per helicity configuration, ``[2, 2, 2, 2, N]`` each."""
     a, b, t, tb, h = waves
@@ -53,7 +53,7 @@ def squared_amplitude(
     top,
     antitop,
     higgs,
-    params: Parameters = Parameters(),
+    params: Parameters = STANDARD_MODEL,
     cp_angle: float = 0.0,
 ):
     """Spin- and colour-summed, initial-state-averaged ``|M|^2``, ``[N]`` (GeV^-2)."""

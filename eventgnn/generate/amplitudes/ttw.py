@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from . import heavy_pair as hp
 from .lorentz import mass
-from .parameters import Parameters
+from .parameters import STANDARD_MODEL, Parameters
 from .wavefunctions import external
 
 CHANNELS = {
@@ -26,7 +26,7 @@ CHANNELS = {
 """Partonic channels and their PDG ids ``(quark, antiquark, W)``."""
 
 
-def external_waves(k1, k2, top, antitop, w, params: Parameters = Parameters()):
+def external_waves(k1, k2, top, antitop, w, params: Parameters = STANDARD_MODEL):
     """The external wavefunctions ``[q, qbar', top, antitop, W]`` (helicity axes 0-4; the W has
     three polarisations, its mass is ``params.m_w``)."""
     n = 5
@@ -39,14 +39,14 @@ def external_waves(k1, k2, top, antitop, w, params: Parameters = Parameters()):
     ]
 
 
-def colour_amplitudes(waves, params: Parameters = Parameters()) -> list:
+def colour_amplitudes(waves, params: Parameters = STANDARD_MODEL) -> list:
     """``[i M]`` (one colour structure) per helicity configuration, ``[2, 2, 2, 2, 3, N]``."""
     q, qb, t, tb, w = waves
     boson = hp.Boson(w, heavy=None, light=params.w_boson())
     return [hp.qqbar_amplitude(q, qb, t, tb, [boson], params.m_t, params.g_s)]
 
 
-def squared_amplitude(k1, k2, top, antitop, w, params: Parameters = Parameters()):
+def squared_amplitude(k1, k2, top, antitop, w, params: Parameters = STANDARD_MODEL):
     """Spin- and colour-summed, initial-state-averaged ``|M|^2``, ``[N]`` (GeV^-2)."""
     amps = colour_amplitudes(external_waves(k1, k2, top, antitop, w, params), params)
     return hp.QQ_AVERAGE * hp.colour_sum(amps, hp.QQ_COLOUR)
