@@ -612,3 +612,105 @@ def test_thq_is_cp_symmetric(channel, conjugate):
     one = thq.squared_amplitude(channel, k1, k2, top, higgs, jet)
     two = thq.squared_amplitude(conjugate, *(_parity(p) for p in (k1, k2, top, higgs, jet)))
     assert two == pytest.approx(one, rel=1e-10)
+
+
+# -- t tbar gamma gamma ----------------------------------------------------------------------------
+
+
+def _soft_photons(n, softness, seed):
+    """t tbar plus two photons of energy ~ ``softness * sqrt(s)`` in the partonic rest frame."""
+    rng = np.random.default_rng(seed)
+    root_s = rng.uniform(500, 1500, n)
+    zero = np.zeros(n)
+    k1 = np.stack([root_s / 2, zero, zero, root_s / 2], axis=1)
+    k2 = np.stack([root_s / 2, zero, zero, -root_s / 2], axis=1)
+    photons = []
+    for _ in range(2):
+        energy = softness * root_s * rng.uniform(0.5, 1.0, n)
+        photons.append(np.concatenate([energy[:, None], _directions(rng, n) * energy[:, None]], 1))
+    top, antitop = _two_body(k1 + k2 - photons[0] - photons[1], M_TOP, M_TOP, rng)
+    return k1, k2, top, antitop, *photons
+
+
+@pytest.mark.parametrize("channel", list(ttaa.CHANNELS))
+def test_ttaa_factorises_for_soft_photons(channel):
+    """Two soft photons: ``|M(t tbar a a)|^2 -> |M(t tbar)|^2 E(a1) E(a2)`` with the eikonal factor
+    ``E(k) = -e^2 J.J``, ``J = sum_i eta_i Q_i p_i / (p_i.k)`` over the charged legs (outgoing
+    ``+``, incoming ``-``; the light quarks' charges enter the q qbar channels), at photon energies
+    ``1e-6 sqrt(s)``: this fixes the photon couplings and the relative signs of the quark- and
+    top-line emissions, which gauge invariance alone would not."""
+    k1, k2, top, antitop, a1, a2 = _soft_photons(100, 1e-6, seed=12)
+    full = ttaa.squared_amplitude(channel, k1, k2, top, antitop, a1, a2)
+    hard = ttbar.squared_amplitude("gg" if channel == "gg" else "qqbar", k1, k2, top, antitop)
+    q_light = ttaa.CHANNELS[channel]
+
+    def eikonal(k):
+        j = ttaa.CHARGE_TOP * (
+            top / lorentz.dot(top, k)[:, None] - antitop / lorentz.dot(antitop, k)[:, None]
+        )
+        if q_light is not None:
+            j = j - q_light * (k1 / lorentz.dot(k1, k)[:, None] - k2 / lorentz.dot(k2, k)[:, None])
+        return -(SM.e**2) * lorentz.dot(j, j)
+
+    assert full == pytest.approx(hard * eikonal(a1) * eikonal(a2), rel=1e-3)
+
+
+# -- Lorentz invariance and symmetries -------------------------------------------------------------
+
+PROCESSES = {
+    "ttbar-gg": (lambda *p: ttbar.squared_amplitude("gg", *p), [M_TOP, M_TOP]),
+    "ttbar-qqbar": (lambda *p: ttbar.squared_amplitude("qqbar", *p), [M_TOP, M_TOP]),
+    "tth-gg": (lambda *p: tth.squared_amplitude("gg", *p), [M_TOP, M_TOP, M_HIGGS]),
+    "tth-qqbar": (lambda *p: tth.squared_amplitude("qqbar", *p), [M_TOP, M_TOP, M_HIGGS]),
+    "ttw": (ttw.squared_amplitude, [M_TOP, M_TOP, SM.m_w]),
+    "thq": (lambda *p: thq.squared_amplitude("u b -> t H d", *p), [M_TOP, M_HIGGS, 0.0]),
+    "thq-antitop": (
+        lambda *p: thq.squared_amplitude("d bbar -> tbar H u", *p),
+        [M_TOP, M_HIGGS, 0.0],
+    ),
+    "ttaa-gg": (lambda *p: ttaa.squared_amplitude("gg", *p), [M_TOP, M_TOP, 0.0, 0.0]),
+    "ttaa-uubar": (lambda *p: ttaa.squared_amplitude("uubar", *p), [M_TOP, M_TOP, 0.0, 0.0]),
+}
+
+
+@pytest.mark.parametrize("name", list(PROCESSES))
+def test_lorentz_invariance(name):
+    """A rotation and a boost of every momentum leave ``|M|^2`` unchanged (the helicity basis
+    and the gluons' and photons' polarisation vectors are frame-dependent; their sums are not)."""
+    function, masses = PROCESSES[name]
+    momenta = chain(30, masses, seed=14)
+    before = function(*momenta)
+    c, s = math.cos(1.1), math.sin(1.1)
+    rotation = np.array([[1, 0, 0, 0], [0, c, 0, s], [0, 0, 1, 0], [0, -s, 0, c]])
+    frame = np.tile([0.0, 220.0, -340.0, 150.0], (len(before), 1))
+    frame[:, 0] = np.sqrt(300.0**2 + np.sum(frame[:, 1:] ** 2, axis=1))
+    after = function(*(_boost(p @ rotation.T, frame) for p in momenta))
+    assert np.all(before > 0)
+    assert after == pytest.approx(before, rel=1e-9)
+
+
+@pytest.mark.parametrize("module", [ttbar, tth, ttaa], ids=["ttbar", "tth", "ttaa"])
+def test_gluon_fusion_is_symmetric_in_the_gluons(module):
+    masses = {ttbar: [M_TOP] * 2, tth: [M_TOP, M_TOP, M_HIGGS], ttaa: [M_TOP, M_TOP, 0, 0]}
+    k1, k2, *rest = chain(30, masses[module], seed=15)
+    one = module.squared_amplitude("gg", k1, k2, *rest)
+    assert module.squared_amplitude("gg", k2, k1, *rest) == pytest.approx(one, rel=1e-10)
+
+
+@pytest.mark.parametrize("channel", list(ttaa.CHANNELS))
+def test_ttaa_is_symmetric_in_the_photons(channel):
+    k1, k2, top, antitop, a1, a2 = chain(30, [M_TOP, M_TOP, 0.0, 0.0], seed=16)
+    one = ttaa.squared_amplitude(channel, k1, k2, top, antitop, a1, a2)
+    assert ttaa.squared_amplitude(channel, k1, k2, top, antitop, a2, a1) == pytest.approx(
+        one, rel=1e-10
+    )
+
+
+def test_bad_input_is_named():
+    k1, k2, top, antitop = chain(3, [M_TOP, M_TOP])
+    with pytest.raises(AmplitudeError, match="channel"):
+        ttbar.squared_amplitude("qg", k1, k2, top, antitop)
+    with pytest.raises(AmplitudeError, match="channel"):
+        thq.squared_amplitude("u u -> t H d", k1, k2, top, antitop, antitop)
+    with pytest.raises(AmplitudeError, match=r"\[\.\.\., 4\]"):
+        ttbar.squared_amplitude("gg", k1, k2, top[:, :3], antitop)

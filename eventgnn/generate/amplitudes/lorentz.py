@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import AmplitudeError
+
 METRIC = np.array([1.0, -1.0, -1.0, -1.0])
 """The diagonal of ``g_{mu nu}``."""
 
@@ -73,3 +75,19 @@ def common_mass(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     m2 = 0.5 * (sa + sb) - 0.25 * (sa - sb) ** 2 / s
     eps = (0.5 * (sb - sa) / s)[..., None]
     return a + eps * pair, b - eps * pair, np.sqrt(m2)
+
+
+def as_momenta(**named) -> list[np.ndarray]:
+    """The named arrays as float64 ``[..., 4]`` four-momenta, broadcast to one shape; an
+    :class:`~.errors.AmplitudeError` names the first that is not one."""
+    out = []
+    for name, p in named.items():
+        p = np.asarray(p, dtype=np.float64)
+        if p.shape[-1:] != (4,):
+            raise AmplitudeError(f"{name}: expected four-momenta of shape [..., 4], got {p.shape}")
+        out.append(p)
+    try:
+        return list(np.broadcast_arrays(*out))
+    except ValueError as err:
+        shapes = {k: np.shape(v) for k, v in named.items()}
+        raise AmplitudeError(f"four-momenta of different shapes: {shapes}") from err

@@ -23,7 +23,7 @@ from __future__ import annotations
 from . import vertices as vx
 from .errors import AmplitudeError
 from .lines import Insertion, colour_sum, fermion_line
-from .lorentz import mass
+from .lorentz import as_momenta, mass
 from .parameters import STANDARD_MODEL, Parameters
 from .wavefunctions import external
 
@@ -56,6 +56,11 @@ def external_waves(channel: str, k1, k2, top, jet, higgs=None):
     :func:`lines_of`. Helicity axes 0-3."""
     light, heavy = _kinds(channel)
     n = 4
+    named = {"k1": k1, "k2": k2, "top": top, "jet": jet}
+    if higgs is not None:
+        named["higgs"] = higgs
+    k1, k2, top, jet, *rest = as_momenta(**named)
+    higgs = rest[0] if rest else None
     if light == "quark":
         a = external("fermion_in", k1, 0.0, 0, n)
         d = external("fermion_out", jet, 0.0, 3, n)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from . import heavy_pair as hp
 from .errors import AmplitudeError
-from .lorentz import mass
+from .lorentz import as_momenta, mass
 from .parameters import STANDARD_MODEL, Parameters
 from .wavefunctions import external
 
@@ -26,6 +26,7 @@ CHANNELS = {"gg": None, "uubar": 2.0 / 3.0, "ddbar": -1.0 / 3.0}
 
 def external_waves(channel: str, k1, k2, top, antitop, a1, a2):
     """``[k1, k2, top, antitop, a1, a2]`` (helicity axes 0-5)."""
+    k1, k2, top, antitop, a1, a2 = as_momenta(k1=k1, k2=k2, top=top, antitop=antitop, a1=a1, a2=a2)
     if channel not in CHANNELS:
         raise AmplitudeError(f"channel: expected one of {list(CHANNELS)}, got {channel!r}")
     n = 6

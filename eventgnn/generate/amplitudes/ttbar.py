@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from . import heavy_pair as hp
 from .errors import AmplitudeError
-from .lorentz import mass
+from .lorentz import as_momenta, mass
 from .parameters import STANDARD_MODEL, Parameters
 from .wavefunctions import external
 
@@ -21,6 +21,7 @@ CHANNELS = ("gg", "qqbar")
 
 def external_waves(channel: str, k1, k2, top, antitop):
     """The external wavefunctions ``[k1, k2, top, antitop]`` (helicity axes 0-3)."""
+    k1, k2, top, antitop = as_momenta(k1=k1, k2=k2, top=top, antitop=antitop)
     n = 4
     t = external("fermion_out", top, mass(top), 2, n)
     tb = external("antifermion_out", antitop, mass(antitop), 3, n)

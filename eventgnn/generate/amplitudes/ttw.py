@@ -13,7 +13,7 @@ outgoing.
 from __future__ import annotations
 
 from . import heavy_pair as hp
-from .lorentz import mass
+from .lorentz import as_momenta, mass
 from .parameters import STANDARD_MODEL, Parameters
 from .wavefunctions import external
 
@@ -29,6 +29,7 @@ CHANNELS = {
 def external_waves(k1, k2, top, antitop, w, params: Parameters = STANDARD_MODEL):
     """The external wavefunctions ``[q, qbar', top, antitop, W]`` (helicity axes 0-4; the W has
     three polarisations, its mass is ``params.m_w``)."""
+    k1, k2, top, antitop, w = as_momenta(k1=k1, k2=k2, top=top, antitop=antitop, w=w)
     n = 5
     return [
         external("fermion_in", k1, 0.0, 0, n),
