@@ -47,16 +47,23 @@ class Boson(NamedTuple):
 
 
 def gg_amplitudes(
-    g1: Wave, g2: Wave, quark: Wave, antiquark: Wave, bosons: Sequence[Boson], mass, g_s
+    g1: Wave,
+    g2: Wave,
+    quark: Wave,
+    antiquark: Wave,
+    bosons: Sequence[Boson],
+    mass,
+    g_s,
+    width=0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(A_ab, A_ba)`` of g g -> Q Qbar + bosons; ``quark`` is ``<ubar(Q)|``, ``antiquark``
-    ``|v(Qbar)>``."""
+    ``|v(Qbar)>``; ``mass``, ``width`` those of the heavy-quark propagators."""
     gluon = (g_s, g_s)
     extra = [Insertion(b.wave, b.heavy, b.scalar) for b in bosons]
     items = [Insertion(g1, gluon), Insertion(g2, gluon), *extra]
     a_ab, a_ba = 0.0, 0.0
     for order in itertools.permutations(range(len(items))):
-        amp = fermion_line(quark, antiquark, [items[i] for i in order], mass)
+        amp = fermion_line(quark, antiquark, [items[i] for i in order], mass, width)
         if order.index(0) < order.index(1):  # gluon a nearer ubar(Q): (T^a T^b)_ij
             a_ab = a_ab + amp
         else:
@@ -64,7 +71,7 @@ def gg_amplitudes(
     joined = Insertion(vx.off_gluon(g1, g2, g_s), gluon)
     three = 0.0
     for order in itertools.permutations([joined, *extra]):
-        three = three + fermion_line(quark, antiquark, list(order), mass)
+        three = three + fermion_line(quark, antiquark, list(order), mass, width)
     return a_ab - 1j * three, a_ba + 1j * three
 
 
@@ -76,9 +83,11 @@ def qqbar_amplitude(
     bosons: Sequence[Boson],
     mass,
     g_s,
+    width=0.0,
 ) -> np.ndarray:
     """``A`` of q qbar -> Q Qbar + bosons (colour ``T^c T^c`` apart); ``light_quark`` is
-    ``|u(q)>``, ``light_antiquark`` ``<vbar(qbar)|``; the light quarks are massless."""
+    ``|u(q)>``, ``light_antiquark`` ``<vbar(qbar)|``; the light quarks are massless; ``mass``,
+    ``width`` those of the heavy-quark propagators."""
     gluon = (g_s, g_s)
     total = 0.0
     places = [[side for side in ("heavy", "light") if getattr(b, side) is not None] for b in bosons]
@@ -102,5 +111,5 @@ def qqbar_amplitude(
                 )
                 current = j if current is None else Wave(current.value + j.value, j.momentum)
         for order in itertools.permutations([Insertion(current, gluon), *on_heavy]):
-            total = total + fermion_line(quark, antiquark, list(order), mass)
+            total = total + fermion_line(quark, antiquark, list(order), mass, width)
     return total

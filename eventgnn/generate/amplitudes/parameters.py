@@ -8,6 +8,12 @@ m_Z^2 = 0.22225`` at tree level) with the project's top mass, 172.5 GeV (Pythia'
 values; the derived couplings follow the tree-level relations ``e = sqrt(4 pi alpha)``,
 ``g = e / sin theta_W``, ``v = 2 m_W / g``.
 
+Widths enter the internal propagators only, and are zero by default: no internal line of the
+processes here can go on its mass shell, and a width in a t-channel propagator breaks gauge
+invariance (at order Gamma / m). MadGraph keeps them (its ``zerowidth_tchannel = F``); with
+:data:`MADGRAPH_WIDTHS` (``WT = 1.4915``, ``WW = 2.0476``, ``WZ = 2.441404``, ``WH = 6.382339e-3``)
+and ``m_t = 173`` the engine reproduces MadGraph's numbers (tested).
+
 Feynman rules (the amplitude computed is ``i M``; all vertices as ``i x coupling``):
 
 - fermion-fermion-vector: ``i gamma^mu (c_L P_L + c_R P_R)``, with ``(c_L, c_R)`` from
@@ -45,10 +51,10 @@ class Parameters:
     m_z: float | np.ndarray = 91.188
     m_t: float | np.ndarray = 172.5
     m_h: float | np.ndarray = 125.0
-    width_t: float | np.ndarray = 1.4915
-    width_w: float | np.ndarray = 2.0476
-    width_z: float | np.ndarray = 2.441404
-    width_h: float | np.ndarray = 6.38233934e-03
+    width_t: float | np.ndarray = 0.0
+    width_w: float | np.ndarray = 0.0
+    width_z: float | np.ndarray = 0.0
+    width_h: float | np.ndarray = 0.0
 
     @classmethod
     def g_mu_scheme(
@@ -120,3 +126,12 @@ class Parameters:
 
 STANDARD_MODEL = Parameters()
 """The default parameters (see the module)."""
+
+MADGRAPH_WIDTHS = {
+    "width_t": 1.4915,
+    "width_w": 2.0476,
+    "width_z": 2.441404,
+    "width_h": 6.382339e-03,
+}
+"""The widths of MadGraph's ``sm`` param card: ``dataclasses.replace(params,
+**MADGRAPH_WIDTHS)``."""

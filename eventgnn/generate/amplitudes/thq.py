@@ -93,13 +93,13 @@ def amplitude(channel: str, waves, params: Parameters = STANDARD_MODEL, kappa_t=
     (lo, li), (ho, hi) = lines_of(channel, waves)
     h = waves[4]
     w = params.w_boson()
-    current = vx.off_vector(lo, li, w, params.m_w)
+    current = vx.off_vector(lo, li, w, params.m_w, params.width_w)
     yukawa = Insertion(h, params.yukawa(params.m_t, kappa=kappa_t), scalar=True)
     on_line = [yukawa, Insertion(current, w)]  # Higgs next to the top
     if _kinds(channel)[1] == "antitop":
         on_line = on_line[::-1]
-    from_top = fermion_line(ho, hi, on_line, params.m_t)
-    via_w = vx.off_vector_vs(current, h, kappa_v * params.hww, params.m_w)
+    from_top = fermion_line(ho, hi, on_line, params.m_t, params.width_t)
+    via_w = vx.off_vector_vs(current, h, kappa_v * params.hww, params.m_w, params.width_w)
     from_w = vx.amp_ffv(ho, hi, via_w, w)
     return from_top + from_w
 
@@ -130,5 +130,5 @@ def single_top_squared_amplitude(
     waves = external_waves(channel, k1, k2, top, jet)
     (lo, li), (ho, hi) = lines_of(channel, waves)
     w = params.w_boson()
-    amp = vx.amp_ffv(ho, hi, vx.off_vector(lo, li, w, params.m_w), w)
+    amp = vx.amp_ffv(ho, hi, vx.off_vector(lo, li, w, params.m_w, params.width_w), w)
     return AVERAGE * colour_sum([amp], [[1.0]])

@@ -48,10 +48,10 @@ def colour_amplitudes(channel: str, waves, params: Parameters = STANDARD_MODEL) 
     heavy = params.photon(CHARGE_TOP)
     if channel == "gg":
         photons = [hp.Boson(p1, heavy), hp.Boson(p2, heavy)]
-        return list(hp.gg_amplitudes(a, b, t, tb, photons, params.m_t, params.g_s))
+        return list(hp.gg_amplitudes(a, b, t, tb, photons, params.m_t, params.g_s, params.width_t))
     light = params.photon(CHANNELS[channel])
     photons = [hp.Boson(p1, heavy, light), hp.Boson(p2, heavy, light)]
-    return [hp.qqbar_amplitude(a, b, t, tb, photons, params.m_t, params.g_s)]
+    return [hp.qqbar_amplitude(a, b, t, tb, photons, params.m_t, params.g_s, params.width_t)]
 
 
 def squared_amplitude(

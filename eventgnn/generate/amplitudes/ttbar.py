@@ -38,8 +38,8 @@ def colour_amplitudes(channel: str, waves, params: Parameters = STANDARD_MODEL) 
     """The colour-ordered ``i M`` per helicity configuration, ``[2, 2, 2, 2, N]`` each."""
     a, b, t, tb = waves
     if channel == "gg":
-        return list(hp.gg_amplitudes(a, b, t, tb, [], params.m_t, params.g_s))
-    return [hp.qqbar_amplitude(a, b, t, tb, [], params.m_t, params.g_s)]
+        return list(hp.gg_amplitudes(a, b, t, tb, [], params.m_t, params.g_s, params.width_t))
+    return [hp.qqbar_amplitude(a, b, t, tb, [], params.m_t, params.g_s, params.width_t)]
 
 
 def squared_amplitude(channel: str, k1, k2, top, antitop, params: Parameters = STANDARD_MODEL):

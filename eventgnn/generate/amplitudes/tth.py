@@ -43,8 +43,8 @@ def colour_amplitudes(
     a, b, t, tb, h = waves
     higgs = hp.Boson(h, params.yukawa(params.m_t, cp_angle), scalar=True)
     if channel == "gg":
-        return list(hp.gg_amplitudes(a, b, t, tb, [higgs], params.m_t, params.g_s))
-    return [hp.qqbar_amplitude(a, b, t, tb, [higgs], params.m_t, params.g_s)]
+        return list(hp.gg_amplitudes(a, b, t, tb, [higgs], params.m_t, params.g_s, params.width_t))
+    return [hp.qqbar_amplitude(a, b, t, tb, [higgs], params.m_t, params.g_s, params.width_t)]
 
 
 def squared_amplitude(

@@ -44,7 +44,7 @@ def colour_amplitudes(waves, params: Parameters = STANDARD_MODEL) -> list:
     """``[i M]`` (one colour structure) per helicity configuration, ``[2, 2, 2, 2, 3, N]``."""
     q, qb, t, tb, w = waves
     boson = hp.Boson(w, heavy=None, light=params.w_boson())
-    return [hp.qqbar_amplitude(q, qb, t, tb, [boson], params.m_t, params.g_s)]
+    return [hp.qqbar_amplitude(q, qb, t, tb, [boson], params.m_t, params.g_s, params.width_t)]
 
 
 def squared_amplitude(k1, k2, top, antitop, w, params: Parameters = STANDARD_MODEL):
