@@ -35,24 +35,26 @@ def fermion_line(fo: Wave, fi: Wave, insertions: Sequence[Insertion], mass, widt
     return close(fo, fi, first.wave, first.coupling)
 
 
-def vector_current(fo: Wave, fi: Wave, before, after, coupling, vector_mass, fermion_mass):
+def vector_current(
+    fo: Wave, fi: Wave, before, after, coupling, vector_mass, fermion_mass, fermion_width=0.0
+):
     """The off-shell vector from a line whose other insertions sit ``before`` (on the ``<fo|``
     side, in order) and ``after`` (on the ``|fi>`` side) the vector's vertex."""
     for ins in reversed(after):
         step = vx.off_fermion_in_s if ins.scalar else vx.off_fermion_in
-        fi = step(fi, ins.wave, ins.coupling, fermion_mass)
+        fi = step(fi, ins.wave, ins.coupling, fermion_mass, fermion_width)
     for ins in before:
         step = vx.off_fermion_out_s if ins.scalar else vx.off_fermion_out
-        fo = step(fo, ins.wave, ins.coupling, fermion_mass)
+        fo = step(fo, ins.wave, ins.coupling, fermion_mass, fermion_width)
     return vx.off_vector(fo, fi, coupling, vector_mass)
 
 
 def colour_sum(amplitudes: Sequence[np.ndarray], colour_matrix) -> np.ndarray:
     """``sum_hel sum_ij A_i C_ij A_j^*`` for colour-ordered amplitudes ``A_i`` of shape ``[h_1,
-    ..., h_n, N]`` (broadcastable; helicity axes first) and the real symmetric colour matrix
-    ``C``: ``[N]``."""
+    ..., h_n, N]`` (broadcastable; helicity axes first) and the hermitian colour matrix ``C``:
+    ``[N]``."""
     amps = np.broadcast_arrays(*amplitudes)
     n_events = amps[0].shape[-1]
     a = np.stack([x.reshape(-1, n_events) for x in amps])  # [K, H, N]
-    c = np.asarray(colour_matrix, dtype=np.float64)
+    c = np.asarray(colour_matrix)
     return np.einsum("ihn,ij,jhn->n", a, c, np.conj(a)).real

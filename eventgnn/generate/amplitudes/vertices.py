@@ -172,3 +172,19 @@ def off_gluon(v1: Wave, v2: Wave, coupling) -> Wave:
     )
     q = k1 + k2
     return Wave(_vector_propagate(vertex, q, 0.0, 0.0), q)
+
+
+def off_gluon_4(v1: Wave, v2: Wave, v3: Wave, coupling) -> tuple[Wave, Wave, Wave]:
+    """The off-shell gluon (colour ``d``) from the four-gluon vertex with gluons ``a, b, c``
+    (``v1, v2, v3``), one current per colour structure ``f^{abe} f^{cde}``, ``f^{ace} f^{bde}``,
+    ``f^{ade} f^{bce}`` (Peskin & Schroeder's ``-i g^2 [...]``), times ``-i / q^2``, ``q = k1 +
+    k2 + k3``."""
+    e1, e2, e3 = v1.value, v2.value, v3.value
+    q = v1.momentum + v2.momentum + v3.momentum
+    factor = (-(np.asarray(coupling) ** 2) / dot(q, q))[..., None]  # (-i g^2)(-i / q^2)
+    d12, d13, d23 = (dot(x, y)[..., None] for x, y in ((e1, e2), (e1, e3), (e2, e3)))
+    return (
+        Wave(factor * (d13 * e2 - d23 * e1), q),
+        Wave(factor * (d12 * e3 - d23 * e1), q),
+        Wave(factor * (d12 * e3 - d13 * e2), q),
+    )

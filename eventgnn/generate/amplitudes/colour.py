@@ -1,0 +1,56 @@
+"""SU(3) colour algebra in numbers: generators, structure constants, and colour matrices of
+diagrams computed by summing over explicit colour indices.
+
+For processes with many colour structures (t tbar t tbar) each diagram carries a colour tensor
+``c_d`` over the external colour indices (gluons 8, quarks 3), built with :func:`tensor` from
+generators ``T^a_ij = lambda^a_ij / 2`` and structure constants ``f^{abc}``; the colour matrix of
+the diagrams is ``C_de = sum_colours c_d c_e^*`` (:func:`matrix`), so that ``sum |M|^2 = sum_de
+A_d C_de A_e^*`` (:func:`.lines.colour_sum`).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+
+@functools.cache
+def generators() -> np.ndarray:
+    """``T^a = lambda^a / 2`` (Gell-Mann matrices), ``[8, 3, 3]``; ``Tr(T^a T^b) = delta / 2``."""
+    lam = np.zeros((8, 3, 3), dtype=complex)
+    lam[0][0, 1] = lam[0][1, 0] = 1
+    lam[1][0, 1], lam[1][1, 0] = -1j, 1j
+    lam[2][0, 0], lam[2][1, 1] = 1, -1
+    lam[3][0, 2] = lam[3][2, 0] = 1
+    lam[4][0, 2], lam[4][2, 0] = -1j, 1j
+    lam[5][1, 2] = lam[5][2, 1] = 1
+    lam[6][1, 2], lam[6][2, 1] = -1j, 1j
+    lam[7] = np.diag([1, 1, -2]) / np.sqrt(3)
+    return lam / 2
+
+
+@functools.cache
+def structure_constants() -> np.ndarray:
+    """``f^{abc} = -2 i Tr([T^a, T^b] T^c)``, real, ``[8, 8, 8]``."""
+    t = generators()
+    comm = np.einsum("aij,bjk->abik", t, t) - np.einsum("bij,ajk->abik", t, t)
+    return (-2j * np.einsum("abik,cki->abc", comm, t)).real
+
+
+def tensor(spec: str, *factors: str) -> np.ndarray:
+    """A colour tensor from named factors, like ``numpy.einsum``: each factor is ``"T:aij"``
+    (``T^a_ij``), ``"f:abc"`` or ``"d:ij"`` (``delta_ij``); ``spec`` names the output indices.
+    Gluon indices run over 8 values, quark indices over 3 (told apart by the factor kinds)."""
+    arrays, subscripts = [], []
+    for factor in factors:
+        kind, idx = factor.split(":")
+        arrays.append({"T": generators(), "f": structure_constants(), "d": np.eye(3)}[kind])
+        subscripts.append(idx)
+    return np.einsum(",".join(subscripts) + "->" + spec, *arrays)
+
+
+def matrix(tensors) -> np.ndarray:
+    """``C_de = sum_colours c_d c_e^*`` of a list of same-shaped colour tensors, ``[D, D]``."""
+    flat = np.stack([np.asarray(c).ravel() for c in tensors])
+    return flat @ flat.conj().T
