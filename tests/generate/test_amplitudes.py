@@ -15,12 +15,14 @@ import pytest
 from eventgnn.generate.amplitudes import (
     AmplitudeError,
     Parameters,
+    colour,
     heavy_pair,
     lorentz,
     thq,
     ttaa,
     ttbar,
     tth,
+    tttt,
     ttw,
 )
 from eventgnn.generate.amplitudes import wavefunctions as wf
@@ -164,6 +166,21 @@ def test_vector_polarisations(mass):
         assert np.allclose(total, target, atol=1e-10)
     with pytest.raises(AmplitudeError, match="longitudinal"):
         wf.vxxxxx(p, 0.0, 0, 1)
+
+
+def test_colour_algebra():
+    """``Tr(T^a T^b) = delta / 2``, ``[T^a, T^b] = i f^{abc} T^c``, and the numerical colour
+    matrices equal the hand-written ones of :mod:`heavy_pair`."""
+    t, f = colour.generators(), colour.structure_constants()
+    assert np.allclose(np.einsum("aij,bji->ab", t, t), np.eye(8) / 2)
+    commutator = np.einsum("aij,bjk->abik", t, t) - np.einsum("bij,ajk->abik", t, t)
+    assert np.allclose(commutator, 1j * np.einsum("abc,cik->abik", f, t))
+    gg = colour.matrix(
+        [colour.tensor("abij", "T:aim", "T:bmj"), colour.tensor("abij", "T:bim", "T:amj")]
+    )
+    assert np.allclose(gg, heavy_pair.GG_COLOUR)
+    qq = colour.matrix([colour.tensor("rsij", "T:crs", "T:cij")])
+    assert np.allclose(qq, heavy_pair.QQ_COLOUR)
 
 
 def test_default_parameters_are_the_g_mu_scheme():
@@ -671,6 +688,8 @@ PROCESSES = {
     ),
     "ttaa-gg": (lambda *p: ttaa.squared_amplitude("gg", *p), [M_TOP, M_TOP, 0.0, 0.0]),
     "ttaa-uubar": (lambda *p: ttaa.squared_amplitude("uubar", *p), [M_TOP, M_TOP, 0.0, 0.0]),
+    "tttt-gg": (lambda *p: tttt.squared_amplitude("gg", *p), [M_TOP] * 4),
+    "tttt-qqbar": (lambda *p: tttt.squared_amplitude("qqbar", *p), [M_TOP] * 4),
 }
 
 
@@ -679,7 +698,7 @@ def test_lorentz_invariance(name):
     """A rotation and a boost of every momentum leave ``|M|^2`` unchanged (the helicity basis
     and the gluons' and photons' polarisation vectors are frame-dependent; their sums are not)."""
     function, masses = PROCESSES[name]
-    momenta = chain(30, masses, seed=14)
+    momenta = chain(8 if name.startswith("tttt") else 30, masses, seed=14)
     before = function(*momenta)
     c, s = math.cos(1.1), math.sin(1.1)
     rotation = np.array([[1, 0, 0, 0], [0, c, 0, s], [0, 0, 1, 0], [0, -s, 0, c]])
@@ -719,15 +738,19 @@ def test_bad_input_is_named():
 
 # -- MadGraph's own matrix elements ----------------------------------------------------------------
 
-# Reference points of MadGraph5_aMC@NLO's standalone C++ matrix elements: the first five events of
+# Reference points of MadGraph5_aMC@NLO's standalone C++ matrix elements: the first events of
 # madgraph4gpu's ``epochX/cudacpp/CODEGEN/PLUGIN/CUDACPP_SA_OUTPUT/test/ref/dump_CPUTest.Sigma_
-# {sm_gg_ttx, sm_uux_ttx, sm_no_b_mass_udx_ttxwp, sm_no_b_mass_dux_ttxwm}.txt`` (commit 82c6b1b0),
+# {sm_gg_ttx, sm_uux_ttx, sm_no_b_mass_udx_ttxwp, sm_no_b_mass_dux_ttxwm, sm_gg_ttxuux,
+# sm_uux_ttxccx, SMEFTsim_topU3l_MwScheme_UFO_gg_ttxttx}.txt`` (commit 82c6b1b0),
 # beams (750, 0, 0, +-750) GeV, final-state momenta in MadGraph's order, then the ME (spin- and
 # colour-averaged |M|^2). MadGraph's test momenta are massless (RAMBO) while its HELAS spinors
 # and polarisations take m_t = 173 and m_W: the comparison is off shell, so it checks the HELAS
 # wavefunctions formula by formula as well as the diagrams and couplings. (All 512 events of each
-# dump agree to 4e-12.) Its param card: sm / sm-no_b_mass, G_mu scheme, alpha_s = 0.118, MT = 173,
-# and the widths in every propagator (``zerowidth_tchannel = F``).
+# dump agree to 4e-12, 1e-11 for the four-quark final states.) Its param card: sm /
+# sm-no_b_mass, G_mu scheme, alpha_s = 0.118, MT = 173, and the widths in every propagator
+# (``zerowidth_tchannel = F``). The g g > t t~ t t~ reference is SMEFTsim with every Wilson
+# coefficient zero (the SM: MT = 172.76, WT = 1.33, alpha_s = 0.118 in the test driver) and its ME
+# includes the identical-particle factor 1/4.
 MADGRAPH_POINTS = {
     "gg_ttx": [
         (
@@ -847,13 +870,82 @@ MADGRAPH_POINTS = {
             2.198374549535437e-06,
         ),
     ],
+    "gg_ttxttx": [
+        (
+            (204.5233209356229, 68.77986897204742, -190.538124801314, 28.18406336784419),
+            (547.4933604313482, -459.6225360107567, 30.30720946352413, 295.9350894402094),
+            (501.4688717566, 418.8441856206846, 257.2754903817053, -99.24666020293016),
+            (246.5144468764299, -28.00151858197543, -97.04457504391527, -224.8724926051236),
+            1.72831956499437e-09,
+        ),
+        (
+            (200.8083996490003, 78.83320272753285, -177.9144499629305, -49.55590793941931),
+            (509.5915127572658, 19.45100505575214, 423.2835353003264, 283.0834100052794),
+            (533.0731110420373, -335.1807593152421, -343.7684940301842, -231.6117933377167),
+            (256.5269765516966, 236.8965515319572, 98.39940869278837, -1.915708728143433),
+            4.467361707635212e-10,
+        ),
+        (
+            (387.4993553150719, -335.3676580361334, -180.8823320939806, -70.46890271033257),
+            (362.64557289356, 205.6734411127569, -162.5327830620693, 250.5859963969135),
+            (531.4718876693759, 36.81440252065145, 374.5048277115114, -375.3041448887399),
+            (218.3831841219926, 92.8798144027251, -31.08971255546146, 195.1870512021589),
+            6.622187562723069e-10,
+        ),
+    ],
+    "gg_ttxuux": [
+        (
+            (204.5233209356229, 68.77986897204742, -190.538124801314, 28.18406336784419),
+            (547.4933604313482, -459.6225360107567, 30.30720946352413, 295.9350894402094),
+            (501.4688717566, 418.8441856206846, 257.2754903817053, -99.24666020293016),
+            (246.5144468764299, -28.00151858197543, -97.04457504391527, -224.8724926051236),
+            3.213735862505756e-09,
+        ),
+        (
+            (200.8083996490003, 78.83320272753285, -177.9144499629305, -49.55590793941931),
+            (509.5915127572658, 19.45100505575214, 423.2835353003264, 283.0834100052794),
+            (533.0731110420373, -335.1807593152421, -343.7684940301842, -231.6117933377167),
+            (256.5269765516966, 236.8965515319572, 98.39940869278837, -1.915708728143433),
+            3.427667141138125e-10,
+        ),
+        (
+            (387.4993553150719, -335.3676580361334, -180.8823320939806, -70.46890271033257),
+            (362.64557289356, 205.6734411127569, -162.5327830620693, 250.5859963969135),
+            (531.4718876693759, 36.81440252065145, 374.5048277115114, -375.3041448887399),
+            (218.3831841219926, 92.8798144027251, -31.08971255546146, 195.1870512021589),
+            1.281830694262595e-09,
+        ),
+    ],
+    "uux_ttxccx": [
+        (
+            (204.5233209356229, 68.77986897204742, -190.538124801314, 28.18406336784419),
+            (547.4933604313482, -459.6225360107567, 30.30720946352413, 295.9350894402094),
+            (501.4688717566, 418.8441856206846, 257.2754903817053, -99.24666020293016),
+            (246.5144468764299, -28.00151858197543, -97.04457504391527, -224.8724926051236),
+            2.35395356708719e-10,
+        ),
+        (
+            (200.8083996490003, 78.83320272753285, -177.9144499629305, -49.55590793941931),
+            (509.5915127572658, 19.45100505575214, 423.2835353003264, 283.0834100052794),
+            (533.0731110420373, -335.1807593152421, -343.7684940301842, -231.6117933377167),
+            (256.5269765516966, 236.8965515319572, 98.39940869278837, -1.915708728143433),
+            1.681930679826379e-10,
+        ),
+        (
+            (387.4993553150719, -335.3676580361334, -180.8823320939806, -70.46890271033257),
+            (362.64557289356, 205.6734411127569, -162.5327830620693, 250.5859963969135),
+            (531.4718876693759, 36.81440252065145, 374.5048277115114, -375.3041448887399),
+            (218.3831841219926, 92.8798144027251, -31.08971255546146, 195.1870512021589),
+            1.456850837620788e-10,
+        ),
+    ],
 }
 
 
 MADGRAPH_PARAMETERS = Parameters.g_mu_scheme(m_t=173.0, alpha_s=0.118, **MADGRAPH_WIDTHS)
 
 
-@pytest.mark.parametrize("process", list(MADGRAPH_POINTS))
+@pytest.mark.parametrize("process", ["gg_ttx", "uux_ttx", "udx_ttxwp", "dux_ttxwm"])
 def test_equals_madgraph_point_by_point(process):
     rows = MADGRAPH_POINTS[process]
     final = [np.array([row[i] for row in rows]) for i in range(len(rows[0]) - 1)]
@@ -883,3 +975,79 @@ def test_equals_madgraph_point_by_point(process):
         average = heavy_pair.QQ_AVERAGE
     ours = average * heavy_pair.colour_sum(amps, colour)
     assert ours == pytest.approx(reference, rel=1e-10)
+
+
+def _madgraph_heavy_lines(rows, masses):
+    n = len(rows)
+    final = [np.array([row[i] for row in rows]) for i in range(4)]
+    k1, k2 = np.tile([750.0, 0, 0, 750.0], (n, 1)), np.tile([750.0, 0, 0, -750.0], (n, 1))
+    kinds = ("fermion_out", "antifermion_out", "fermion_out", "antifermion_out")
+    outs = [
+        wf.external(k, p, m, i + 2, 6)
+        for i, (k, p, m) in enumerate(zip(kinds, final, masses, strict=True))
+    ]
+    return k1, k2, outs, np.array([row[-1] for row in rows])
+
+
+@pytest.mark.parametrize("process", ["gg_ttxuux", "uux_ttxccx"])
+def test_two_heavy_lines_equal_madgraph(process):
+    """One pairing of the t tbar t tbar diagrams with the second line a massless quark is ``g g >
+    t t~ u u~`` (36 diagrams) and ``u u~ > t t~ c c~`` (7): MadGraph's numbers (as above)."""
+    params = MADGRAPH_PARAMETERS
+    k1, k2, outs, reference = _madgraph_heavy_lines(MADGRAPH_POINTS[process], [173.0, 173.0, 0, 0])
+    if process.startswith("gg"):
+        a, b = wf.external("vector_in", k1, 0.0, 0, 6), wf.external("vector_in", k2, 0.0, 1, 6)
+        channel, average = "gg", tttt.GG_AVERAGE
+    else:
+        a, b = (
+            wf.external("fermion_in", k1, 0.0, 0, 6),
+            wf.external("antifermion_in", k2, 0.0, 1, 6),
+        )
+        channel, average = "qqbar", tttt.QQ_AVERAGE
+    t, tb, q, qb = outs
+    lines = ((t, tb, "i", "j", params.m_t, params.width_t), (q, qb, "k", "l", 0.0, 0.0), 1.0)
+    amps, colour_matrix = tttt.pairing_diagrams(channel, a, b, [lines], params)
+    ours = average * heavy_pair.colour_sum(amps, colour_matrix)
+    assert ours == pytest.approx(reference, rel=1e-10)
+
+
+def test_tttt_equals_madgraph():
+    """``g g > t t~ t t~`` (72 diagrams, both pairings): MadGraph's ME times 4 (its
+    identical-particle factor)."""
+    params = Parameters(alpha_s=0.118, m_t=172.76, width_t=1.33)
+    masses = [params.m_t] * 4
+    k1, k2, outs, reference = _madgraph_heavy_lines(MADGRAPH_POINTS["gg_ttxttx"], masses)
+    gluons = [wf.external("vector_in", k, 0.0, i, 6) for i, k in enumerate((k1, k2))]
+    amps, colour_matrix = tttt.diagrams("gg", gluons + outs, params)
+    ours = tttt.GG_AVERAGE * heavy_pair.colour_sum(amps, colour_matrix)
+    assert ours / 4 == pytest.approx(reference, rel=1e-10)
+
+
+# -- t tbar t tbar ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("which", [0, 1])
+def test_tttt_gauge_invariance(which):
+    """A gluon's polarisation replaced by its momentum: the colour-summed ``|M|^2`` vanishes
+    (1e-9 of the physical one)."""
+    momenta = chain(6, [M_TOP] * 4, seed=17)
+    waves = tttt.external_waves("gg", *momenta)
+    amps, c = tttt.diagrams("gg", waves)
+    good = heavy_pair.colour_sum(amps, c)
+    waves[which] = _longitudinal(waves[which], momenta[which])
+    bad = heavy_pair.colour_sum(tttt.diagrams("gg", waves)[0], c)
+    assert np.all(np.abs(bad / good) < 1e-9)
+
+
+@pytest.mark.parametrize("channel", tttt.CHANNELS)
+def test_tttt_identical_quarks(channel):
+    """Swapping the two tops, or the two antitops, leaves ``|M|^2`` unchanged (the amplitude
+    changes sign: both pairings, the second with a minus)."""
+    k1, k2, t1, tb2, t3, tb4 = chain(6, [M_TOP] * 4, seed=18)
+    one = tttt.squared_amplitude(channel, k1, k2, t1, tb2, t3, tb4)
+    assert tttt.squared_amplitude(channel, k1, k2, t3, tb2, t1, tb4) == pytest.approx(
+        one, rel=1e-10
+    )
+    assert tttt.squared_amplitude(channel, k1, k2, t1, tb4, t3, tb2) == pytest.approx(
+        one, rel=1e-10
+    )

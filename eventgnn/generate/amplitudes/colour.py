@@ -38,19 +38,32 @@ def structure_constants() -> np.ndarray:
     return (-2j * np.einsum("abik,cki->abc", comm, t)).real
 
 
+@functools.lru_cache(maxsize=4096)
 def tensor(spec: str, *factors: str) -> np.ndarray:
     """A colour tensor from named factors, like ``numpy.einsum``: each factor is ``"T:aij"``
     (``T^a_ij``), ``"f:abc"`` or ``"d:ij"`` (``delta_ij``); ``spec`` names the output indices.
-    Gluon indices run over 8 values, quark indices over 3 (told apart by the factor kinds)."""
+    Gluon indices run over 8 values, quark indices over 3 (told apart by the factor kinds).
+    Cached (the result is read-only): a process asks for the same tensors at every call."""
     arrays, subscripts = [], []
     for factor in factors:
         kind, idx = factor.split(":")
         arrays.append({"T": generators(), "f": structure_constants(), "d": np.eye(3)}[kind])
         subscripts.append(idx)
-    return np.einsum(",".join(subscripts) + "->" + spec, *arrays)
+    out = np.einsum(",".join(subscripts) + "->" + spec, *arrays, optimize=True)
+    out.flags.writeable = False
+    return out
 
 
 def matrix(tensors) -> np.ndarray:
     """``C_de = sum_colours c_d c_e^*`` of a list of same-shaped colour tensors, ``[D, D]``."""
     flat = np.stack([np.asarray(c).ravel() for c in tensors])
     return flat @ flat.conj().T
+
+
+@functools.lru_cache(maxsize=64)
+def matrix_of(spec: str, diagrams: tuple[tuple[str, ...], ...]) -> np.ndarray:
+    """:func:`matrix` of the tensors ``tensor(spec, *factors)`` for each ``factors`` in
+    ``diagrams``, cached (read-only)."""
+    out = matrix([tensor(spec, *factors) for factors in diagrams])
+    out.flags.writeable = False
+    return out

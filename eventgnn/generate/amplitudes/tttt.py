@@ -69,14 +69,22 @@ class _Diagrams:
     """Collects ``(i M, colour tensor)`` of diagrams; colour tensors over ``spec``."""
 
     def __init__(self, spec: str):
-        self.spec, self.amps, self.tensors = spec, [], []
+        self.spec, self.amps, self.factors = spec, [], []
 
     def add(self, amp, sign, lines, *extra: str) -> None:
         """``lines``: ``(labels, row, col)`` per fermion line; ``extra``: more colour factors."""
         fresh = iter("mnopqrstuvwgh")
         factors = [f for labels, r, c in lines for f in _chain(labels, r, c, fresh)]
         self.amps.append(sign * amp)
-        self.tensors.append(colour.tensor(self.spec, *factors, *extra))
+        self.factors.append((*factors, *extra))
+
+    @property
+    def tensors(self) -> list:
+        return [colour.tensor(self.spec, *f) for f in self.factors]
+
+    @property
+    def colour_matrix(self):
+        return colour.matrix_of(self.spec, tuple(self.factors))
 
 
 def _gg_pairing(out: _Diagrams, g1, g2, line_a, line_b, sign, params) -> None:
@@ -179,9 +187,10 @@ def _qq_pairing(out: _Diagrams, quark, antiquark, line_a, line_b, sign, params) 
 
 
 def diagrams(channel: str, waves, params: Parameters = STANDARD_MODEL):
-    """``(amplitudes, colour tensors)``: ``i M`` of every diagram per helicity configuration
-    (``[2] * 6 + [N]``) and its colour tensor over ``(a, b, i, j, k, l)`` (g g: gluon colours,
-    then t1, tbar2, t3, tbar4) or ``(r, s, i, j, k, l)`` (q qbar: qbar, q, then the tops)."""
+    """``(amplitudes, colour matrix)``: ``i M`` of every diagram per helicity configuration
+    (``[2] * 6 + [N]``) and the diagrams' colour matrix, from their colour tensors over ``(a, b,
+    i, j, k, l)`` (g g: gluon colours, then t1, tbar2, t3, tbar4) or ``(r, s, i, j, k, l)`` (q
+    qbar: qbar, q, then the tops)."""
     a, b, t1, tb2, t3, tb4 = waves
     m, w = params.m_t, params.width_t
     # pairing 1: lines (t1, tbar2), (t3, tbar4); pairing 2: (t1, tbar4), (t3, tbar2), sign -1
@@ -204,7 +213,7 @@ def pairing_diagrams(channel: str, a, b, pairings, params: Parameters = STANDARD
             _gg_pairing(out, a, b, line_a, line_b, sign, params)
         else:
             _qq_pairing(out, a, b, line_a, line_b, sign, params)
-    return out.amps, out.tensors
+    return out.amps, out.colour_matrix
 
 
 def squared_amplitude(
@@ -212,6 +221,6 @@ def squared_amplitude(
 ):
     """Spin- and colour-summed, initial-state-averaged ``|M|^2``, ``[N]`` (GeV^-4)."""
     waves = external_waves(channel, k1, k2, t1, tbar2, t3, tbar4)
-    amps, tensors = diagrams(channel, waves, params)
+    amps, colour_matrix = diagrams(channel, waves, params)
     average = GG_AVERAGE if channel == "gg" else QQ_AVERAGE
-    return average * colour_sum(amps, colour.matrix(tensors))
+    return average * colour_sum(amps, colour_matrix)
