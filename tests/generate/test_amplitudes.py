@@ -218,10 +218,10 @@ def test_ttbar_equals_the_closed_form(channel):
 # -- Pythia's own matrix elements ------------------------------------------------------------------
 
 
-def _pythia_points(setting: str, n: int, seed: int):
+def _pythia_points(setting: str, n: int, seed: int, entries=(3, 4, 5, 6)):
     """``n`` hard processes of Pythia's ``setting``: per event ``(sigmaHat in GeV^-2, alpha_s,
-    alpha_em)`` at the accepted phase-space point, the four PDG ids and ``[4, 4]`` momenta of
-    process-record entries 3-6, and the Pythia instance (for its couplings)."""
+    alpha_em)`` at the accepted phase-space point, the PDG ids and ``[k, 4]`` momenta of
+    process-record ``entries``, and the Pythia instance (for its couplings)."""
     pythia8mc = pytest.importorskip("pythia8mc")
 
     class Recorder(pythia8mc.UserHooks):
@@ -242,7 +242,7 @@ def _pythia_points(setting: str, n: int, seed: int):
             return True
 
         def doVetoProcessLevel(self, event):  # noqa: N802
-            rows = [event[i] for i in (3, 4, 5, 6)]
+            rows = [event[i] for i in entries]
             ids = [r.id() for r in rows]
             # sigmaHatWrap sets the incoming flavours (sigmaHat alone keeps the last pair that
             # Pythia's flavour sum tried) and converts GeV^-2 to mb
@@ -528,6 +528,41 @@ def test_single_top_equals_pythia_point_by_point():
         ]
     )
     assert light.sum() > 30 and ours[light] == pytest.approx(theirs[light], rel=5e-4)
+
+
+def test_ww_fusion_equals_pythia_for_two_quarks():
+    """The Higgs-from-the-W diagram alone (``kappa_t = 0``, massless quarks) is W W fusion:
+    Pythia's ``HiggsSM:ff2Hff(t:WW)`` (``Sigma3ff2HfftWW``) at 80 of its points, with its
+    alpha_em, sin^2 theta_W and m_W. This fixes the h W W coupling and the W propagators
+    absolutely. Only events with two incoming quarks (or two antiquarks) are compared: for quark +
+    antiquark Pythia uses the same ``(p1.p2)(p3.p4)`` as for two quarks, where the V-A structure
+    gives ``(p1.p4)(p2.p3)`` (as the engine does, and as the single-top test above checks against
+    the closed form). Pythia's light-quark masses in its kinematics limit the agreement."""
+    pythia, rows = _pythia_points("HiggsSM:ff2Hff(t:WW)", 80, seed=19, entries=(3, 4, 5, 6, 7))
+    coup = pythia.coupSM
+    three_q = {1: -1, 2: 2, 3: -1, 4: 2, 5: -1}  # three times the charge of a quark
+    ours, theirs, light = [], [], []
+    for (sigma, _, alpha_em), ids, mom in rows:
+        if ids[0] * ids[1] < 0:
+            continue
+        k1, k2, higgs, p6, p7 = mom
+        # the outgoing quark on the first incoming quark's line differs by one unit of charge
+        first_line = abs(three_q[abs(ids[0])] - three_q[abs(ids[3])]) == 3
+        jet, heavy = (p6, p7) if first_line else (p7, p6)
+        channel = "u b -> t H d" if ids[0] > 0 else "ubar bbar -> tbar H dbar"
+        params = Parameters(
+            alpha_em=alpha_em, sin2_w=coup.sin2thetaW(), m_w=pythia.particleData.m0(24)
+        )
+        value = thq.squared_amplitude(
+            channel, k1[None], k2[None], heavy[None], higgs[None], jet[None], params, kappa_t=0.0
+        )[0]
+        ours.append(value)
+        theirs.append(sigma)
+        light.append(max(abs(ids[3]), abs(ids[4])) < 3)
+    ours, theirs, light = np.array(ours), np.array(theirs), np.array(light)
+    assert len(ours) > 30 and light.sum() > 10
+    assert ours == pytest.approx(theirs, rel=1.5e-2)
+    assert ours[light] == pytest.approx(theirs[light], rel=3e-3)
 
 
 def _fixed_angle_thq(root_s, seed=8, n=6, jet_pt=60.0):
