@@ -385,8 +385,8 @@ def test_a_missing_diagram_breaks_gauge_invariance():
     def abelian_only(ws):
         a, b, t, tb = ws
         gluon = (SM.g_s, SM.g_s)
-        items = [heavy_pair.Insertion(a, gluon), heavy_pair.Insertion(b, gluon)]
-        return [heavy_pair.fermion_line(t, tb, items, M_TOP)]
+        items = [lines.Insertion(a, gluon), lines.Insertion(b, gluon)]
+        return [lines.fermion_line(t, tb, items, M_TOP)]
 
     good = abelian_only(waves)
     waves[0] = _longitudinal(waves[0], k1)
@@ -1080,7 +1080,7 @@ def test_equals_madgraph_point_by_point(process):
         w = wf.external("vector_out", final[2], params.m_w, 4, size)
         amps, colour = ttw.colour_amplitudes(first + heavy + [w], params), heavy_pair.QQ_COLOUR
         average = heavy_pair.QQ_AVERAGE
-    ours = average * heavy_pair.colour_sum(amps, colour)
+    ours = average * lines.colour_sum(amps, colour)
     assert ours == pytest.approx(reference, rel=1e-10, abs=0)
 
 
@@ -1112,9 +1112,9 @@ def test_two_heavy_lines_equal_madgraph(process):
         )
         channel, average = "qqbar", tttt.QQ_AVERAGE
     t, tb, q, qb = outs
-    lines = ((t, tb, "i", "j", params.m_t, params.width_t), (q, qb, "k", "l", 0.0, 0.0), 1.0)
-    amps, colour_matrix = tttt.pairing_diagrams(channel, a, b, [lines], params)
-    ours = average * heavy_pair.colour_sum(amps, colour_matrix)
+    pairing = ((t, tb, "i", "j", params.m_t, params.width_t), (q, qb, "k", "l", 0.0, 0.0), 1.0)
+    amps, colour_matrix = tttt.pairing_diagrams(channel, a, b, [pairing], params)
+    ours = average * lines.colour_sum(amps, colour_matrix)
     assert ours == pytest.approx(reference, rel=1e-10, abs=0)
 
 
@@ -1126,7 +1126,7 @@ def test_tttt_equals_madgraph():
     k1, k2, outs, reference = _madgraph_heavy_lines(MADGRAPH_POINTS["gg_ttxttx"], masses)
     gluons = [wf.external("vector_in", k, 0.0, i, 6) for i, k in enumerate((k1, k2))]
     amps, colour_matrix = tttt.diagrams("gg", gluons + outs, params)
-    ours = tttt.GG_AVERAGE * heavy_pair.colour_sum(amps, colour_matrix)
+    ours = tttt.GG_AVERAGE * lines.colour_sum(amps, colour_matrix)
     assert ours / 4 == pytest.approx(reference, rel=1e-10, abs=0)
 
 
@@ -1140,9 +1140,9 @@ def test_tttt_gauge_invariance(which):
     momenta = chain(6, [M_TOP] * 4, seed=17)
     waves = tttt.external_waves("gg", *momenta)
     amps, c = tttt.diagrams("gg", waves)
-    good = heavy_pair.colour_sum(amps, c)
+    good = lines.colour_sum(amps, c)
     waves[which] = _longitudinal(waves[which], momenta[which])
-    bad = heavy_pair.colour_sum(tttt.diagrams("gg", waves)[0], c)
+    bad = lines.colour_sum(tttt.diagrams("gg", waves)[0], c)
     assert np.all(np.abs(bad / good) < 1e-9)
 
 

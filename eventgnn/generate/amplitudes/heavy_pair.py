@@ -24,16 +24,13 @@ from typing import NamedTuple
 import numpy as np
 
 from . import vertices as vx
-from .lines import Insertion, colour_sum, fermion_line, vector_current  # noqa: F401
+from .lines import Insertion, fermion_line, vector_current
 from .wavefunctions import Wave
 
 GG_COLOUR = np.array([[16.0, -2.0], [-2.0, 16.0]]) / 3.0
 GG_AVERAGE = 1.0 / (4 * 64)
 QQ_COLOUR = np.array([[2.0]])
 QQ_AVERAGE = 1.0 / (4 * 9)
-
-
-__all__ = ["Boson", "Insertion", "colour_sum", "fermion_line", "gg_amplitudes", "qqbar_amplitude"]
 
 
 class Boson(NamedTuple):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from . import heavy_pair as hp
 from .errors import AmplitudeError
+from .lines import colour_sum
 from .lorentz import as_momenta, mass
 from .parameters import STANDARD_MODEL, Parameters
 from .wavefunctions import external
@@ -60,5 +61,5 @@ def squared_amplitude(
     """Spin- and colour-summed, initial-state-averaged ``|M|^2``, ``[N]`` (GeV^-4)."""
     amps = colour_amplitudes(channel, external_waves(channel, k1, k2, top, antitop, a1, a2), params)
     if channel == "gg":
-        return hp.GG_AVERAGE * hp.colour_sum(amps, hp.GG_COLOUR)
-    return hp.QQ_AVERAGE * hp.colour_sum(amps, hp.QQ_COLOUR)
+        return hp.GG_AVERAGE * colour_sum(amps, hp.GG_COLOUR)
+    return hp.QQ_AVERAGE * colour_sum(amps, hp.QQ_COLOUR)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from . import heavy_pair as hp
 from .errors import AmplitudeError
+from .lines import colour_sum
 from .lorentz import as_momenta, mass
 from .parameters import STANDARD_MODEL, Parameters
 from .wavefunctions import external
@@ -47,5 +48,5 @@ def squared_amplitude(channel: str, k1, k2, top, antitop, params: Parameters = S
     waves = external_waves(channel, k1, k2, top, antitop)
     amps = colour_amplitudes(channel, waves, params)
     if channel == "gg":
-        return hp.GG_AVERAGE * hp.colour_sum(amps, hp.GG_COLOUR)
-    return hp.QQ_AVERAGE * hp.colour_sum(amps, hp.QQ_COLOUR)
+        return hp.GG_AVERAGE * colour_sum(amps, hp.GG_COLOUR)
+    return hp.QQ_AVERAGE * colour_sum(amps, hp.QQ_COLOUR)

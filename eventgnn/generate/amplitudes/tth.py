@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from . import heavy_pair as hp
 from .errors import AmplitudeError
+from .lines import colour_sum
 from .lorentz import as_momenta, mass
 from .parameters import STANDARD_MODEL, Parameters
 from .wavefunctions import external
@@ -61,5 +62,5 @@ def squared_amplitude(
     waves = external_waves(channel, k1, k2, top, antitop, higgs)
     amps = colour_amplitudes(channel, waves, params, cp_angle)
     if channel == "gg":
-        return hp.GG_AVERAGE * hp.colour_sum(amps, hp.GG_COLOUR)
-    return hp.QQ_AVERAGE * hp.colour_sum(amps, hp.QQ_COLOUR)
+        return hp.GG_AVERAGE * colour_sum(amps, hp.GG_COLOUR)
+    return hp.QQ_AVERAGE * colour_sum(amps, hp.QQ_COLOUR)

@@ -13,6 +13,7 @@ outgoing.
 from __future__ import annotations
 
 from . import heavy_pair as hp
+from .lines import colour_sum
 from .lorentz import as_momenta, mass
 from .parameters import STANDARD_MODEL, Parameters
 from .wavefunctions import external
@@ -50,4 +51,4 @@ def colour_amplitudes(waves, params: Parameters = STANDARD_MODEL) -> list:
 def squared_amplitude(k1, k2, top, antitop, w, params: Parameters = STANDARD_MODEL):
     """Spin- and colour-summed, initial-state-averaged ``|M|^2``, ``[N]`` (GeV^-2)."""
     amps = colour_amplitudes(external_waves(k1, k2, top, antitop, w, params), params)
-    return hp.QQ_AVERAGE * hp.colour_sum(amps, hp.QQ_COLOUR)
+    return hp.QQ_AVERAGE * colour_sum(amps, hp.QQ_COLOUR)
