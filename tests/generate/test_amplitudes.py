@@ -185,6 +185,86 @@ def test_colour_algebra():
     assert np.allclose(qq, heavy_pair.QQ_COLOUR)
 
 
+def _random_waves(rng, n, count, sizes):
+    """``count`` random wavefunctions with random momenta that add up to zero (all flowing in),
+    values complex ``[n, size]`` (size 1: a scalar ``[n]``)."""
+    momenta = [rng.normal(size=(n, 4)) * 100 for _ in range(count - 1)]
+    momenta.append(-sum(momenta))
+    waves = []
+    for p, size in zip(momenta, sizes, strict=True):
+        value = rng.normal(size=(n, size)) + 1j * rng.normal(size=(n, size))
+        waves.append(Wave(value[:, 0] if size == 1 else value, p))
+    return waves
+
+
+def _flip(wave: Wave) -> Wave:
+    """An outgoing-flow fermion (``<fo|``) carries the momentum flowing out: minus the inflow."""
+    return Wave(wave.value, -wave.momentum)
+
+
+def test_a_diagram_closed_at_any_vertex_is_the_same():
+    """Every off-shell current against the vertex it replaces (HELAS's ``_0`` against ``_1``,
+    ``_2``, ``_3``): the same diagram, closed at different vertices, has the same value, with
+    random wavefunctions, chiral couplings, masses and widths. This covers the currents no process
+    uses (the scalar ones, ``<fo|`` with a scalar)."""
+    rng = np.random.default_rng(20)
+    n, m, width, mv, wv = 7, 170.0, 1.5, 80.0, 2.0
+    c1, c2 = (0.3 + 0.1j, -0.7), (1.1, 0.4 - 0.2j)
+    # two vectors on one line: <fo| V1 S V2 |fi>
+    fo, fi, v1, v2 = _random_waves(rng, n, 4, [4, 4, 4, 4])
+    fo = _flip(fo)
+    one = vertices.amp_ffv(fo, vertices.off_fermion_in(fi, v2, c2, m, width), v1, c1)
+    two = vertices.amp_ffv(vertices.off_fermion_out(fo, v1, c1, m, width), fi, v2, c2)
+    assert one == pytest.approx(two, rel=1e-12, abs=0)
+    # a scalar and a vector on one line, both orders of closing
+    fo, fi, s, v = _random_waves(rng, n, 4, [4, 4, 1, 4])
+    fo = _flip(fo)
+    one = vertices.amp_ffs(fo, vertices.off_fermion_in(fi, v, c1, m, width), s, c2)
+    two = vertices.amp_ffv(vertices.off_fermion_out_s(fo, s, c2, m, width), fi, v, c1)
+    assert one == pytest.approx(two, rel=1e-12, abs=0)
+    one = vertices.amp_ffv(fo, vertices.off_fermion_in_s(fi, s, c2, m, width), v, c1)
+    two = vertices.amp_ffs(vertices.off_fermion_out(fo, v, c1, m, width), fi, s, c2)
+    assert one == pytest.approx(two, rel=1e-12, abs=0)
+    # a massive vector, and a scalar, exchanged between two lines
+    fo1, fi1, fo2, fi2 = _random_waves(rng, n, 4, [4, 4, 4, 4])
+    fo1, fo2 = _flip(fo1), _flip(fo2)
+    for mass, w in ((mv, wv), (0.0, 0.0)):
+        one = vertices.amp_ffv(fo2, fi2, vertices.off_vector(fo1, fi1, c1, mass, w), c2)
+        two = vertices.amp_ffv(fo1, fi1, vertices.off_vector(fo2, fi2, c2, mass, w), c1)
+        assert one == pytest.approx(two, rel=1e-12, abs=0)
+    one = vertices.amp_ffs(fo2, fi2, vertices.off_scalar(fo1, fi1, c1, 125.0, 0.1), c2)
+    two = vertices.amp_ffs(fo1, fi1, vertices.off_scalar(fo2, fi2, c2, 125.0, 0.1), c1)
+    assert one == pytest.approx(two, rel=1e-12, abs=0)
+    # vector-vector-scalar: the vector or the scalar off shell
+    fo, fi, v, s = _random_waves(rng, n, 4, [4, 4, 4, 1])
+    fo = _flip(fo)
+    one = vertices.amp_ffv(fo, fi, vertices.off_vector_vs(v, s, 0.8, mv, wv), c1)
+    two = vertices.amp_vvs(v, vertices.off_vector(fo, fi, c1, mv, wv), s, 0.8)
+    assert one == pytest.approx(two, rel=1e-12, abs=0)
+    fo, fi, v1, v2 = _random_waves(rng, n, 4, [4, 4, 4, 4])
+    fo = _flip(fo)
+    one = vertices.amp_ffs(fo, fi, vertices.off_scalar_vv(v1, v2, 0.8, 125.0, 0.1), c2)
+    two = vertices.amp_vvs(v1, v2, vertices.off_scalar(fo, fi, c2, 125.0, 0.1), 0.8)
+    assert one == pytest.approx(two, rel=1e-12, abs=0)
+    # three gluons: the off-shell gluon (colour c of f^{abc}) against the vertex
+    one = vertices.amp_ffv(fo, fi, vertices.off_gluon(v1, v2, 1.2), c1)
+    two = vertices.amp_vvv(v1, v2, vertices.off_vector(fo, fi, c1, 0.0), 1.2)
+    assert one == pytest.approx(two, rel=1e-12, abs=0)
+    # four gluons: each colour structure's Lorentz part, contracted with a fourth vector
+    v1, v2, v3, v4 = _random_waves(rng, n, 4, [4, 4, 4, 4])
+    q = v1.momentum + v2.momentum + v3.momentum
+    prop = -(1.2**2) / lorentz.dot(q, q)  # (-i g^2) (-i / q^2)
+    d = {(i, j): lorentz.dot(a.value, b.value) for i, a in enumerate((v1, v2, v3, v4), 1)
+         for j, b in enumerate((v1, v2, v3, v4), 1)}  # fmt: skip
+    expected = [
+        d[1, 3] * d[2, 4] - d[1, 4] * d[2, 3],
+        d[1, 2] * d[3, 4] - d[1, 4] * d[2, 3],
+        d[1, 2] * d[3, 4] - d[1, 3] * d[2, 4],
+    ]
+    for current, value in zip(vertices.off_gluon_4(v1, v2, v3, 1.2), expected, strict=True):
+        assert lorentz.dot(current.value, v4.value) == pytest.approx(prop * value, rel=1e-12, abs=0)
+
+
 def test_default_parameters_are_the_g_mu_scheme():
     derived = Parameters.g_mu_scheme()
     assert derived.m_w == pytest.approx(SM.m_w, rel=1e-12, abs=0)
