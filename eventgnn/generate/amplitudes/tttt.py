@@ -66,21 +66,19 @@ def _chain(labels, row: str, col: str, fresh: Iterator[str]) -> list[str]:
 
 
 class _Diagrams:
-    """Collects ``(i M, colour tensor)`` of diagrams; colour tensors over ``spec``."""
+    """Collects diagrams: ``i M`` and the colour factors of the colour tensor over ``spec``
+    (external indices ``a, b`` or ``r, s``, then ``i, j, k, l``; inner gluons ``c, e, x, y,
+    z``)."""
 
     def __init__(self, spec: str):
         self.spec, self.amps, self.factors = spec, [], []
 
     def add(self, amp, sign, lines, *extra: str) -> None:
         """``lines``: ``(labels, row, col)`` per fermion line; ``extra``: more colour factors."""
-        fresh = iter("mnopqrstuvwgh")
+        fresh = iter("mnopqtuvw")  # inner line indices: letters no external or gluon index uses
         factors = [f for labels, r, c in lines for f in _chain(labels, r, c, fresh)]
         self.amps.append(sign * amp)
         self.factors.append((*factors, *extra))
-
-    @property
-    def tensors(self) -> list:
-        return [colour.tensor(self.spec, *f) for f in self.factors]
 
     @property
     def colour_matrix(self):
