@@ -11,6 +11,7 @@ A_d C_de A_e^*`` (:func:`.lines.colour_sum`).
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -67,3 +68,33 @@ def matrix_of(spec: str, diagrams: tuple[tuple[str, ...], ...]) -> np.ndarray:
     out = matrix([tensor(spec, *factors) for factors in diagrams])
     out.flags.writeable = False
     return out
+
+
+def chain(labels, row: str, col: str, fresh: Iterator[str]) -> list[str]:
+    """The colour factors ``(T^l1 T^l2 ...)_{row col}`` of a fermion line with gluons ``labels``
+    (from the ``<fo|`` end; no gluon: ``delta_{row col}``), inner indices from ``fresh``."""
+    if not labels:
+        return [f"d:{row}{col}"]
+    inner = [next(fresh) for _ in labels[:-1]]
+    ends = [row, *inner, col]
+    return [f"T:{lab}{ends[i]}{ends[i + 1]}" for i, lab in enumerate(labels)]
+
+
+class Diagrams:
+    """Collects diagrams: ``i M`` and the colour factors of its colour tensor over ``spec`` (the
+    external colour indices); inner fermion-line indices are drawn from ``fresh``, letters that no
+    external or gluon index may use."""
+
+    def __init__(self, spec: str, fresh: str = "mnopqtuvw"):
+        self.spec, self.fresh, self.amps, self.factors = spec, fresh, [], []
+
+    def add(self, amp, sign, lines, *extra: str) -> None:
+        """``lines``: ``(gluon labels, row, col)`` per fermion line; ``extra``: more factors."""
+        fresh = iter(self.fresh)
+        factors = [f for labels, r, c in lines for f in chain(labels, r, c, fresh)]
+        self.amps.append(sign * amp)
+        self.factors.append((*factors, *extra))
+
+    @property
+    def colour_matrix(self) -> np.ndarray:
+        return matrix_of(self.spec, tuple(self.factors))

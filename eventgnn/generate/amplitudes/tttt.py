@@ -25,7 +25,6 @@ two identical antitops belongs to the phase space). Momenta ``[N, 4]``: ``k1``, 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 
 from . import colour
 from . import vertices as vx
@@ -58,34 +57,7 @@ def external_waves(channel: str, k1, k2, t1, tbar2, t3, tbar4):
     ]
 
 
-def _chain(labels, row: str, col: str, fresh: Iterator[str]) -> list[str]:
-    """The colour factors ``(T^l1 T^l2 ...)_{row col}`` of a line with gluons ``labels``."""
-    inner = [next(fresh) for _ in labels[:-1]]
-    ends = [row, *inner, col]
-    return [f"T:{lab}{ends[i]}{ends[i + 1]}" for i, lab in enumerate(labels)]
-
-
-class _Diagrams:
-    """Collects diagrams: ``i M`` and the colour factors of the colour tensor over ``spec``
-    (external indices ``a, b`` or ``r, s``, then ``i, j, k, l``; inner gluons ``c, e, x, y,
-    z``)."""
-
-    def __init__(self, spec: str):
-        self.spec, self.amps, self.factors = spec, [], []
-
-    def add(self, amp, sign, lines, *extra: str) -> None:
-        """``lines``: ``(labels, row, col)`` per fermion line; ``extra``: more colour factors."""
-        fresh = iter("mnopqtuvw")  # inner line indices: letters no external or gluon index uses
-        factors = [f for labels, r, c in lines for f in _chain(labels, r, c, fresh)]
-        self.amps.append(sign * amp)
-        self.factors.append((*factors, *extra))
-
-    @property
-    def colour_matrix(self):
-        return colour.matrix_of(self.spec, tuple(self.factors))
-
-
-def _gg_pairing(out: _Diagrams, g1, g2, line_a, line_b, sign, params) -> None:
+def _gg_pairing(out: colour.Diagrams, g1, g2, line_a, line_b, sign, params) -> None:
     """The 36 diagrams of one pairing; ``line_x = (fo, fi, row, col, mass, width)``."""
     glu = params.gluon()
 
@@ -150,7 +122,7 @@ def _gg_pairing(out: _Diagrams, g1, g2, line_a, line_b, sign, params) -> None:
             out.add(amp, sign, [a_colour, b_colour], "f:aby", "f:yxz")
 
 
-def _qq_pairing(out: _Diagrams, quark, antiquark, line_a, line_b, sign, params) -> None:
+def _qq_pairing(out: colour.Diagrams, quark, antiquark, line_a, line_b, sign, params) -> None:
     """The 7 diagrams of one pairing; the light line is ``<vbar(qbar)| ... |u(q)>`` with colour
     indices ``r`` (qbar) ``s`` (q); ``line_x = (fo, fi, row, col, mass, width)``."""
     glu = params.gluon()
@@ -205,7 +177,7 @@ def pairing_diagrams(channel: str, a, b, pairings, params: Parameters = STANDARD
     sign)`` with ``line = (<ubar|, |v>, row index, column index, mass, width)``. One pairing with
     distinct flavours is ``g g -> t tbar Q Qbar`` (tested against MadGraph's ``g g > t t~ u
     u~`` and ``u u~ > t t~ c c~``)."""
-    out = _Diagrams("abijkl" if channel == "gg" else "rsijkl")
+    out = colour.Diagrams("abijkl" if channel == "gg" else "rsijkl")
     for line_a, line_b, sign in pairings:
         if channel == "gg":
             _gg_pairing(out, a, b, line_a, line_b, sign, params)
