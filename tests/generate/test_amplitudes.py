@@ -23,6 +23,7 @@ from eventgnn.generate.amplitudes import (
     ttaa,
     ttbar,
     tth,
+    ttt,
     tttt,
     ttw,
     vertices,
@@ -876,6 +877,12 @@ PROCESSES = {
     "ttaa-gg": (lambda *p: ttaa.squared_amplitude("gg", *p), [M_TOP, M_TOP, 0.0, 0.0]),
     "ttaa-uubar": (lambda *p: ttaa.squared_amplitude("uubar", *p), [M_TOP, M_TOP, 0.0, 0.0]),
     "tttt-gg": (lambda *p: tttt.squared_amplitude("gg", *p), [M_TOP] * 4),
+    "ttt-ub": (lambda *p: ttt.squared_amplitude("u b -> t t tbar d", *p), [M_TOP] * 3 + [0.0]),
+    "ttt-udbar": (
+        lambda *p: ttt.squared_amplitude("u dbar -> t t tbar bbar", *p),
+        [M_TOP] * 3 + [0.0],
+    ),
+    "ttt-gb": (lambda *p: ttt.squared_amplitude("g b -> t t tbar W-", *p), [M_TOP] * 3 + [SM.m_w]),
     "tttt-qqbar": (lambda *p: tttt.squared_amplitude("qqbar", *p), [M_TOP] * 4),
 }
 
@@ -1236,5 +1243,77 @@ def test_tttt_identical_quarks(channel):
         one, rel=1e-10, abs=0
     )
     assert tttt.squared_amplitude(channel, k1, k2, t1, tb4, t3, tb2) == pytest.approx(
+        one, rel=1e-10, abs=0
+    )
+
+
+# -- three tops ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("channel", list(ttt.W_CHANNELS))
+def test_ttt_w_gauge_invariance(channel):
+    """g b -> t t tbar W- (24 diagrams, triple-gluon vertex included): the gluon's polarisation
+    replaced by its momentum gives zero (colour-summed, 1e-9 of the physical)."""
+    momenta = chain(10, [M_TOP] * 3 + [SM.m_w], seed=22)
+    waves = ttt.external_waves(channel, *momenta)
+    amps, c = ttt.diagrams(channel, waves)
+    good = lines.colour_sum(amps, c)
+    waves[0] = _longitudinal(waves[0], momenta[0])
+    assert np.all(np.abs(lines.colour_sum(ttt.diagrams(channel, waves)[0], c) / good) < 1e-9)
+
+
+@pytest.mark.parametrize("light", ["quark", "antiquark", "annihilation"])
+def test_w_exchange_with_a_gluon_is_gauge_invariant(light):
+    """The q-channel diagrams of t t tbar q' with the pair's gluon replaced by a real one are
+    ``u b -> t d g`` (``dbar b -> t ubar g``, ``u dbar -> t bbar g``): replacing its polarisation
+    by its momentum gives zero, which fixes the emissions on both sides of both W vertices and the
+    W line's b and top propagators."""
+    k1, k2, top, jet, g = chain(20, [M_TOP, 0.0, 0.0], seed=23)
+    kinds = {
+        "quark": ("fermion_in", "fermion_in", "fermion_out"),
+        "antiquark": ("antifermion_in", "fermion_in", "antifermion_out"),
+        "annihilation": ("fermion_in", "antifermion_in", "antifermion_out"),
+    }[light]
+    w1, w2, wj = (
+        wf.external(k, p, 0.0, i, 5)
+        for k, p, i in zip(kinds, (k1, k2, jet), (0, 1, 3), strict=True)
+    )
+    wt = wf.external("fermion_out", top, M_TOP, 2, 5)
+    gluon = wf.external("vector_out", g, 0.0, 4, 5)
+    light_line = {"quark": (wj, w1, "u", "p"), "antiquark": (w1, wj, "p", "u"),
+                  "annihilation": (w2, w1, "q", "p")}[light]  # fmt: skip
+    w_line = (wt, wj, "r", "u", "fo") if light == "annihilation" else (wt, w2, "r", "q", "fo")
+
+    def build(wave):
+        out = colour.Diagrams("pqrux", fresh="mnovwz")
+        ttt.add_w_exchange(out, 1.0, light_line, w_line, wave, [], SM)
+        return out.amps, out.colour_matrix
+
+    amps, c = build(gluon)
+    good = lines.colour_sum(amps, c)
+    bad = lines.colour_sum(build(_longitudinal(gluon, g))[0], c)
+    assert np.all(np.abs(bad / good) < 1e-9)
+
+
+TTT_CONJUGATES = [
+    ("u b -> t t tbar d", "ubar bbar -> tbar tbar t dbar", False),
+    ("dbar b -> t t tbar ubar", "d bbar -> tbar tbar t u", False),
+    ("u dbar -> t t tbar bbar", "d ubar -> tbar tbar t b", True),
+    ("g b -> t t tbar W-", "g bbar -> tbar tbar t W+", False),
+]
+
+
+@pytest.mark.parametrize(("channel", "conjugate", "swap_beams"), TTT_CONJUGATES)
+def test_ttt_identical_tops_and_charge_conjugation(channel, conjugate, swap_beams):
+    """Swapping the two identical tops leaves ``|M|^2`` unchanged; the charge-conjugate channel
+    (separate code paths: antiquark lines, antitop W lines) has the same ``|M|^2`` (``k1`` is the
+    quark of an annihilating pair, so its beams swap)."""
+    last = SM.m_w if channel.startswith("g") else 0.0
+    k1, k2, t1, t2, odd, end = chain(12, [M_TOP] * 3 + [last], seed=24)
+    one = ttt.squared_amplitude(channel, k1, k2, t1, t2, odd, end)
+    swapped = ttt.squared_amplitude(channel, k1, k2, t2, t1, odd, end)
+    assert swapped == pytest.approx(one, rel=1e-10, abs=0)
+    beams = (k2, k1) if swap_beams else (k1, k2)
+    assert ttt.squared_amplitude(conjugate, *beams, t1, t2, odd, end) == pytest.approx(
         one, rel=1e-10, abs=0
     )

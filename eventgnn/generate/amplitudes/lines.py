@@ -36,7 +36,15 @@ def fermion_line(fo: Wave, fi: Wave, insertions: Sequence[Insertion], mass, widt
 
 
 def vector_current(
-    fo: Wave, fi: Wave, before, after, coupling, vector_mass, fermion_mass, fermion_width=0.0
+    fo: Wave,
+    fi: Wave,
+    before,
+    after,
+    coupling,
+    vector_mass,
+    fermion_mass,
+    fermion_width=0.0,
+    vector_width=0.0,
 ):
     """The off-shell vector from a line whose other insertions sit ``before`` (on the ``<fo|``
     side, in order) and ``after`` (on the ``|fi>`` side) the vector's vertex."""
@@ -46,7 +54,7 @@ def vector_current(
     for ins in before:
         step = vx.off_fermion_out_s if ins.scalar else vx.off_fermion_out
         fo = step(fo, ins.wave, ins.coupling, fermion_mass, fermion_width)
-    return vx.off_vector(fo, fi, coupling, vector_mass)
+    return vx.off_vector(fo, fi, coupling, vector_mass, vector_width)
 
 
 def colour_sum(amplitudes: Sequence[np.ndarray], colour_matrix) -> np.ndarray:
