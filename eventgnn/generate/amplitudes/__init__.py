@@ -15,7 +15,8 @@ numbers in :mod:`.colour`; the shared diagrams of a heavy-quark pair plus colour
 - :mod:`.ttw`: q qbar' -> t tbar W+- (MadGraph's ``p p > t t~ w+``);
 - :mod:`.thq`: t-channel t H q (``u b -> t H d`` and relatives) and t-channel single top;
 - :mod:`.ttaa`: g g / q qbar -> t tbar gamma gamma;
-- :mod:`.tttt`: g g / q qbar -> t tbar t tbar.
+- :mod:`.tttt`: g g / q qbar -> t tbar t tbar;
+- :mod:`.ttt`: q b -> t t tbar q' and g b -> t t tbar W- (and conjugates).
 
 Everything is numpy ``complex128``, vectorised over events (no Python loop over events); the
 small loops over diagrams are explicit. See ``docs/amplitudes.md`` for what each process contains
