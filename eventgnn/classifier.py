@@ -114,6 +114,27 @@ class EventClassifier:
             out[has] = self.objective.scores(logits).numpy()
         return out
 
+    def predict_file(
+        self,
+        path: str | os.PathLike,
+        keep: Sequence[str] = (),
+        chunk_size: int | None = None,
+        device: str | None = "auto",
+        log: Callable[[str], None] = print,
+    ) -> ak.Array:
+        """Scores for every entry of the file ``path``, as ``eventgnn predict`` writes them, row
+        for row: ``entry``, ``selected``, ``score`` (``score_<class>``) and the ``keep``
+        branches, one row per entry in file order, read with the reader options the model's
+        data was made with (:mod:`eventgnn.deploy.predict`). ``chunk_size``: entries read at a
+        time (None: the command's default)."""
+        from .deploy.predict import PREDICT_CHUNK_ENTRIES, score_inputs
+
+        columns = score_inputs(
+            [self.model], self.checkpoint, None, [Path(path)], tuple(keep), None,
+            chunk_size or PREDICT_CHUNK_ENTRIES, device, log,
+        )  # fmt: skip
+        return ak.zip(columns, depth_limit=1)
+
     def finetune(
         self,
         signal: str | Sequence[str] | None = None,

@@ -22,7 +22,7 @@ BANDS = {
     "train": 4,
     "analysis": 5,
     "deploy": 5,
-    "classifier": 5,
+    "classifier": 6,  # the Python face: finetune, predict, predict_file (deploy)
     "cli": 6,
     "__main__": 7,
     "__init__": 8,  # imports its public names lazily, from every band

@@ -192,15 +192,34 @@ def predict_files(
         renamed = unknown_inputs(read_kfold(run), files) if n_folds else None
         if renamed:
             log(f"warning: {renamed}")
-        names = objective_of(ckpt).score_columns()
-        plan = [_check_input(path, ckpt, options or {}, keep, log) for path in files]
-        _check_kept(plan, _own_columns(names, n_folds, len(files) > 1), out.suffix)
         if not (n_folds or allow_training_files):
             _warn_training_files(files, ckpt, log)
-        columns = _score_all(plan, models, ckpt, n_folds, chunk_size, device, log)
+        columns = score_inputs(models, ckpt, n_folds, files, keep, options, chunk_size, device,
+                               log, out.suffix)  # fmt: skip
         _write(out, columns, [str(f) for f in files], model_record(run, n_folds))
     log(f"wrote {len(columns['entry']):,} rows to {out}")
     return out
+
+
+def score_inputs(
+    models: list,
+    ckpt: dict,
+    n_folds: int | None,
+    files: Sequence[Path],
+    keep: Sequence[str] = (),
+    options: Mapping | None = None,
+    chunk_size: int | None = PREDICT_CHUNK_ENTRIES,
+    device: str | None = "auto",
+    log: Callable[[str], None] = print,
+    suffix: str = ".parquet",
+) -> dict:
+    """The output's columns for ``files`` (one row per entry, in order; see the module
+    docstring): every input checked first (format, reader options, kept branches for an output
+    of ``suffix``), then scored by ``models`` (one, or a k-fold run's ``n_folds``)."""
+    names = objective_of(ckpt).score_columns()
+    plan = [_check_input(path, ckpt, options or {}, keep, log) for path in files]
+    _check_kept(plan, _own_columns(names, n_folds, len(files) > 1), suffix)
+    return _score_all(plan, models, ckpt, n_folds, chunk_size, device, log)
 
 
 def _predict_into(run, inputs, into, keep, options, chunk_size, device, log, allow) -> Path:

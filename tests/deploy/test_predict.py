@@ -14,7 +14,7 @@ import yaml
 from events.rootfiles import random_delphes, random_nanoaod
 from hand_events import TINY
 
-from eventgnn import read_events
+from eventgnn import EventClassifier, read_events
 from eventgnn._core.version import __version__
 from eventgnn.catalog.registry import sha256_file
 from eventgnn.cli import main
@@ -247,3 +247,18 @@ def test_scoring_a_training_file_is_said(trained, tmp_path, capsys):
     fresh = random_nanoaod(tmp_path / "fresh.root", 20, 4, signal=True)
     assert main(["predict", "--model", str(run), str(fresh), "--out", str(out)]) == 0
     assert "training data" not in capsys.readouterr().out
+
+
+def test_predict_file_equals_the_command_row_for_row(trained, tmp_path):
+    """``EventClassifier.predict_file``: the rows ``eventgnn predict`` writes, read with the
+    model's own reader options (its b-tag threshold), kept branches included."""
+    root, run = trained
+    new = random_nanoaod(tmp_path / "data.root", 70, 8, signal=True)
+    out = tmp_path / "s.parquet"
+    argv = ["predict", "--model", str(run), str(new), "--out", str(out), "--keep", "event"]
+    assert main(argv) == 0
+    command = pq.read_table(out).to_pydict()
+    rows = EventClassifier.load(run).predict_file(new, keep=["event"], log=lambda s: None)
+    assert rows.fields == list(command) == ["entry", "selected", "score", "event"]
+    for name in rows.fields:
+        np.testing.assert_array_equal(ak.to_numpy(rows[name]), np.array(command[name]), name)
