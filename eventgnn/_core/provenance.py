@@ -98,7 +98,16 @@ def lock(folder: str | os.PathLike, what: str = "job") -> Iterator[Path]:
     even when that is killed, so a stale lock file never blocks a rerun."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / LOCK_NAME
+    with lock_file(folder / LOCK_NAME, f"{folder}: another {what} is writing here"):
+        yield folder
+
+
+@contextlib.contextmanager
+def lock_file(path: str | os.PathLike, busy: str) -> Iterator[Path]:
+    """Hold the kernel's exclusive ``flock`` on the file ``path`` (created if missing; it records
+    the holder's PID and host) while the block runs; a second holder fails at once with
+    :class:`~eventgnn._core.errors.LockedError`: ``busy``, the holder, and what to do."""
+    path = Path(path)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
     try:
         try:
@@ -106,11 +115,10 @@ def lock(folder: str | os.PathLike, what: str = "job") -> Iterator[Path]:
         except BlockingIOError:
             holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
             raise LockedError(
-                f"{folder}: another {what} is writing here ({holder}); wait for it to end, or "
-                "use another --out"
+                f"{busy} ({holder}); wait for it to end, or use another --out"
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} on host {socket.gethostname()}\n".encode(), 0)
-        yield folder
+        yield path
     finally:
         os.close(fd)  # releases the lock

@@ -56,11 +56,9 @@ or SIGTERM removes the temporary. While it runs, predict holds a lock on the out
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import signal
-import socket
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -74,8 +72,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .._core.errors import EmptyEventsWarning, InputError, LockedError
+from .._core.errors import EmptyEventsWarning, InputError
 from .._core.fileio import TMP_SUFFIX, atomic_path, clip
+from .._core.provenance import lock_file
 from .._core.version import __version__
 from ..catalog.registry import sha256_file, shipped_card
 from ..events._uproot import has_branch, one_per_event, open_tree
@@ -418,21 +417,10 @@ def output_lock(out: str | os.PathLike) -> Iterator[Path]:
     holder is refused at once with :class:`LockedError` naming the file and the holder."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(out.parent / f".{out.name}.lock", os.O_RDWR | os.O_CREAT, 0o666)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
-            raise LockedError(
-                f"{out}: another predict is writing this file ({holder}); wait for it to end, "
-                "or use another --out"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()} on host {socket.gethostname()}\n".encode(), 0)
+    with lock_file(
+        out.parent / f".{out.name}.lock", f"{out}: another predict is writing this file"
+    ):
         yield out
-    finally:
-        os.close(fd)  # releases the lock
 
 
 @contextlib.contextmanager

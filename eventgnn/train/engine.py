@@ -197,18 +197,17 @@ def train_epoch(
     return float(total) / float(weight) if float(weight) != 0 else 0.0
 
 
+def _outputs(model, objective, graphs, config, device) -> tuple:
+    """``(logits, y, w)`` of ``model`` on ``graphs`` with the run's inference settings."""
+    return score(model, graphs, objective.target, batch_size=config.eval_batch_size,
+                 device=device, amp=config.amp)  # fmt: skip
+
+
 def validate(model, objective, graphs, config, device, train_loss: float) -> tuple[float, float]:
     """``(loss, accuracy)`` on the validation split; without one, the training loss is watched."""
     if not len(graphs):
         return train_loss, math.nan
-    logits, y, w = score(
-        model,
-        graphs,
-        objective.target,
-        batch_size=config.eval_batch_size,
-        device=device,
-        amp=config.amp,
-    )
+    logits, y, w = _outputs(model, objective, graphs, config, device)
     return float(objective.loss(logits, y, w)), objective.accuracy(logits, y, w)
 
 
@@ -216,14 +215,7 @@ def _score(model, objective, graphs, config, device):
     """``(metrics, (logits, y, w))`` of ``model`` on ``graphs`` (empty without events)."""
     if not len(graphs):
         return {}, None
-    logits, y, w = score(
-        model,
-        graphs,
-        objective.target,
-        batch_size=config.eval_batch_size,
-        device=device,
-        amp=config.amp,
-    )
+    logits, y, w = _outputs(model, objective, graphs, config, device)
     return objective.metrics(logits, y, w), (logits, y, w)
 
 
