@@ -477,6 +477,8 @@ def cmd_pretrain(args) -> None:
 
     rank, _ = init_distributed()  # a no-op outside torchrun
     config = _run_config(args, "pretrain")
+    if config.train.num_threads is None:  # else the training sets it (--threads is one way)
+        _set_threads(None)
     if config.data is None:
         config = replace(config, data=_default_data("pretrain"))
     pretrain(config, log=print if rank == 0 else lambda s: None)
@@ -491,6 +493,8 @@ def cmd_finetune(args) -> None:
 
     rank, _ = init_distributed()
     config = _run_config(args, "finetune")
+    if config.train.num_threads is None:
+        _set_threads(None)
     if config.pretrained not in (None, SCRATCH):  # a wrong name: before any data is generated
         model_file(config.pretrained)
     spec = resolve_task(config.task, args.signal or (), args.background or ())
@@ -698,8 +702,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.command in THREADED:
-            _set_threads(args.threads)
+        if args.command in THREADED and args.command not in ("pretrain", "finetune"):
+            _set_threads(args.threads)  # the training commands: with their config
         args.handler(args)
     except KeyboardInterrupt:
         print("eventgnn: interrupted", file=sys.stderr)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 import torch
 
@@ -69,3 +71,19 @@ def test_threads_default_to_the_free_cores_and_say_so(monkeypatch, capsys):
             cli._set_threads(0)
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_configured_thread_count_is_not_overruled(monkeypatch, tmp_path, capsys):
+    """``train.num_threads=2`` (or --threads) wins over the free-core default, which then says
+    nothing: the command's first line never names a count the training does not use."""
+    monkeypatch.setattr(system, "free_cores", lambda: 1)
+    monkeypatch.setattr(system, "cpu_count", lambda: 2)
+    calls = []
+    monkeypatch.setattr(cli, "_set_threads", lambda given: calls.append(given))
+    monkeypatch.setattr(cli, "_default_data", lambda *a, **k: str(tmp_path))
+    module = importlib.import_module("eventgnn.train.finetune")  # the package re-exports a function
+    monkeypatch.setattr(module, "finetune", lambda *a, **k: None)
+    assert cli.main(["finetune", "--task", "wh_vs_zh", "train.num_threads=2"]) == 0
+    assert calls == []
+    assert cli.main(["finetune", "--task", "wh_vs_zh"]) == 0
+    assert calls == [None]
