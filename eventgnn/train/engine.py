@@ -293,7 +293,8 @@ def fit(
     test, scored = _score(model, objective, test_graphs, config, device)
     process = test_graphs.labels.get("process")
     process = None if process is None else process.cpu().numpy()
-    if scored is not None and process is not None and objective.kind == "binary":
+    one_score = objective.score_shape == ()  # a binary task: each sample's mean score
+    if scored is not None and process is not None and one_score:
         s, w = objective.scores(scored[0]).numpy(), scored[2]
         w = np.ones(len(s)) if w is None else w.numpy()
         test["per_sample"] = per_sample_scores(s, process, data.processes, w)
