@@ -144,6 +144,34 @@ def read_nanoaod(
     )
 
 
+def from_nanoevents(
+    events: ak.Array,
+    *,
+    process: str = "nanoevents",
+    btag_branch: str = DEFAULT_BTAG_BRANCH,
+    btag_threshold: float = DEFAULT_BTAG_THRESHOLD,
+    cuts: SelectionCuts = DEFAULT_CUTS,
+) -> ak.Array:
+    """The event record of coffea NanoEvents (or any array with NanoAOD's collections as
+    fields: ``events.Jet.pt``, ``events.MET.phi``...), with the selection of :func:`read_nanoaod`
+    and one row per event (an event left without objects has none: it cannot be scored), so the
+    rows stay aligned with ``events``. Weights from ``genWeight`` when present; ``source`` is
+    the chunk's file (``events.metadata["filename"]``) and entry."""
+
+    def values(branch: str) -> ak.Array:
+        collection, name = branch.split("_", 1)
+        return ak.Array(ak.without_parameters(events[collection][name]))
+
+    b = {quantity: values(branch) for quantity, branch in BRANCHES.items()}
+    btag = values(btag_branch) > btag_threshold
+    metadata = getattr(events, "metadata", None) or {}
+    path = Path(metadata.get("filename", "nanoevents"))
+    weight = ak.to_numpy(events.genWeight) if "genWeight" in events.fields else None
+    objects = standard_collections(b, btag, path, ("MET_pt", "MET_phi"))
+    return finish(path, **objects, weight=weight, targets=None, process=process, cuts=cuts,
+                  first_entry=int(metadata.get("entrystart", 0)), keep_empty=True)  # fmt: skip
+
+
 def _check_discriminant(tree, path: Path, branch: str, values: ak.Array) -> None:
     """A b-tag discriminant lies in [0, 1]. A branch whose values all lie outside (the 2015 CMS
     Open Data files hold ``Jet_btagDeepFlavB = -3000``, a placeholder for a tagger that was not
