@@ -81,11 +81,13 @@ STREAM_BLOCK = 4096
 STREAM_BUFFER = 65_536
 """Training events gathered into memory and shuffled together (rounded to whole batches)."""
 
-RELEASE_BYTES = 256 << 20
+RELEASE_BYTES = 64 << 20
 """Mapped bytes read between two ``madvise(MADV_DONTNEED)`` of the maps."""
 
-STATS_EVENTS = 1_000_000
-"""Training events (a seeded sample) that the standardisation statistics are fitted on."""
+STATS_EVENTS = 200_000
+"""Training events (a seeded sample) that the standardisation statistics are fitted on: about
+1.8 million objects, as many events as the edge statistics use
+(:func:`~eventgnn.graphs.features.fit_standardization`), gathered into about 50 MB."""
 
 _ARRAYS = ("x", "ptr", "process", "targets", "weight")
 
@@ -395,17 +397,21 @@ class StreamedGraphs:
 
     def standardization(self, idx: np.ndarray) -> dict:
         """:func:`~eventgnn.graphs.features.fit_standardization` on the events ``idx``
-        (sorted), read from the maps."""
-        ptr = self.cache.ptr
-        counts = np.diff(ptr)
-        stats = fit_standardization(self.cache.x, counts, events=self.positions[idx])
+        (sorted), gathered into memory a window at a time: fitted on the maps directly, it
+        would map nearly every page of a sample spread over the whole file."""
+        xs, counts = [], []
+        for a in range(0, len(idx), STREAM_BUFFER):
+            g = self.gather(idx[a : a + STREAM_BUFFER], None)
+            xs.append(g.x.numpy())
+            counts.append(g.counts.numpy())
         self.cache.release()
-        return stats
+        return fit_standardization(np.concatenate(xs), np.concatenate(counts))
 
 
 def stats_sample(n_train: int, seed: int, limit: int = STATS_EVENTS) -> np.ndarray:
     """The training events (indices, sorted) that the standardisation statistics of a streamed
-    run are fitted on: all of them up to ``limit``, else ``limit`` drawn with ``seed``."""
+    run are fitted on: all of them up to ``limit``, else ``limit`` drawn with ``seed`` (the
+    run's ``--seed``)."""
     if n_train <= limit:
         return np.arange(n_train)
     return np.sort(np.random.default_rng(seed).choice(n_train, limit, replace=False))

@@ -73,7 +73,7 @@ def split_of(config: RunConfig) -> Split:
 def fit_stats(data: TaskData) -> dict:
     """Standardisation statistics fitted on the training split only: every training event in
     memory; streamed (``train.stream``), the sample :func:`~eventgnn.graphs.stream.stats_sample`
-    states (every training event up to a million, else a million drawn with the run's seed; the
+    states (every training event up to 200,000, else 200,000 drawn with the run's seed; the
     provenance's ``stats_sample`` records it), the same on every rank."""
     graphs, train = data.graphs, data.splits["train"].numpy()
     if isinstance(graphs, StreamedGraphs):
