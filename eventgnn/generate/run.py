@@ -271,16 +271,24 @@ def generate(
     if lhe is not None:
         count_lhe(lhe)  # a truncated or corrupt file is named before any work starts
     specs = work_list(processes, out, events, seed, mpi, shard_events, lhe)
-    with lock(out, "generate"):
-        if shard is not None:  # one of n array jobs: the manifest names the whole request
+    if shard is None:
+        job_lock = lock(out, "generate")
+    else:  # array jobs write disjoint shards into one folder at once: one lock per job
+        i, n = shard
+        job_lock = lock(out / ".generate-jobs" / f"{i}-of-{n}", f"generate --shard {i}/{n}")
+    with job_lock:
+        if shard is not None:  # the manifest names the whole request (the same from every job)
             request = {"processes": list(processes), "events": events, "seed": seed,
                        "mpi": mpi, "shard_events": shard_events or DEFAULT_SHARD_EVENTS,
                        "lhe": file_identity(lhe) if lhe else None, "jobs": shard[1]}  # fmt: skip
             write_manifest(out, request, [_manifest_entry(s, out) for s in specs], overwrite)
-            i, n = shard
             specs = specs[i::n]
         for folder in {Path(s.path).parent for s in specs}:
-            remove_stale_temporaries(folder)  # left by a killed job; we hold the lock
+            # left by a killed job; we hold the lock (an array job: of our own shards only)
+            stems = None if shard is None else [
+                Path(s.path).name.removesuffix(".parquet") for s in specs
+                if Path(s.path).parent == folder]  # fmt: skip
+            remove_stale_temporaries(folder, stems)
         todo = [s for s in specs if not _finished(s, overwrite)]
         if todo and announce is not None:
             announce(todo)

@@ -10,6 +10,7 @@ import pytest
 from hand_events import random_events
 
 from eventgnn._core.errors import DatasetError, StaleOutputError
+from eventgnn._core.provenance import lock
 from eventgnn.events.io import input_files, read_events
 from eventgnn.events.manifest import MANIFEST, write_manifest
 from eventgnn.events.parquet import write_events
@@ -64,12 +65,18 @@ def test_every_job_writes_the_same_manifest_and_another_request_is_refused(tmp_p
     assert json.loads((out / MANIFEST).read_text())["request"]["events"] == 80
 
 
-def test_generate_array_jobs_make_one_checked_dataset(tmp_path):
+def test_generate_array_jobs_make_one_checked_dataset_side_by_side(tmp_path):
     from eventgnn.generate.run import generate
 
     out = tmp_path / "gen"
     kw = dict(events=20, shard_events=10, mpi=False, progress=False)
-    generate(["zh"], out, shard=(0, 2), **kw)
+    other = out / "zh" / ".zh_seed2_n10.parquet.0123abcd.tmp"  # job 1 writing its shard
+    other.parent.mkdir(parents=True)
+    other.write_text("in progress")
+    with lock(out / ".generate-jobs" / "1-of-2"):  # job 1 runs at the same time
+        generate(["zh"], out, shard=(0, 2), **kw)
+    assert other.exists()  # job 0 removed no temporary of job 1
+    other.unlink()
     manifest = json.loads((out / MANIFEST).read_text())
     assert [s["path"] for s in manifest["shards"]] == ["zh/zh_seed1_n10.parquet",
                                                         "zh/zh_seed2_n10.parquet"]  # fmt: skip
