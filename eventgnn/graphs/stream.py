@@ -87,7 +87,7 @@ RELEASE_BYTES = 64 << 20
 STATS_EVENTS = 200_000
 """Training events (a seeded sample) that the standardisation statistics are fitted on: about
 1.8 million objects, as many events as the edge statistics use
-(:func:`~eventgnn.graphs.features.fit_standardization`), gathered into about 50 MB."""
+(:func:`~eventgnn.graphs.features.fit_standardization`), read 16,384 events at a time."""
 
 _ARRAYS = ("x", "ptr", "process", "targets", "weight")
 
@@ -239,9 +239,18 @@ class StreamCache:
             return self.arrays[name]
         raise AttributeError(name)
 
-    def touched(self, n_bytes: int) -> None:
-        """Count bytes read from the maps; past :data:`RELEASE_BYTES`, :meth:`release`."""
-        self._read += n_bytes
+    def touched(self, name: str, rows: np.ndarray | slice) -> None:
+        """Count the bytes of the map ``name`` that reading ``rows`` mapped (the span from the
+        first to the last row: a scattered read maps the pages between); past
+        :data:`RELEASE_BYTES`, :meth:`release`."""
+        a = self.arrays[name]
+        if isinstance(rows, slice):
+            first, last = rows.start or 0, (rows.stop or len(a)) - 1
+        elif len(rows):
+            first, last = int(rows.min()), int(rows.max())
+        else:
+            return
+        self._read += max(0, last - first + 1) * a.strides[0]
         if self._read > RELEASE_BYTES:
             self.release()
 
@@ -334,7 +343,7 @@ class StreamedGraphs:
         pos = self.positions[idx]
         if key == "targets":
             out = np.asarray(self.cache.targets[pos])
-            self.cache.touched(out.nbytes)
+            self.cache.touched("targets", pos)
             return out
         codes = np.asarray(self.cache.process[pos])
         if key == "label":
@@ -355,7 +364,7 @@ class StreamedGraphs:
         total = int(counts.sum())
         nodes = np.repeat(start - (np.cumsum(counts) - counts), counts) + np.arange(total)
         x = np.asarray(self.cache.x[nodes])
-        self.cache.touched(x.nbytes)
+        self.cache.touched("x", nodes)
         t = torch.from_numpy(idx)
         labels = {"label": self.labels["label"][t], "weight": self.labels["weight"][t]}
         if target == "targets":
@@ -397,15 +406,26 @@ class StreamedGraphs:
 
     def standardization(self, idx: np.ndarray) -> dict:
         """:func:`~eventgnn.graphs.features.fit_standardization` on the events ``idx``
-        (sorted), gathered into memory a window at a time: fitted on the maps directly, it
-        would map nearly every page of a sample spread over the whole file."""
-        xs, counts = [], []
-        for a in range(0, len(idx), STREAM_BUFFER):
-            g = self.gather(idx[a : a + STREAM_BUFFER], None)
-            xs.append(g.x.numpy())
-            counts.append(g.counts.numpy())
+        (sorted), read from the maps a chunk at a time with the pages released as it goes: a
+        sample spread over the whole file would otherwise map nearly every page of it."""
+        ptr = np.asarray(self.cache.ptr)
+        stats = fit_standardization(_Released(self.cache.x, self.cache), np.diff(ptr),
+                                    events=self.positions[idx])  # fmt: skip
         self.cache.release()
-        return fit_standardization(np.concatenate(xs), np.concatenate(counts))
+        return stats
+
+
+class _Released:
+    """Rows of a mapped array, copied out, its pages handed back as :meth:`StreamCache.touched`
+    says: :func:`fit_standardization` reads a sample a chunk at a time through it."""
+
+    def __init__(self, array: np.ndarray, cache: StreamCache):
+        self.array, self.cache, self.shape = array, cache, array.shape
+
+    def __getitem__(self, key) -> np.ndarray:
+        out = np.array(self.array[key])
+        self.cache.touched("x", key)
+        return out
 
 
 def stats_sample(n_train: int, seed: int, limit: int = STATS_EVENTS) -> np.ndarray:

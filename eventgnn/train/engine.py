@@ -36,7 +36,7 @@ from .._core.version import __version__
 from ..config import TrainConfig
 from ..graphs.batch import GraphTensors
 from ..graphs.dataset import TaskData
-from ..graphs.stream import StreamedGraphs
+from ..graphs.stream import STREAM_BUFFER, StreamedGraphs
 from .checkpoint import metrics_json, safe_load, save_model, state_copy, to_plain
 from .distributed import rank_world, resolve_device
 from .objectives import Objective
@@ -201,6 +201,8 @@ def validate(model, objective, graphs, config, device, train_loss: float) -> tup
     """``(loss, accuracy)`` on the validation split; without one, the training loss is watched."""
     if not len(graphs):
         return train_loss, math.nan
+    if isinstance(graphs, StreamedGraphs):
+        return _validate_streamed(model, objective, graphs, config, device)
     logits, y, w = score(
         model,
         graphs,
@@ -210,6 +212,23 @@ def validate(model, objective, graphs, config, device, train_loss: float) -> tup
         amp=config.amp,
     )
     return float(objective.loss(logits, y, w)), objective.accuracy(logits, y, w)
+
+
+def _validate_streamed(model, objective, graphs, config, device) -> tuple[float, float]:
+    """:func:`validate` a window of events at a time (memory independent of the split's size):
+    each window's weighted means, weighted by the window's total weight."""
+    loss = acc = total = 0.0
+    for a in range(0, len(graphs), STREAM_BUFFER):
+        part = graphs.subset(torch.arange(a, min(a + STREAM_BUFFER, len(graphs))))
+        logits, y, w = score(model, part, objective.target, batch_size=config.eval_batch_size,
+                             device=device, amp=config.amp)  # fmt: skip
+        wt = float(w.double().sum())
+        loss += float(objective.loss(logits, y, w)) * abs(wt)
+        acc += objective.accuracy(logits, y, w) * wt
+        total += wt
+    if total == 0:
+        return 0.0, math.nan
+    return loss / abs(total), acc / total
 
 
 def _score(model, objective, graphs, config, device):
