@@ -20,10 +20,11 @@ added, removed or rewritten; another layout or eventgnn version) is rebuilt, wit
 what differs.
 
 Memory: the events of a training window (:data:`STREAM_BUFFER`) are gathered from the maps into
-ordinary arrays, and the mapped pages are handed back to the kernel (``madvise``) every
-:data:`RELEASE_BYTES` read, so the resident set does not grow with the data; what does grow is
-about 20 bytes per event (the split indices, labels and weights of the splits, and one epoch's
-order), 2 GB at 10^8 events.
+ordinary arrays, and the mapped pages are handed back to the kernel (``madvise``) whenever the
+reads since the last time spanned :data:`RELEASE_BYTES` of a map, so the resident set does not
+fill with the files; what does grow is a few tens of bytes per event (the split indices, labels
+and weights of the splits, one epoch's order, the test split's outputs), about 3 GB at 10^8
+events.
 
 Epoch order (:meth:`StreamedGraphs.epoch_batches`): the training events are cut into blocks of
 :data:`STREAM_BLOCK` consecutive events, the blocks are permuted by the run's generator, each
