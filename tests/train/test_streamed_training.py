@@ -59,6 +59,14 @@ def test_a_resumed_streamed_run_equals_an_uninterrupted_one(tiny_cfg, tiny_data,
         pretrain(tiny_cfg(tiny_data, part, "train.epochs=5"), log=QUIET)
 
 
+def test_a_streamed_multilabel_pretraining_runs(tiny_cfg, tiny_data, tmp_path):
+    """The targets are read from the cache for each batch (multilabel), and the run scores."""
+    on = ("train.stream=true", f"train.stream_cache={tmp_path / 'cache'}", "train.epochs=1")
+    run = pretrain(tiny_cfg(tiny_data, tmp_path / "ml", *on, task="multilabel"), log=QUIET)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["task"] == "multilabel" and metrics["n_events"] == 36
+
+
 SCRIPT = """
 import json, sys
 from dataclasses import replace
