@@ -67,6 +67,19 @@ def test_a_streamed_multilabel_pretraining_runs(tiny_cfg, tiny_data, tmp_path):
     assert metrics["task"] == "multilabel" and metrics["n_events"] == 36
 
 
+def test_a_streamed_finetune_from_a_pretrained_run(tiny_cfg, tiny_data, pretrained_run, tmp_path):
+    from eventgnn.catalog.resolve import resolve_task
+    from eventgnn.train.finetune import finetune
+
+    on = ("train.stream=true", f"train.stream_cache={tmp_path / 'cache'}", "train.epochs=1")
+    config = tiny_cfg(tiny_data, tmp_path / "ft", *on, command="finetune", task="wh_vs_zh",
+                      pretrained=str(pretrained_run))  # fmt: skip
+    run = finetune(config, resolve_task(config.task), log=QUIET)
+    ckpt = torch.load(run / "model.pt", weights_only=False)
+    assert ckpt["provenance"]["split_sizes"] == {"train": 72, "val": 24, "test": 24}
+    assert ckpt["config"]["train"]["stream"] is True
+
+
 SCRIPT = """
 import json, sys
 from dataclasses import replace
