@@ -88,6 +88,7 @@ import torch
 from eventgnn.config import RunConfig, apply_overrides
 from eventgnn.graphs import stream
 from eventgnn.train.distributed import init_distributed, shutdown_distributed
+from eventgnn.train import runs
 from eventgnn.train.runs import pretrain
 
 torch.set_num_threads(1)
@@ -109,6 +110,14 @@ def counting(self, generator, batch_size, target, rank=0, world=1):
     seen.append({"events": np.concatenate(events).tolist(), "trained": trained})
 
 stream.StreamedGraphs.epoch_batches = counting
+real_fit = runs.fit
+
+def fit_and_keep(model, *args, **kwargs):  # each rank's final weights, to compare
+    result = real_fit(model, *args, **kwargs)
+    torch.save(model.state_dict(), f"{out}/rank{rank}.pt")
+    return result
+
+runs.fit = fit_and_keep
 overrides = ["model.hidden=16", "model.latent=16", "model.mlp_layers=2", "model.iterations=1",
              "train.plots=false", "train.device=cpu", "train.batch_size=16", "train.epochs=2",
              "train.stream=true", f"train.stream_cache={cache}"]
@@ -123,6 +132,8 @@ shutdown_distributed()
 
 @pytest.mark.slow
 def test_two_gloo_ranks_each_see_their_share_every_event_once(tiny_data, tmp_path):
+    """Two CPU ranks under ``torchrun``: per epoch, disjoint halves of the training events that
+    together hold each of them once; the same final weights on both."""
     torchrun = Path(sys.executable).with_name("torchrun")
     if not torchrun.exists():
         torchrun = shutil.which("torchrun")
@@ -145,3 +156,7 @@ def test_two_gloo_ranks_each_see_their_share_every_event_once(tiny_data, tmp_pat
         assert not set(a["events"]) & set(b["events"])  # disjoint shares
         assert len(set(a["events"]) | set(b["events"])) == n_train  # every event, once
     assert seen[0][0]["events"] != seen[0][1]["events"]  # a new order each epoch
+    a = torch.load(out / "rank0.pt", weights_only=True)
+    b = torch.load(out / "rank1.pt", weights_only=True)
+    for k in a:  # the same final weights on both ranks
+        assert torch.equal(a[k], b[k]), k
