@@ -56,6 +56,10 @@ class TrainConfig:
     ``balance``: rescale the event weights of the training and validation splits so that every
     class has the same total weight (multiclass and binary; the test metrics keep the physical
     weights).
+    ``stream``: train from a memory-mapped cache of the data's graph inputs
+    (:mod:`eventgnn.graphs.stream`) instead of holding them in memory: peak memory that does not
+    grow with the number of events, for data beyond one machine's memory; ``stream_cache``: its
+    folder (default ``$EVENTGNN_CACHE/stream/<hash of the data path>``).
     """
 
     lr: float = 1e-4
@@ -76,6 +80,8 @@ class TrainConfig:
     amp: bool = False
     num_threads: int | None = None
     plots: bool = True
+    stream: bool = False
+    stream_cache: str | None = None
 
 
 @dataclass(frozen=True)

@@ -63,14 +63,17 @@ def _disk_full(err: BaseException, folder: Path) -> bool:
     return st.f_bavail * st.f_frsize < 1 << 20
 
 
-def remove_stale_temporaries(folder: str | os.PathLike) -> int:
+def remove_stale_temporaries(folder: str | os.PathLike, stems=None) -> int:
     """Remove the temporary files a killed job left in ``folder`` (not recursive); only call
     this while holding the folder's lock (:func:`eventgnn._core.provenance.lock`), so that no other
-    job is writing them. Returns the number removed."""
+    job is writing them. ``stems``: only the temporaries of targets whose names begin with one of
+    these and a dot (a job's own files, in a folder that other jobs write at the same time).
+    Returns the number removed."""
     folder = Path(folder)
     if not folder.is_dir():
         return 0
-    stale = [p for p in folder.glob(f".*{TMP_SUFFIX}") if p.is_file()]
+    patterns = [f".*{TMP_SUFFIX}"] if stems is None else [f".{s}.*{TMP_SUFFIX}" for s in stems]
+    stale = [p for pattern in patterns for p in folder.glob(pattern) if p.is_file()]
     for p in stale:
         p.unlink(missing_ok=True)
     return len(stale)

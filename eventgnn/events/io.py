@@ -17,6 +17,7 @@ from .._core.fileio import clip
 from .._core.provenance import file_identity, fingerprint
 from ._uproot import open_tree
 from .delphes import read_delphes
+from .manifest import MANIFEST, check_manifest
 from .nanoaod import read_nanoaod
 from .ntuple import load_branch_map, read_ntuple
 from .parquet import (
@@ -66,7 +67,9 @@ def input_files(paths, exclude: str | os.PathLike | None = None) -> list[Path]:
     A file reached twice (given twice, or through a link) is read once. ``exclude``: a folder
     whose files are never inputs (``convert`` excludes its output folder); a file given
     explicitly inside it is an error. A ROOT file together with Parquet shards converted from
-    it (their records name it) is an error, as is a file larger than ``EVENTGNN_MAX_FILE_GB``.
+    it (their records name it) is an error, as is a file larger than ``EVENTGNN_MAX_FILE_GB``,
+    and a folder whose shards differ from its generation manifest
+    (:func:`~eventgnn.events.manifest.check_manifest`).
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
@@ -83,6 +86,8 @@ def input_files(paths, exclude: str | os.PathLike | None = None) -> list[Path]:
             found = dataset_files(p, (SHARD_SUFFIX, ".root"), exclude=skip)
             if not found:
                 raise InputError(f"{clip(p)}: folder holds no .parquet or .root files")
+            if (p / MANIFEST).is_file():  # made by array jobs: all of them, each once
+                check_manifest(p, found)
         else:
             if skip is not None and p.resolve().is_relative_to(skip):
                 raise InputError(f"{clip(p)}: is inside the output folder {clip(exclude)}")

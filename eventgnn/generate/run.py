@@ -15,7 +15,9 @@ again), is an error (:class:`~eventgnn._core.errors.StaleOutputError`) unless ``
 holds the output folder's lock, and worker processes end with their parent.
 
 ``shard=(i, n)`` keeps every n-th work item starting at i of the full, ordered work list: the
-``n`` array jobs of a cluster together make exactly the full request.
+``n`` array jobs of a cluster together make exactly the full request. Each of them writes
+``<out>/manifest.json`` naming every shard of the request (:mod:`eventgnn.events.manifest`), and
+reading ``<out>`` refuses a set with shards missing or doubled, naming them.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from .._core.provenance import check_record, file_identity, fingerprint, lock, w
 from .._core.system import die_with_parent
 from ..catalog.processes import Process, get_process
 from ..events.lhe import count_lhe
+from ..events.manifest import write_manifest
 from ..events.parquet import record_path, write_events
 from ..events.selection import drop_empty
 from .extract import events_from_particles
@@ -268,17 +271,34 @@ def generate(
     if lhe is not None:
         count_lhe(lhe)  # a truncated or corrupt file is named before any work starts
     specs = work_list(processes, out, events, seed, mpi, shard_events, lhe)
-    if shard is not None:
+    if shard is None:
+        job_lock = lock(out, "generate")
+    else:  # array jobs write disjoint shards into one folder at once: one lock per job
         i, n = shard
-        specs = specs[i::n]
-    with lock(out, "generate"):
+        job_lock = lock(out / ".generate-jobs" / f"{i}-of-{n}", f"generate --shard {i}/{n}")
+    with job_lock:
+        if shard is not None:  # the manifest names the whole request (the same from every job)
+            request = {"processes": list(processes), "events": events, "seed": seed,
+                       "mpi": mpi, "shard_events": shard_events or DEFAULT_SHARD_EVENTS,
+                       "lhe": file_identity(lhe) if lhe else None, "jobs": shard[1]}  # fmt: skip
+            write_manifest(out, request, [_manifest_entry(s, out) for s in specs], overwrite)
+            specs = specs[i::n]
         for folder in {Path(s.path).parent for s in specs}:
-            remove_stale_temporaries(folder)  # left by a killed job; we hold the lock
+            # left by a killed job; we hold the lock (an array job: of our own shards only)
+            stems = None if shard is None else [
+                Path(s.path).name.removesuffix(".parquet") for s in specs
+                if Path(s.path).parent == folder]  # fmt: skip
+            remove_stale_temporaries(folder, stems)
         todo = [s for s in specs if not _finished(s, overwrite)]
         if todo and announce is not None:
             announce(todo)
         _generate(specs, todo, jobs, progress)
     return [Path(s.path) for s in specs]
+
+
+def _manifest_entry(spec: ShardSpec, out: Path) -> dict:
+    return {"path": Path(spec.path).relative_to(out).as_posix(), "process": spec.process,
+            "seed": spec.seed, "events": spec.events}  # fmt: skip
 
 
 def _finished(spec: ShardSpec, overwrite: bool) -> bool:

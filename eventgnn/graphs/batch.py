@@ -74,6 +74,21 @@ class GraphTensors:
         )
         return node_idx, counts
 
+    def epoch_batches(
+        self, generator: torch.Generator, batch_size: int, target: str | None, rank=0, world=1
+    ):
+        """One epoch's training batches for ``rank`` of ``world``: a permutation drawn from
+        ``generator`` (the same on every rank), cut into ``world`` equal shares (equal step
+        counts keep the ranks' all-reduces in lockstep; up to ``world - 1`` events sit out the
+        epoch), each cut into batches of ``batch_size``."""
+        order = torch.randperm(len(self), generator=generator)
+        if world > 1:
+            per_rank = len(self) // world
+            order = order[rank * per_rank : (rank + 1) * per_rank]
+        for idx in order.split(batch_size):
+            # host indices: the batch is sized on the host, no device sync (GPU)
+            yield self.batch(idx, target=target)
+
     def batch(self, idx=None, target: str | None = "label") -> Batch:
         """A PyG ``Batch`` of the events ``idx`` (all if None) with ``y = labels[target]`` and
         the event weights ``w = labels["weight"]`` (``[B]`` float32; absent without weights).

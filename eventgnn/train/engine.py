@@ -36,6 +36,7 @@ from .._core.version import __version__
 from ..config import TrainConfig
 from ..graphs.batch import GraphTensors
 from ..graphs.dataset import TaskData
+from ..graphs.stream import STREAM_BUFFER, StreamedGraphs
 from .checkpoint import metrics_json, safe_load, save_model, state_copy, to_plain
 from .distributed import rank_world, resolve_device
 from .objectives import Objective
@@ -102,8 +103,10 @@ def _fingerprint(config: TrainConfig, objective: Objective, model: nn.Module, me
     hardware may change), the objective, the architecture, and the data (its files' identities,
     split and counts) and pretrained run that ``meta`` records."""
     train = asdict(config)
-    for key in ("epochs", "device", "num_threads", "plots", "eval_batch_size"):
+    for key in ("epochs", "device", "num_threads", "plots", "eval_batch_size", "stream_cache"):
         train.pop(key)
+    if not train["stream"]:  # runs started before train.stream existed still resume
+        train.pop("stream")
     if not train["balance"]:  # runs started before train.balance existed still resume
         train.pop("balance")
     run = {k: meta.get(k) for k in ("task", "provenance", "pretrained_from")}
@@ -161,26 +164,23 @@ def _save_resume(path, progress, fingerprint, model, optimizer, scheduler, gener
 def train_epoch(
     net: nn.Module,
     objective: Objective,
-    graphs: GraphTensors,
+    graphs: GraphTensors | StreamedGraphs,
     optimizer: torch.optim.Optimizer,
     generator: torch.Generator,
     config: TrainConfig,
     device: torch.device,
 ) -> float:
-    """One pass over ``graphs`` in the order ``generator`` draws; the weighted mean training loss
-    (each batch's weighted mean loss weighted by the batch's total weight). Under ``torchrun``
-    each rank takes its own share of the order and the loss is averaged over ranks."""
+    """One pass over ``graphs`` in the order ``generator`` draws (their ``epoch_batches``: in
+    memory a permutation of the events, streamed a permutation of blocks shuffled in windows);
+    the weighted mean training loss (each batch's weighted mean loss weighted by the batch's total
+    weight). Under ``torchrun`` each rank takes its own share of the order and the loss is
+    averaged over ranks."""
     rank, world = rank_world()
     net.train()
-    order = torch.randperm(len(graphs), generator=generator)
-    if world > 1:  # equal step counts keep the ranks' all-reduces in lockstep
-        per_rank = len(graphs) // world
-        order = order[rank * per_rank : (rank + 1) * per_rank]
     total = torch.zeros((), device=device)
     weight = torch.zeros((), dtype=torch.float64, device=device)
-    for idx in order.split(config.batch_size):
-        # host indices: the batch is sized on the host, no device sync (GPU)
-        b = graphs.batch(idx, target=objective.target)
+    batches = graphs.epoch_batches(generator, config.batch_size, objective.target, rank, world)
+    for b in batches:
         with autocast(device, config.amp):
             logits = net(b)
         loss = objective.loss(logits, b.y, b.w)
@@ -207,8 +207,26 @@ def validate(model, objective, graphs, config, device, train_loss: float) -> tup
     """``(loss, accuracy)`` on the validation split; without one, the training loss is watched."""
     if not len(graphs):
         return train_loss, math.nan
+    if isinstance(graphs, StreamedGraphs):
+        return _validate_streamed(model, objective, graphs, config, device)
     logits, y, w = _outputs(model, objective, graphs, config, device)
     return float(objective.loss(logits, y, w)), objective.accuracy(logits, y, w)
+
+
+def _validate_streamed(model, objective, graphs, config, device) -> tuple[float, float]:
+    """:func:`validate` a window of events at a time (memory independent of the split's size):
+    each window's weighted means, weighted by the window's total weight."""
+    loss = acc = total = 0.0
+    for a in range(0, len(graphs), STREAM_BUFFER):
+        part = graphs.subset(torch.arange(a, min(a + STREAM_BUFFER, len(graphs))))
+        logits, y, w = _outputs(model, objective, part, config, device)
+        wt = float(w.double().sum())
+        loss += float(objective.loss(logits, y, w)) * abs(wt)
+        acc += objective.accuracy(logits, y, w) * wt
+        total += wt
+    if total == 0:
+        return 0.0, math.nan
+    return loss / abs(total), acc / total
 
 
 def _score(model, objective, graphs, config, device):

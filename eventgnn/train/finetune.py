@@ -35,12 +35,12 @@ from ..catalog.registry import DEFAULT_PRETRAINED, SCRATCH, has_model, model_fil
 from ..catalog.resolve import TaskSpec
 from ..catalog.taskfile import TaskFile, stage, weight_factors
 from ..config import FINETUNE_MODES, ModelConfig, RunConfig, from_dict, validate
-from ..graphs.dataset import data_processes, load_task_data
+from ..graphs.dataset import data_processes
 from ..graphs.kfold import write_kfold
 from ..model.eventgnn import EventGNN
 from .checkpoint import load_checkpoint, load_model, model_identity
 from .objectives import make_objective
-from .runs import default_out, fit_stats, split_of, train_model
+from .runs import default_out, fit_stats, task_data, train_model
 
 
 def finetune_groups(model: nn.Module, mode: str, head_lr: float, backbone_lr: float) -> list[dict]:
@@ -133,7 +133,7 @@ def finetune(
     else:
         data, scales = config.data, None
     try:
-        data = load_task_data(data, task.processes, task.signal, split_of(config), scales=scales)
+        data = task_data(config, data, task.processes, task.signal, scales, log=log)
     except DatasetError as err:
         if samples is not None or spec.in_catalog:
             raise

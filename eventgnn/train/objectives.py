@@ -38,6 +38,9 @@ PRETRAIN_KINDS = ("multiclass", "multilabel")
 SIGNAL_EFFICIENCIES = (0.5, 0.7)
 """Signal efficiencies at which binary metrics quote the background rejection ``1 / eps_B``."""
 
+TRUTH_CHECK_EVENTS = 100_000
+"""Training events whose targets a multilabel run checks for generator truth."""
+
 
 @dataclass(frozen=True)
 class Objective:
@@ -85,10 +88,15 @@ class Objective:
             )
 
     def check_trainable(self, graphs) -> None:
-        """Refuse training data this objective cannot learn from, saying why."""
+        """Refuse training data this objective cannot learn from, saying why (multilabel: when
+        the first :data:`TRUTH_CHECK_EVENTS` training events have no generator truth)."""
         if len(graphs) == 0:
             raise ValueError("the training split is empty")
-        if self.kind == "multilabel" and bool(torch.isnan(graphs.labels["targets"]).all()):
+        if self.kind != "multilabel":
+            return
+        if len(graphs) > TRUTH_CHECK_EVENTS:  # a streamed split is not read whole for this
+            graphs = graphs.subset(torch.arange(TRUTH_CHECK_EVENTS))
+        if bool(torch.isnan(graphs.labels["targets"]).all()):
             raise ValueError(
                 "multilabel training needs generator truth, but every target of the training "
                 "events is NaN (the data has no generator record); use --task multiclass"

@@ -25,9 +25,16 @@ from ..config import RunConfig, dump_yaml, to_dict, validate
 from ..events.io import read_events
 from ..graphs.dataset import Split, TaskData, load_task_data, process_names
 from ..graphs.features import fit_standardization
+from ..graphs.stream import (
+    StreamCache,
+    StreamedGraphs,
+    load_streamed_task_data,
+    open_cache,
+    stats_sample,
+)
 from ..model.eventgnn import EventGNN, count_parameters
 from .checkpoint import load_model, model_path
-from .distributed import rank_world
+from .distributed import rank_world, rank_zero_first
 from .engine import FitResult, fit
 from .objectives import PRETRAIN_KINDS, Objective, make_objective
 from .scoring import source_check
@@ -64,9 +71,42 @@ def split_of(config: RunConfig) -> Split:
 
 
 def fit_stats(data: TaskData) -> dict:
-    """Standardisation statistics fitted on the training split only."""
-    graphs, train = data.graphs, data.splits["train"]
-    return fit_standardization(graphs.x.numpy(), graphs.counts.numpy(), events=train.numpy())
+    """Standardisation statistics fitted on the training split only: every training event in
+    memory; streamed (``train.stream``), the sample :func:`~eventgnn.graphs.stream.stats_sample`
+    states (every training event up to 200,000, else 200,000 drawn with the run's seed; the
+    provenance's ``stats_sample`` records it), the same on every rank."""
+    graphs, train = data.graphs, data.splits["train"].numpy()
+    if isinstance(graphs, StreamedGraphs):
+        seed = data.provenance["split"]["seed"]
+        return graphs.standardization(train[stats_sample(len(train), seed)])
+    return fit_standardization(graphs.x.numpy(), graphs.counts.numpy(), events=train)
+
+
+def task_data(
+    config: RunConfig,
+    data,
+    processes,
+    signal=None,
+    scales=None,
+    cache: StreamCache | None = None,
+    log: Callable[[str], None] = print,
+) -> TaskData:
+    """The task's labelled, split data: in memory, or with ``train.stream`` over the streamed
+    cache (``cache`` if already open, else opened, and built on rank 0 first when needed)."""
+    split = split_of(config)
+    if not config.train.stream:
+        return load_task_data(data, processes, signal, split, scales=scales)
+    if cache is None:
+        cache = stream_cache(config, data, log)
+    return load_streamed_task_data(data, processes, signal, split, scales, cache=cache, log=log)
+
+
+def stream_cache(config: RunConfig, data, log: Callable[[str], None] = print) -> StreamCache:
+    """The streamed cache of ``data`` (``train.stream_cache``), built by rank 0 when needed
+    while the other ranks wait."""
+    rank, _ = rank_world()
+    quiet = log if rank == 0 else (lambda s: None)
+    return rank_zero_first(lambda: open_cache(data, config.train.stream_cache, quiet))
 
 
 def train_model(
@@ -154,9 +194,14 @@ def pretrain(config: RunConfig, log: Callable[[str], None] = print) -> Path:
         )
     if config.data is None:
         raise ValueError("pretrain needs data: pass --data DIR (a folder of Parquet shards)")
-    events = read_events(config.data)
-    processes = pretraining_classes(process_names(events)[1])
-    data = load_task_data(config.data, processes, None, split_of(config), events=events)
+    if config.train.stream:
+        cache = stream_cache(config, config.data, log)
+        processes = pretraining_classes(cache.processes)
+        data = task_data(config, config.data, processes, cache=cache, log=log)
+    else:
+        events = read_events(config.data)
+        processes = pretraining_classes(process_names(events)[1])
+        data = load_task_data(config.data, processes, None, split_of(config), events=events)
     objective = make_objective(config.objective, tuple(processes))
     torch.manual_seed(config.train.seed)
     model = EventGNN(config.model, objective.n_outputs, fit_stats(data))
