@@ -336,6 +336,8 @@ def _finished(spec: ShardSpec, overwrite: bool) -> bool:
 
 
 def _generate(specs: list[ShardSpec], todo: list[ShardSpec], jobs: int, progress: bool) -> None:
+    if not todo:  # every shard there already: no empty progress bar on every reuse
+        return
     total = sum(s.events for s in todo)
     bar = _progress_bar(total, len(specs) - len(todo), progress)
     try:
