@@ -60,6 +60,8 @@ class TrainConfig:
     (:mod:`eventgnn.graphs.stream`) instead of holding them in memory: peak memory that does not
     grow with the number of events, for data beyond one machine's memory; ``stream_cache``: its
     folder (default ``$EVENTGNN_CACHE/stream/<hash of the data path>``).
+    ``checkpoint_steps``: also write ``last.pt`` every this many training steps (0: at the end
+    of each epoch only), so a pre-empted job resumes from the middle of its epoch.
     """
 
     lr: float = 1e-4
@@ -82,6 +84,7 @@ class TrainConfig:
     plots: bool = True
     stream: bool = False
     stream_cache: str | None = None
+    checkpoint_steps: int = 0
 
 
 @dataclass(frozen=True)
@@ -284,7 +287,7 @@ def validate(config: RunConfig) -> RunConfig:
         *((f"train.{k}", getattr(t, k), "at least 1", lambda v: v >= 1)
           for k in ("batch_size", "eval_batch_size", "epochs")),
         *((f"train.{k}", getattr(t, k), "at least 0", lambda v: v >= 0)
-          for k in ("patience", "min_epochs")),
+          for k in ("patience", "min_epochs", "checkpoint_steps")),
         *((f"model.{k}", getattr(m, k), "at least 1", lambda v: v >= 1)
           for k in ("hidden", "latent", "mlp_layers", "iterations")),
         *((key, v, "at least 1 (or null: no limit)", lambda v: v is None or v >= 1)

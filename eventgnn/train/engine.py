@@ -70,6 +70,7 @@ class _Progress:
     history: list[dict] = field(default_factory=list)
     best: dict = field(default_factory=lambda: {"loss": math.inf, "epoch": 0, "bad": 0})
     best_state: dict | None = None
+    mid_epoch: dict | None = None  # steps done of the unfinished epoch (train.checkpoint_steps)
 
     def early_stop(self, val_loss: float, model: nn.Module, config: TrainConfig) -> None:
         """Keep the best weights; stop after ``patience`` epochs without an improvement larger
@@ -103,7 +104,15 @@ def _fingerprint(config: TrainConfig, objective: Objective, model: nn.Module, me
     hardware may change), the objective, the architecture, and the data (its files' identities,
     split and counts) and pretrained run that ``meta`` records."""
     train = asdict(config)
-    for key in ("epochs", "device", "num_threads", "plots", "eval_batch_size", "stream_cache"):
+    for key in (
+        "epochs",
+        "device",
+        "num_threads",
+        "plots",
+        "eval_batch_size",
+        "stream_cache",
+        "checkpoint_steps",
+    ):
         train.pop(key)
     if not train["stream"]:  # runs started before train.stream existed still resume
         train.pop("stream")
@@ -169,18 +178,33 @@ def train_epoch(
     generator: torch.Generator,
     config: TrainConfig,
     device: torch.device,
+    resume: dict | None = None,
+    checkpoint: Callable[[dict], None] | None = None,
 ) -> float:
     """One pass over ``graphs`` in the order ``generator`` draws (their ``epoch_batches``: in
     memory a permutation of the events, streamed a permutation of blocks shuffled in windows);
     the weighted mean training loss (each batch's weighted mean loss weighted by the batch's total
     weight). Under ``torchrun`` each rank takes its own share of the order and the loss is
-    averaged over ranks."""
+    averaged over ranks.
+
+    Every ``config.checkpoint_steps`` steps ``checkpoint`` gets the state of the unfinished epoch
+    (steps done, the generator as the epoch began, the loss sums); ``resume`` (such a state)
+    draws the same order again and trains from the first step not done, so the epoch ends as
+    it would have without the interruption (bit for bit on the CPU)."""
     rank, world = rank_world()
     net.train()
+    start = generator.get_state() if resume is None else resume["generator"]
+    generator.set_state(start)
     total = torch.zeros((), device=device)
     weight = torch.zeros((), dtype=torch.float64, device=device)
+    done = 0 if resume is None else resume["step"]
+    if resume is not None:
+        total, weight = resume["total"].to(device), resume["weight"].to(device)
     batches = graphs.epoch_batches(generator, config.batch_size, objective.target, rank, world)
-    for b in batches:
+    every = config.checkpoint_steps
+    for step, b in enumerate(batches):
+        if step < done:  # drawn again for the order (and the generator), trained already
+            continue
         with autocast(device, config.amp):
             logits = net(b)
         loss = objective.loss(logits, b.y, b.w)
@@ -190,6 +214,9 @@ def train_epoch(
         w = b.w.sum()  # with unit weights the batch size, exactly: the unweighted mean as before
         total += loss.detach() * w.abs()
         weight += w.double()
+        if checkpoint is not None and every and (step + 1) % every == 0:
+            sums = {"total": total.detach().cpu().clone(), "weight": weight.cpu().clone()}
+            checkpoint({"step": step + 1, "generator": start, **sums})
     if world > 1:
         t = torch.stack([total.double(), weight])
         torch.distributed.all_reduce(t)
@@ -278,13 +305,22 @@ def fit(
     fingerprint = _fingerprint(config, objective, model, meta or {})
     last = out / "last.pt"
     progress = _resume(last, fingerprint, model, optimizer, scheduler, generator)
-    if progress.epoch and rank == 0:
-        log(f"resuming {out} after epoch {progress.epoch}")
+    if (progress.epoch or progress.mid_epoch) and rank == 0:
+        mid = progress.mid_epoch
+        within = f" and step {mid['step']} of epoch {progress.epoch + 1}" if mid else ""
+        log(f"resuming {out} after epoch {progress.epoch}{within}")
+
+    def checkpoint(state: dict) -> None:  # within an epoch (train.checkpoint_steps)
+        if rank == 0:
+            progress.mid_epoch = state
+            _save_resume(last, progress, fingerprint, model, optimizer, scheduler, generator)
 
     while progress.epoch < config.epochs and not progress.stopped:
         t0 = time.perf_counter()
         lrs = [g["lr"] for g in optimizer.param_groups]
-        train_loss = train_epoch(net, objective, train_graphs, optimizer, generator, config, device)
+        train_loss = train_epoch(net, objective, train_graphs, optimizer, generator, config, device,
+                                 progress.mid_epoch, checkpoint)  # fmt: skip
+        progress.mid_epoch = None
         scheduler.step()
         val_loss, val_acc = validate(model, objective, val_graphs, config, device, train_loss)
         wall = time.perf_counter() - t0

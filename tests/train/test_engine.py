@@ -240,3 +240,39 @@ def test_run_plots_hold_a_training_sample_and_evaluate_plots_what_it_scores(
         "scores.png",
     ]
     assert calls[1]["train_scores"] is None and calls[1]["best_epoch"] is None
+
+
+def test_a_run_killed_within_an_epoch_resumes_there_bit_for_bit(tiny_cfg, tiny_data, tmp_path,
+                                                                  monkeypatch):  # fmt: skip
+    """``train.checkpoint_steps``: last.pt within an epoch; a run stopped right after its third
+    step checkpoint (mid epoch 2) resumes from that step and ends as the uninterrupted run."""
+    from eventgnn.train import engine
+
+    steps = ("train.checkpoint_steps=1", "train.batch_size=16", "train.epochs=3")
+    full = pretrain(tiny_cfg(tiny_data, tmp_path / "full", *steps), log=QUIET)
+    real, saves = engine._save_resume, []
+
+    def stop_after_a_few(path, progress, *args):
+        real(path, progress, *args)
+        saves.append(progress.mid_epoch)
+        if (
+            progress.mid_epoch is not None
+            and progress.epoch == 1
+            and progress.mid_epoch["step"] == 3
+        ):
+            raise KeyboardInterrupt  # killed right after the checkpoint of step 3 of epoch 2
+
+    monkeypatch.setattr(engine, "_save_resume", stop_after_a_few)
+    part = tmp_path / "part"
+    with pytest.raises(KeyboardInterrupt):
+        pretrain(tiny_cfg(tiny_data, part, *steps), log=QUIET)
+    monkeypatch.setattr(engine, "_save_resume", real)
+    lines = []
+    pretrain(tiny_cfg(tiny_data, part, *steps), log=lines.append)
+    assert any("resuming" in s and "step 3 of epoch 2" in s for s in lines)
+    for a, b in zip(_history(full), _history(part), strict=True):
+        assert {k: v for k, v in a.items() if k not in ("wall_s", "elapsed_s")} == {
+            k: v for k, v in b.items() if k not in ("wall_s", "elapsed_s")
+        }
+    s_full, s_part = _state(full), _state(part)
+    assert all(torch.equal(s_full[k], s_part[k]) for k in s_full)
