@@ -231,26 +231,48 @@ def _outputs(model, objective, graphs, config, device) -> tuple:
 
 
 def validate(model, objective, graphs, config, device, train_loss: float) -> tuple[float, float]:
-    """``(loss, accuracy)`` on the validation split; without one, the training loss is watched."""
+    """``(loss, accuracy)`` on the validation split; without one, the training loss is watched.
+    Under ``torchrun`` each rank scores its own contiguous share and the outputs (in memory) or
+    the windows' sums (streamed) are gathered, so every rank gets the numbers of the whole split
+    and early stopping decides the same everywhere."""
     if not len(graphs):
         return train_loss, math.nan
     if isinstance(graphs, StreamedGraphs):
         return _validate_streamed(model, objective, graphs, config, device)
-    logits, y, w = _outputs(model, objective, graphs, config, device)
+    rank, world = rank_world()
+    if world > 1:
+        part = graphs.subset(_share(len(graphs), rank, world))
+        outputs = _outputs(model, objective, part, config, device)
+        gathered: list = [None] * world
+        torch.distributed.all_gather_object(gathered, tuple(t.cpu() for t in outputs))
+        logits, y, w = (torch.cat(ts) for ts in zip(*gathered, strict=True))
+    else:
+        logits, y, w = _outputs(model, objective, graphs, config, device)
     return float(objective.loss(logits, y, w)), objective.accuracy(logits, y, w)
+
+
+def _share(n: int, rank: int, world: int) -> torch.Tensor:
+    """The contiguous indices of rank ``rank``'s share of ``n`` events (in rank order they are
+    ``0..n-1``, so the gathered outputs are in the split's order)."""
+    return torch.arange(n * rank // world, n * (rank + 1) // world)
 
 
 def _validate_streamed(model, objective, graphs, config, device) -> tuple[float, float]:
     """:func:`validate` a window of events at a time (memory independent of the split's size):
-    each window's weighted means, weighted by the window's total weight."""
-    loss = acc = total = 0.0
-    for a in range(0, len(graphs), STREAM_BUFFER):
+    each window's weighted means, weighted by the window's total weight; under ``torchrun`` each
+    rank takes every ``world``-th window and the sums are all-reduced."""
+    rank, world = rank_world()
+    # loss x |weight|, accuracy x weight, weight (on the device: NCCL reduces CUDA tensors)
+    sums = torch.zeros(3, dtype=torch.float64, device=device)
+    for a in range(rank * STREAM_BUFFER, len(graphs), world * STREAM_BUFFER):
         part = graphs.subset(torch.arange(a, min(a + STREAM_BUFFER, len(graphs))))
         logits, y, w = _outputs(model, objective, part, config, device)
         wt = float(w.double().sum())
-        loss += float(objective.loss(logits, y, w)) * abs(wt)
-        acc += objective.accuracy(logits, y, w) * wt
-        total += wt
+        loss, acc = float(objective.loss(logits, y, w)), objective.accuracy(logits, y, w)
+        sums += torch.tensor([loss * abs(wt), acc * wt, wt], dtype=torch.float64, device=device)
+    if world > 1:
+        torch.distributed.all_reduce(sums)
+    loss, acc, total = (float(v) for v in sums)
     if total == 0:
         return 0.0, math.nan
     return loss / abs(total), acc / total

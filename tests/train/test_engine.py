@@ -276,3 +276,13 @@ def test_a_run_killed_within_an_epoch_resumes_there_bit_for_bit(tiny_cfg, tiny_d
         }
     s_full, s_part = _state(full), _state(part)
     assert all(torch.equal(s_full[k], s_part[k]) for k in s_full)
+
+
+def test_validation_shares_cover_the_split_once_in_order():
+    """Under torchrun each rank validates a contiguous share; in rank order they are the split."""
+    from eventgnn.train.engine import _share
+
+    for n, world in ((10, 3), (7, 2), (1, 4), (0, 2)):
+        shares = [_share(n, r, world) for r in range(world)]
+        assert torch.equal(torch.cat(shares), torch.arange(n))
+        assert max(map(len, shares)) - min(map(len, shares)) <= 1
