@@ -41,8 +41,12 @@ def _catmull_rom(t):
     """The four Catmull-Rom weights for a point at fraction ``t`` between nodes 1 and 2."""
     t2, t3 = t * t, t * t * t
     return np.stack(
-        [-0.5 * t3 + t2 - 0.5 * t, 1.5 * t3 - 2.5 * t2 + 1, -1.5 * t3 + 2 * t2 + 0.5 * t,
-         0.5 * t3 - 0.5 * t2]
+        [
+            -0.5 * t3 + t2 - 0.5 * t,
+            1.5 * t3 - 2.5 * t2 + 1,
+            -1.5 * t3 + 2 * t2 + 0.5 * t,
+            0.5 * t3 - 0.5 * t2,
+        ]
     )  # [4, N]
 
 
@@ -104,8 +108,11 @@ class PartonDensities:
         """Interpolated ``x f(x, Q^2)``: ``x``, ``q2`` broadcastable arrays inside the grid."""
         x, q2 = np.broadcast_arrays(np.asarray(x, float), np.asarray(q2, float))
         lx, lq = _logit(np.minimum(x.ravel(), X_MAX)), np.log(q2.ravel())
-        if lx.size and (lx.min() < self._lx[0] - 1e-12 or lq.min() < self._lq[0] - 1e-9
-                        or lq.max() > self._lq[-1] + 1e-9):
+        if lx.size and (
+            lx.min() < self._lx[0] - 1e-12
+            or lq.min() < self._lq[0] - 1e-9
+            or lq.max() > self._lq[-1] + 1e-9
+        ):
             raise ValueError("x or Q^2 outside the tabulated PDF grid")
         ix, wx = self._stencil(self._lx, lx)
         iq, wq = self._stencil(self._lq, lq)

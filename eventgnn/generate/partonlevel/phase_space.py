@@ -102,8 +102,11 @@ def massless_volume(n: int, s: float) -> float:
     ``(2 pi)^(4 - 3n) (pi / 2)^(n - 1) s^(n - 2) / ((n - 1)! (n - 2)!)``."""
     from math import factorial, pi
 
-    return (2 * pi) ** (4 - 3 * n) * (pi / 2) ** (n - 1) * s ** (n - 2) / (
-        factorial(n - 1) * factorial(n - 2)
+    return (
+        (2 * pi) ** (4 - 3 * n)
+        * (pi / 2) ** (n - 1)
+        * s ** (n - 2)
+        / (factorial(n - 1) * factorial(n - 2))
     )
 
 
