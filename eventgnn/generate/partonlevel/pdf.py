@@ -61,7 +61,7 @@ class PartonDensities:
     ``direct(pid, x, q2)`` asks Pythia point by point (the reference for the grid).
     """
 
-    def __init__(self, x_min=1e-4, q2_range=(1e2, 1e7), n_x=160, n_q2=30):
+    def __init__(self, x_min=1e-4, q2_range=(1e2, 1e8), n_x=160, n_q2=36):
         if not 0 < x_min < 1 or not 0 < q2_range[0] < q2_range[1]:
             raise ValueError(f"PDF grid out of range: x_min={x_min}, q2_range={q2_range}")
         self._pythia, pythia8mc = _pythia()
@@ -82,9 +82,9 @@ class PartonDensities:
     def direct(self, pid: int, x, q2) -> np.ndarray:
         """Pythia's own ``x f(x, Q^2)``, one C++ call per point."""
         x, q2 = np.broadcast_arrays(np.asarray(x, float), np.asarray(q2, float))
-        return np.array([self.pdf.xf(pid, a, b) for a, b in zip(x.ravel(), q2.ravel())]).reshape(
-            x.shape
-        )
+        return np.array(
+            [self.pdf.xf(pid, a, b) for a, b in zip(x.ravel(), q2.ravel(), strict=True)]
+        ).reshape(x.shape)
 
     def alpha_s(self, q2) -> np.ndarray:
         """Pythia's hard-process ``alpha_s(Q^2)`` (first-order running, 0.130 at m_Z)."""
