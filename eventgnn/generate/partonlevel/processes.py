@@ -212,6 +212,7 @@ class Integrand:
     sqrt_s: float = 13000.0
     scale: Callable = half_transverse_mass_sum
     params: Parameters = STANDARD_MODEL
+    factor_scale: Callable | None = None  # None: the same as ``scale``
 
     def __post_init__(self):
         self.tau_min = (sum(self.process.masses) / self.sqrt_s) ** 2
@@ -251,10 +252,12 @@ class Integrand:
             final[:, keep],
             jacobian[keep],
         )
-        mu2 = np.clip(self.scale(final), *self.pdf.q2_range)
-        params = replace(self.params, alpha_s=self.pdf.alpha_s(mu2))
-        f1 = {pid: self.pdf.xf(pid, x1, mu2) / x1 for pid in _ids(self.process)}
-        f2 = {pid: self.pdf.xf(pid, x2, mu2) / x2 for pid in _ids(self.process)}
+        mu2_r = np.clip(self.scale(final), *self.pdf.q2_range)
+        mu2_f = mu2_r if self.factor_scale is None else self.factor_scale(final)
+        mu2_f = np.clip(mu2_f, *self.pdf.q2_range)
+        params = replace(self.params, alpha_s=self.pdf.alpha_s(mu2_r))
+        f1 = {pid: self.pdf.xf(pid, x1, mu2_f) / x1 for pid in _ids(self.process)}
+        f2 = {pid: self.pdf.xf(pid, x2, mu2_f) / x2 for pid in _ids(self.process)}
         total = np.zeros(len(x1))
         for channel in self.process.channels:
             lum = sum(f1[a] * f2[b] for a, b in channel.partons)
@@ -278,17 +281,19 @@ def cross_section(
     *,
     sqrt_s: float = 13000.0,
     scale: Callable = half_transverse_mass_sum,
+    factor_scale: Callable | None = None,
     params: Parameters = STANDARD_MODEL,
     n_points: int = 20000,
     iterations: int = 5,
     warmup: int = 3,
     seed: int = 1,
 ) -> Estimate:
-    """The hadronic cross section in pb with its Monte Carlo error (VEGAS)."""
+    """The hadronic cross section in pb with its Monte Carlo error (VEGAS): ``scale`` gives
+    ``mu_R^2`` (and ``mu_F^2`` unless ``factor_scale`` is given) from the final-state momenta."""
     if isinstance(process, str):
         process = globals()["process"](process)
     pdf = pdf or PartonDensities()
-    integrand = Integrand(process, pdf, sqrt_s, scale, params)
+    integrand = Integrand(process, pdf, sqrt_s, scale, params, factor_scale)
     grid = Vegas(integrand.dim)
     return grid.integrate(
         integrand, n_points, iterations, warmup, rng=np.random.default_rng(seed), batch=5000

@@ -10,6 +10,9 @@
 - :func:`transverse_mass_geometric_mean`: ``mu^2 = (prod_i m_T,i)^(2/n)``; for 2 -> 2 it is
   Pythia's default ``SigmaProcess:renormScale2 = 2`` and, with two equal masses, also its
   ``factorScale2 = 1`` (the smaller ``m_T^2``).
+- :func:`two_smallest_transverse_mass_mean`: ``mu^2 = sqrt(m_T,a^2 m_T,b^2)`` of the two
+  smallest; Pythia's 2 -> 3 default factorisation scale (``SigmaProcess:factorScale3 = 2``), where
+  its renormalisation scale is :func:`transverse_mass_geometric_mean` (``renormScale3 = 3``).
 - :func:`fixed_scale`: a constant ``mu``.
 """
 
@@ -29,6 +32,11 @@ def half_transverse_mass_sum(final) -> np.ndarray:
 
 def transverse_mass_geometric_mean(final) -> np.ndarray:
     return np.exp(np.mean(np.log(transverse_masses_squared(final)), axis=0))
+
+
+def two_smallest_transverse_mass_mean(final) -> np.ndarray:
+    mt2 = np.sort(transverse_masses_squared(final), axis=0)
+    return np.sqrt(mt2[0] * mt2[1])
 
 
 def fixed_scale(mu: float):
