@@ -320,3 +320,30 @@ def test_tth_cross_section_equals_pythias(pdf):
 def test_unknown_process_is_named():
     with pytest.raises(ValueError, match="unknown process 'ttz'"):
         processes.process("ttz")
+
+
+def test_thq_channels_are_the_t_channel_parton_pairs():
+    """The eight five-flavour t-channel pairs (light quark or antiquark with b or bbar)."""
+    pairs = {pair for c in processes.process("thq").channels for pair in c.partons}
+    assert pairs == {(2, 5), (4, 5), (-1, 5), (-3, 5), (-2, -5), (-4, -5), (1, -5), (3, -5)}
+    assert processes.process("tttt").symmetry == 4.0
+    assert processes.process("ttgammagamma").symmetry == 2.0
+
+
+def _photon(pt, eta, phi):
+    return np.array([[pt * np.cosh(eta), pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)]])
+
+
+@pytest.mark.parametrize(
+    ("a1", "a2", "passes"),
+    [
+        ((20, 0.0, 0.0), (20, 1.0, 2.0), True),
+        ((14, 0.0, 0.0), (20, 1.0, 2.0), False),  # pT
+        ((20, 2.8, 0.0), (20, 1.0, 2.0), False),  # eta
+        ((20, 0.0, 0.0), (20, 0.2, 0.3), False),  # Delta R = 0.36
+        ((20, 0.0, 3.0), (20, 0.0, -3.0), False),  # Delta phi wraps: 0.28
+    ],
+)
+def test_photon_cuts(a1, a2, passes):
+    final = np.stack([_photon(*a1), _photon(*a2)])
+    assert processes.photon_cuts()(final)[0] == passes
