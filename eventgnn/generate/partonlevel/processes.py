@@ -196,11 +196,15 @@ PROCESSES = {
 """Process builders by name (keyword arguments: see each builder)."""
 
 
-def process(name: str, **options) -> Process:
-    """The :class:`Process` called ``name`` (:data:`PROCESSES`)."""
+def _by_name(name: str, **options) -> Process:
     if name not in PROCESSES:
         raise ValueError(f"unknown process {name!r}; expected one of {sorted(PROCESSES)}")
     return PROCESSES[name](**options)
+
+
+def process(name: str, **options) -> Process:
+    """The :class:`Process` called ``name`` (:data:`PROCESSES`)."""
+    return _by_name(name, **options)
 
 
 @dataclass
@@ -291,7 +295,7 @@ def cross_section(
     """The hadronic cross section in pb with its Monte Carlo error (VEGAS): ``scale`` gives
     ``mu_R^2`` (and ``mu_F^2`` unless ``factor_scale`` is given) from the final-state momenta."""
     if isinstance(process, str):
-        process = globals()["process"](process)
+        process = _by_name(process)
     pdf = pdf or PartonDensities()
     integrand = Integrand(process, pdf, sqrt_s, scale, params, factor_scale)
     grid = Vegas(integrand.dim)
