@@ -2,7 +2,8 @@
 
 The defaults are those of MadGraph's ``sm`` model (G_mu scheme: ``m_Z = 91.188``, ``G_F =
 1.16639e-5``, ``1 / alpha(m_Z) = 132.507`` give ``m_W = 80.419`` and ``sin^2 theta_W = 1 - m_W^2 /
-m_Z^2 = 0.22225`` at tree level) with the project's top mass, 172.5 GeV (Pythia's default), and
+m_Z^2 = 0.22225`` at tree level) with a top mass of 172.5 GeV (Pythia 8.317 and the ``sm`` model
+use 173.0: pass ``m_t=173.0`` to compare with them, as the cross-section checks do), and
 ``alpha_s = 0.118``. Every field may be replaced (``dataclasses.replace``), also by ``[N]`` arrays
 (one value per event, e.g. Pythia's running alpha_s), so a comparison can use another program's
 values; the derived couplings follow the tree-level relations ``e = sqrt(4 pi alpha)``,
