@@ -62,6 +62,8 @@ class TrainConfig:
     folder (default ``$EVENTGNN_CACHE/stream/<hash of the data path>``).
     ``checkpoint_steps``: also write ``last.pt`` every this many training steps (0: at the end
     of each epoch only), so a pre-empted job resumes from the middle of its epoch.
+    ``warmup_epochs``: ramp the learning rate up linearly over this many epochs (0: none), for
+    large batches (docs/training.md, "Large batches").
     """
 
     lr: float = 1e-4
@@ -85,6 +87,7 @@ class TrainConfig:
     stream: bool = False
     stream_cache: str | None = None
     checkpoint_steps: int = 0
+    warmup_epochs: int = 0
 
 
 @dataclass(frozen=True)
@@ -287,7 +290,7 @@ def validate(config: RunConfig) -> RunConfig:
         *((f"train.{k}", getattr(t, k), "at least 1", lambda v: v >= 1)
           for k in ("batch_size", "eval_batch_size", "epochs")),
         *((f"train.{k}", getattr(t, k), "at least 0", lambda v: v >= 0)
-          for k in ("patience", "min_epochs", "checkpoint_steps")),
+          for k in ("patience", "min_epochs", "checkpoint_steps", "warmup_epochs")),
         *((f"model.{k}", getattr(m, k), "at least 1", lambda v: v >= 1)
           for k in ("hidden", "latent", "mlp_layers", "iterations")),
         *((key, v, "at least 1 (or null: no limit)", lambda v: v is None or v >= 1)

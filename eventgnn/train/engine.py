@@ -85,7 +85,9 @@ class _Progress:
 
 def _optimizer(model: nn.Module, param_groups: list[dict] | None, config: TrainConfig):
     """Adam over ``param_groups`` (default: every trainable parameter at ``config.lr``), each
-    group decayed as ``lr * lr_decay**epoch``; the fused implementation where the device has it."""
+    group decayed as ``lr * lr_decay**epoch`` and, with ``warmup_epochs`` W, ramped up linearly
+    over the first W epochs (``(epoch + 1) / W``: the large-batch recipe of docs/training.md);
+    the fused implementation where the device has it."""
     if param_groups is None:
         param_groups = [{"name": "all", "params": model.parameters(), "lr": config.lr}]
     groups = [{**g, "params": [p for p in g["params"] if p.requires_grad]} for g in param_groups]
@@ -94,8 +96,12 @@ def _optimizer(model: nn.Module, param_groups: list[dict] | None, config: TrainC
         optimizer = torch.optim.Adam(groups, fused=True)
     except (RuntimeError, ValueError, TypeError):  # pragma: no cover - device without fused Adam
         optimizer = torch.optim.Adam(groups)
-    decay = config.lr_decay
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: decay**epoch)
+    decay, warmup = config.lr_decay, config.warmup_epochs
+
+    def factor(epoch: int) -> float:
+        return decay**epoch * (min(1.0, (epoch + 1) / warmup) if warmup else 1.0)
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
     return optimizer, scheduler
 
 
@@ -118,6 +124,8 @@ def _fingerprint(config: TrainConfig, objective: Objective, model: nn.Module, me
         train.pop("stream")
     if not train["balance"]:  # runs started before train.balance existed still resume
         train.pop("balance")
+    if not train["warmup_epochs"]:  # nor before train.warmup_epochs
+        train.pop("warmup_epochs")
     run = {k: meta.get(k) for k in ("task", "provenance", "pretrained_from")}
     architecture = asdict(model.config) if hasattr(model, "config") else None
     fp = {"train": train, "objective": [objective.kind, list(objective.names)],

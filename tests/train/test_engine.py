@@ -286,3 +286,12 @@ def test_validation_shares_cover_the_split_once_in_order():
         shares = [_share(n, r, world) for r in range(world)]
         assert torch.equal(torch.cat(shares), torch.arange(n))
         assert max(map(len, shares)) - min(map(len, shares)) <= 1
+
+
+def test_warmup_ramps_the_learning_rate_then_decays(tiny_cfg, tiny_data, tmp_path):
+    """``train.warmup_epochs=3``: lr x 1/3, 2/3, 1 in the first three epochs, times lr_decay**e."""
+    run = pretrain(tiny_cfg(tiny_data, tmp_path / "w", "train.warmup_epochs=3", "train.epochs=5",
+                            "train.lr=0.01", "train.lr_decay=0.5"), log=QUIET)  # fmt: skip
+    lrs = [float(row["lr_all"]) for row in _history(run)]
+    expected = [0.01 * 0.5**e * min(1, (e + 1) / 3) for e in range(5)]
+    assert lrs == pytest.approx(expected, rel=1e-12)
