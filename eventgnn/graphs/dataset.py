@@ -223,14 +223,31 @@ def check_class_weights(
     ones) or to NaN cannot be learnt, and its metrics would be meaningless. A
     :class:`DatasetError` naming the class, and each of its processes with its total weight and
     ``scale``."""
+    codes, present = process_names(events)
     weights = np.asarray(ak.to_numpy(events.weight), dtype=np.float64)
+    check_class_totals(weights, labels, codes, present, processes, signal, scales, where)
+
+
+def check_class_totals(
+    weights: np.ndarray,
+    labels: np.ndarray,
+    codes: np.ndarray,
+    present: Sequence[str],
+    processes: Sequence[str],
+    signal: Sequence[str] | None,
+    scales: Mapping[str, float] | None,
+    where: str,
+) -> None:
+    """:func:`check_class_weights` on plain arrays: each event's (scaled) weight, class label,
+    and process as a code into ``present`` (the streamed cache holds them so)."""
+    weights = np.asarray(weights, dtype=np.float64)
     names = label_names(processes, signal)
     totals = np.bincount(labels, weights=weights, minlength=len(names))
     bad = [k for k, total in enumerate(totals) if not total > 0]
     if not bad:
         return
-    codes, present = process_names(events)
-    per_process = dict(zip(present, np.bincount(codes, weights=weights), strict=True))
+    per_process = dict(zip(present, np.bincount(codes, weights=weights, minlength=len(present)),
+                           strict=True))  # fmt: skip
     k = bad[0]
     members = [p for p in processes if label_lookup([p], processes, signal)[0] == k]
     each = ", ".join(
@@ -361,6 +378,25 @@ class TaskData:
         return self.graphs.subset(self.splits[name])
 
 
+def data_provenance(data, split: Split, labels: np.ndarray, splits: Mapping, scales) -> dict:
+    """What a run's events are, stored in its checkpoint: the data (path, files' fingerprint,
+    reader settings), the split and its sizes, the events per class, and the weight ``scales``
+    (only when given: runs without them keep the provenance, and resume, of before)."""
+    classes, counts = np.unique(labels, return_counts=True)
+    provenance = {
+        "data": resolved(data),
+        "files": data_identity(data)["fingerprint"],
+        "reader_settings": reader_settings(data),
+        "n_events": int(len(labels)),
+        "split": split.to_dict(),
+        "split_sizes": {name: int(len(v)) for name, v in splits.items()},
+        "class_counts": dict(zip(classes.tolist(), counts.tolist(), strict=True)),
+    }
+    if scales:
+        provenance["scales"] = dict(scales)
+    return provenance
+
+
 def load_task_data(
     data,
     processes: Sequence[str],
@@ -383,18 +419,7 @@ def load_task_data(
         check_identities(events, describe(data))
         folds = event_folds(events, split.kfold)
     splits = split_indices(labels, split, folds, label_names(processes, signal))
-    classes, counts = np.unique(labels, return_counts=True)
-    provenance = {
-        "data": resolved(data),
-        "files": data_identity(data)["fingerprint"],
-        "reader_settings": reader_settings(data),
-        "n_events": int(len(events)),
-        "split": split.to_dict(),
-        "split_sizes": {name: int(len(v)) for name, v in splits.items()},
-        "class_counts": dict(zip(classes.tolist(), counts.tolist(), strict=True)),
-    }
-    if scales:  # only then: runs without scales keep the provenance (and resume) of before
-        provenance["scales"] = dict(scales)
+    provenance = data_provenance(data, split, labels, splits, scales)
     graphs = GraphTensors.from_events(events)
     # each event's process (index into ``processes``): plots per process of a binary task
     codes, names = process_names(events)

@@ -58,13 +58,14 @@ from .batch import GraphTensors
 from .dataset import (
     Split,
     TaskData,
+    check_class_totals,
     check_present,
     data_identity,
+    data_provenance,
     describe,
     label_lookup,
     label_names,
     process_names,
-    reader_settings,
     resolved,
     split_indices,
 )
@@ -463,25 +464,18 @@ def load_streamed_task_data(
     del codes
     selected = np.flatnonzero(labels >= 0)
     labels = labels[selected]
+    factor = np.array([(scales or {}).get(n, 1.0) for n in names], np.float32)
+    codes = np.asarray(cache.process)[selected]
+    weights = np.asarray(cache.weight)[selected] * factor[codes]
+    check_class_totals(weights, labels, codes, names, processes, signal, scales, describe(data))
+    del codes, weights
     splits = split_indices(labels, split, None, label_names(processes, signal))
-    classes, counts = np.unique(labels, return_counts=True)
-    provenance = {
-        "data": resolved(data),
-        "files": data_identity(data)["fingerprint"],
-        "reader_settings": reader_settings(data),
-        "n_events": int(len(labels)),
-        "split": split.to_dict(),
-        "split_sizes": {name: int(len(v)) for name, v in splits.items()},
-        "class_counts": dict(zip(classes.tolist(), counts.tolist(), strict=True)),
-    }
+    provenance = data_provenance(data, split, labels, splits, scales)
     del labels
     cache.release()
-    if scales:
-        provenance["scales"] = dict(scales)
     n_train = len(splits["train"])
     provenance["stats_sample"] = {"n_events": int(min(n_train, STATS_EVENTS)), "of": n_train,
                                   "seed": split.seed}  # fmt: skip
-    factor = np.array([(scales or {}).get(n, 1.0) for n in names], np.float32)
     graphs = StreamedGraphs(cache, selected, label_table, label_lookup(names, processes, None),
                             factor)  # fmt: skip
     return TaskData(

@@ -11,6 +11,7 @@ import pytest
 import torch
 from hand_events import random_events
 
+from eventgnn._core.errors import DatasetError
 from eventgnn.events.parquet import write_events
 from eventgnn.graphs import stream
 from eventgnn.graphs.dataset import Split, load_task_data
@@ -52,6 +53,17 @@ def test_streamed_data_equals_the_in_memory_data(tiny_data, tmp_path):
     for k in s_mem:
         np.testing.assert_array_equal(s_mem[k], s_st[k])
     assert st.provenance["stats_sample"] == {"n_events": 72, "of": 72, "seed": 3}
+
+
+def test_a_class_of_no_positive_weight_is_refused_as_in_memory(tiny_data, tmp_path):
+    """The streamed path checks the classes' total weights as load_task_data does."""
+    args = (tiny_data, ["wh", "zh"], ["wh"], Split(seed=3), {"zh": 0.0})
+    with pytest.raises(DatasetError) as in_memory:
+        load_task_data(*args[:4], scales=args[4])
+    with pytest.raises(DatasetError) as streamed:
+        load_streamed_task_data(*args, folder=tmp_path / "c", log=QUIET)
+    assert str(streamed.value) == str(in_memory.value)
+    assert "class 'background: zh' has a total event weight of 0" in str(streamed.value)
 
 
 def test_the_stats_sample_is_seeded_and_stated():
