@@ -37,6 +37,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+# the Minkowski product and Pythia's common-mass map, shared with the amplitude engine
+from .amplitudes.lorentz import common_mass as common_mass
+from .amplitudes.lorentz import dot
+
 METRIC = np.array([1.0, -1.0, -1.0, -1.0])
 
 _I2 = np.eye(2)
@@ -82,16 +86,6 @@ class YukawaTerms(NamedTuple):
 _GAMMA_LOWER_FLAT = (GAMMA * METRIC[:, None, None]).reshape(4, 16)
 
 
-def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Minkowski product ``a.b`` of ``[..., 4]`` arrays."""
-    return (
-        a[..., 0] * b[..., 0]
-        - a[..., 1] * b[..., 1]
-        - a[..., 2] * b[..., 2]
-        - a[..., 3] * b[..., 3]
-    )
-
-
 def slash(a: np.ndarray) -> np.ndarray:
     """``a_mu gamma^mu`` for ``[..., 4]`` vectors (real or complex): ``[..., 4, 4]``."""
     return (a @ _GAMMA_LOWER_FLAT).reshape(a.shape[:-1] + (4, 4))
@@ -106,22 +100,6 @@ def _propagator(p: np.ndarray, m: np.ndarray) -> np.ndarray:
     """Top propagator without its ``i``: ``(pslash + m) / (p^2 - m^2)``."""
     num = slash(p) + m[..., None, None] * IDENTITY
     return num / (dot(p, p) - m * m)[..., None, None]
-
-
-def common_mass(top: np.ndarray, antitop: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pythia's map of a top pair with different (Breit-Wigner) masses to a common mass.
-
-    ``m^2 = (s_t + s_tbar) / 2 - (s_t - s_tbar)^2 / (4 s)`` with ``s = (p_t + p_tbar)^2``, and
-    ``p_t' = p_t + e P``, ``p_tbar' = p_tbar - e P`` with ``P = p_t + p_tbar``, ``e = (s_tbar -
-    s_t) / (2 s)``: the pair momentum is kept, both have mass ``m`` (``Sigma3gg2HQQbar::sigmaKin``).
-    Returns ``(top', antitop', m)``.
-    """
-    s4, s5 = dot(top, top), dot(antitop, antitop)
-    pair = top + antitop
-    s45 = dot(pair, pair)
-    m2 = 0.5 * (s4 + s5) - 0.25 * (s4 - s5) ** 2 / s45
-    eps = (0.5 * (s5 - s4) / s45)[..., None]
-    return top + eps * pair, antitop - eps * pair, np.sqrt(m2)
 
 
 def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
