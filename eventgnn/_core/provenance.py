@@ -64,6 +64,13 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def listed(diffs: list[str], limit: int = 3) -> str:
+    """The first ``limit`` differences joined by ``; `` and how many more there are, for a
+    message that names what differs without listing hundreds of files."""
+    more = f" (and {len(diffs) - limit} more)" if len(diffs) > limit else ""
+    return "; ".join(diffs[:limit]) + more
+
+
 def check_record(path: str | os.PathLike, wanted: Mapping, what: str, remedy: str) -> bool:
     """``True`` when the record at ``path`` exists and equals ``wanted`` (the output may be
     reused); ``False`` when there is none. A different record raises
@@ -79,9 +86,8 @@ def check_record(path: str | os.PathLike, wanted: Mapping, what: str, remedy: st
     diffs = differences(stored, json.loads(json.dumps(wanted, default=str)))
     if not diffs:
         return True
-    more = f" (and {len(diffs) - 3} more)" if len(diffs) > 3 else ""
     raise StaleOutputError(
-        f"{what} was made from other inputs or options: {'; '.join(diffs[:3])}{more}; {remedy}"
+        f"{what} was made from other inputs or options: {listed(diffs)}; {remedy}"
     )
 
 

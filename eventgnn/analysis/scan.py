@@ -49,7 +49,7 @@ import torch
 
 from .._core.errors import StaleOutputError
 from .._core.fileio import safe_name, write_text_atomic
-from .._core.provenance import differences, lock, write_record
+from .._core.provenance import differences, listed, lock, write_record
 from .._core.system import cpu_count, die_with_parent
 from ..catalog.registry import shipped_card
 from ..catalog.resolve import TaskSpec, resolve_task
@@ -384,10 +384,9 @@ def _check_scan_record(path: Path, wanted: dict) -> None:
         now = {**wanted, "setups": {k: wanted["setups"][k] for k in seen}}
         diffs = differences({**stored, "setups": seen}, json.loads(json.dumps(now)))
         if diffs:
-            more = f" (and {len(diffs) - 3} more)" if len(diffs) > 3 else ""
             raise StaleOutputError(
                 f"scan folder {path.parent} holds runs made with other settings: "
-                f"{'; '.join(diffs[:3])}{more}; use another --out, or the same task, data and "
+                f"{listed(diffs)}; use another --out, or the same task, data and "
                 "settings"
             )
         wanted = {**wanted, "setups": {**stored.get("setups", {}), **wanted["setups"]}}

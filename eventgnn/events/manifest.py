@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .._core.errors import DatasetError, StaleOutputError
 from .._core.fileio import clip
-from .._core.provenance import differences, write_record
+from .._core.provenance import differences, listed, write_record
 
 MANIFEST = "manifest.json"
 
@@ -44,10 +44,9 @@ def write_manifest(folder: str | os.PathLike, request: Mapping, shards: Iterable
             raise StaleOutputError(f"{path}: unreadable manifest ({err})") from err
         diffs = differences(stored, record)
         if diffs:
-            more = f" (and {len(diffs) - 3} more)" if len(diffs) > 3 else ""
             raise StaleOutputError(
                 f"{path}: this folder holds the manifest of another request: "
-                f"{'; '.join(diffs[:3])}{more}; generate into another --out, or rerun with "
+                f"{listed(diffs)}; generate into another --out, or rerun with "
                 "--overwrite"
             )
         return path

@@ -50,7 +50,7 @@ from torch_geometric.data import Batch
 
 from .._core.errors import DatasetError
 from .._core.fileio import write_text_atomic
-from .._core.provenance import differences, fingerprint, lock
+from .._core.provenance import differences, fingerprint, listed, lock
 from .._core.system import cache_dir
 from .._core.version import __version__
 from ..events.io import iter_event_chunks
@@ -216,9 +216,8 @@ def _reusable(record: Path, wanted: dict, log: Callable[[str], None]) -> bool:
         return False
     diffs = differences(stored, wanted)
     if diffs:
-        more = f" (and {len(diffs) - 3} more)" if len(diffs) > 3 else ""
         log(f"train.stream: the cache in {record.parent} was made from other inputs: "
-            f"{'; '.join(diffs[:3])}{more}; rebuilding it")  # fmt: skip
+            f"{listed(diffs)}; rebuilding it")  # fmt: skip
     return not diffs
 
 

@@ -30,7 +30,7 @@ from torch import nn
 
 from .._core.errors import StaleOutputError
 from .._core.fileio import atomic_path, write_text_atomic
-from .._core.provenance import differences
+from .._core.provenance import differences, listed
 from .._core.system import machine_info
 from .._core.version import __version__
 from ..config import TrainConfig
@@ -152,10 +152,9 @@ def _resume(path: Path, fingerprint: dict, model, optimizer, scheduler, generato
         fingerprint = {k: v for k, v in fingerprint.items() if k != "finetune"}  # they were kept
     diffs = differences(stored, fingerprint)
     if diffs:
-        more = f" (and {len(diffs) - 3} more)" if len(diffs) > 3 else ""
         raise StaleOutputError(
             f"{path}: this run directory holds a run made with other settings or data: "
-            f"{'; '.join(diffs[:3])}{more}; use another --out, or delete it to start over"
+            f"{listed(diffs)}; use another --out, or delete it to start over"
         )
     model.load_state_dict(ckpt["model"])
     optimizer.load_state_dict(ckpt["optimizer"])
