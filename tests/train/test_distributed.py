@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
-
 import pytest
 import torch
+from runtools import torchrun_two_ranks
 
 SCRIPT = """
 import sys
@@ -43,28 +37,8 @@ shutdown_distributed()
 
 @pytest.mark.slow
 def test_torchrun_two_cpu_ranks_end_with_identical_weights(tiny_data, tmp_path):
-    torchrun = Path(sys.executable).with_name("torchrun")
-    if not torchrun.exists():
-        torchrun = shutil.which("torchrun")
-    script = tmp_path / "ddp_train.py"
-    script.write_text(textwrap.dedent(SCRIPT))
     out = tmp_path / "run"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
-    proc = subprocess.run(
-        [
-            str(torchrun),
-            "--standalone",
-            "--nproc_per_node",
-            "2",
-            str(script),
-            str(tiny_data),
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+    proc = torchrun_two_ranks(SCRIPT, [str(tiny_data), str(out)], tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     a = torch.load(out / "rank0.pt", weights_only=True)
     b = torch.load(out / "rank1.pt", weights_only=True)

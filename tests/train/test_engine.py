@@ -3,7 +3,6 @@ early stopping."""
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shutil
@@ -11,22 +10,13 @@ import shutil
 import pytest
 import torch
 from hand_events import random_events
+from runtools import assert_same_run, history
 
 from eventgnn._core.errors import LockedError, StaleOutputError
 from eventgnn._core.provenance import lock
 from eventgnn.events.parquet import write_events
 from eventgnn.train.checkpoint import load_checkpoint, load_model
 from eventgnn.train.runs import pretrain
-
-
-def _history(run):
-    with open(run / "history.csv") as f:
-        return list(csv.DictReader(f))
-
-
-def _state(run):
-    return torch.load(run / "model.pt", weights_only=True)["state_dict"]
-
 
 QUIET = lambda s: None  # noqa: E731
 
@@ -36,20 +26,12 @@ def test_resumed_run_continues_the_same_history(tiny_cfg, tiny_data, tmp_path):
     full = pretrain(tiny_cfg(tiny_data, tmp_path / "full", "train.epochs=4"), log=quiet)
     part = tmp_path / "part"
     pretrain(tiny_cfg(tiny_data, part, "train.epochs=2"), log=quiet)  # "killed" after epoch 2
-    assert len(_history(part)) == 2
+    assert len(history(part)) == 2
     lines = []
     pretrain(tiny_cfg(tiny_data, part, "train.epochs=4"), log=lines.append)
     assert any("resuming" in s for s in lines)
-    h_full, h_part = _history(full), _history(part)
-    assert len(h_part) == 4
-    for a, b in zip(h_full, h_part, strict=True):
-        for key in a:
-            if key not in ("wall_s", "elapsed_s"):
-                assert a[key] == b[key], key
-    s_full, s_part = _state(full), _state(part)
-    assert s_full.keys() == s_part.keys()
-    for k in s_full:
-        assert torch.equal(s_full[k], s_part[k]), k
+    assert len(history(part)) == 4
+    assert_same_run(full, part)
 
 
 def _interrupted_run(tiny_cfg, data, out):
@@ -131,7 +113,7 @@ def test_model_file_loads_with_weights_only_and_reproduces_outputs(pretrained_ru
 
 
 def test_history_and_learning_rate_decay(pretrained_run):
-    rows = _history(pretrained_run)
+    rows = history(pretrained_run)
     assert [int(r["epoch"]) for r in rows] == [1, 2]
     for r in rows:
         k = int(r["epoch"]) - 1
@@ -158,7 +140,7 @@ def test_early_stopping_restores_best_weights(tiny_cfg, tiny_data, tmp_path):
         ),
         log=lambda s: None,
     )
-    rows = _history(run)
+    rows = history(run)
     assert len(rows) == 3
     import json
 
@@ -187,7 +169,7 @@ def test_no_early_stop_before_min_epochs(tiny_cfg, tiny_data, tmp_path):
         ),
         log=lambda s: None,
     )
-    assert len(_history(run)) == 4
+    assert len(history(run)) == 4
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
@@ -200,8 +182,8 @@ def test_cuda_run_with_amp_learns_and_reloads_on_cpu(tiny_cfg, tiny_data, tmp_pa
                  "train.lr=0.003", "train.min_epochs=30"),
         log=lambda s: None,
     )  # fmt: skip
-    history = _history(run)
-    assert float(history[-1]["train_loss"]) < 0.7 * float(history[0]["train_loss"])
+    rows = history(run)
+    assert float(rows[-1]["train_loss"]) < 0.7 * float(rows[0]["train_loss"])
     model, _ = load_model(run)
     assert next(model.parameters()).device.type == "cpu"
     assert json.loads((run / "metrics.json").read_text())["accuracy"] > 0.5  # chance: 1/3
@@ -270,12 +252,7 @@ def test_a_run_killed_within_an_epoch_resumes_there_bit_for_bit(tiny_cfg, tiny_d
     lines = []
     pretrain(tiny_cfg(tiny_data, part, *steps), log=lines.append)
     assert any("resuming" in s and "step 3 of epoch 2" in s for s in lines)
-    for a, b in zip(_history(full), _history(part), strict=True):
-        assert {k: v for k, v in a.items() if k not in ("wall_s", "elapsed_s")} == {
-            k: v for k, v in b.items() if k not in ("wall_s", "elapsed_s")
-        }
-    s_full, s_part = _state(full), _state(part)
-    assert all(torch.equal(s_full[k], s_part[k]) for k in s_full)
+    assert_same_run(full, part)
 
 
 def test_validation_shares_cover_the_split_once_in_order():
@@ -292,6 +269,6 @@ def test_warmup_ramps_the_learning_rate_then_decays(tiny_cfg, tiny_data, tmp_pat
     """``train.warmup_epochs=3``: lr x 1/3, 2/3, 1 in the first three epochs, times lr_decay**e."""
     run = pretrain(tiny_cfg(tiny_data, tmp_path / "w", "train.warmup_epochs=3", "train.epochs=5",
                             "train.lr=0.01", "train.lr_decay=0.5"), log=QUIET)  # fmt: skip
-    lrs = [float(row["lr_all"]) for row in _history(run)]
+    lrs = [float(row["lr_all"]) for row in history(run)]
     expected = [0.01 * 0.5**e * min(1, (e + 1) / 3) for e in range(5)]
     assert lrs == pytest.approx(expected, rel=1e-12)

@@ -3,31 +3,16 @@ one bit for bit, and two ranks under torchrun share every epoch, each event once
 
 from __future__ import annotations
 
-import csv
 import json
-import os
-import shutil
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 
 import pytest
 import torch
+from runtools import assert_same_run, history, torchrun_two_ranks
 
 from eventgnn.graphs import stream
 from eventgnn.train.runs import pretrain
 
 QUIET = lambda s: None  # noqa: E731
-
-
-def _history(run):
-    with open(run / "history.csv") as f:
-        return list(csv.DictReader(f))
-
-
-def _state(run):
-    return torch.load(run / "model.pt", weights_only=True)["state_dict"]
 
 
 def test_a_resumed_streamed_run_equals_an_uninterrupted_one(tiny_cfg, tiny_data, tmp_path,
@@ -42,15 +27,8 @@ def test_a_resumed_streamed_run_equals_an_uninterrupted_one(tiny_cfg, tiny_data,
     pretrain(tiny_cfg(tiny_data, part, *on, "train.epochs=4"), log=lines.append)
     assert any("resuming" in s for s in lines)
     assert not any("writing the cache" in s for s in lines)  # the cache was reused
-    h_full, h_part = _history(full), _history(part)
-    assert len(h_part) == 4
-    for a, b in zip(h_full, h_part, strict=True):
-        for key in a:
-            if key not in ("wall_s", "elapsed_s"):
-                assert a[key] == b[key], key
-    s_full, s_part = _state(full), _state(part)
-    for k in s_full:
-        assert torch.equal(s_full[k], s_part[k]), k
+    assert len(history(part)) == 4
+    assert_same_run(full, part)
     # the streamed order is not the in-memory one, and a run does not resume across the paths
     ckpt = torch.load(full / "model.pt", weights_only=False)
     assert ckpt["config"]["train"]["stream"] is True
@@ -134,16 +112,8 @@ shutdown_distributed()
 def test_two_gloo_ranks_each_see_their_share_every_event_once(tiny_data, tmp_path):
     """Two CPU ranks under ``torchrun``: per epoch, disjoint halves of the training events that
     together hold each of them once; the same final weights on both."""
-    torchrun = Path(sys.executable).with_name("torchrun")
-    if not torchrun.exists():
-        torchrun = shutil.which("torchrun")
-    script = tmp_path / "ddp_stream.py"
-    script.write_text(textwrap.dedent(SCRIPT))
     out = tmp_path / "run"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
-    command = [str(torchrun), "--standalone", "--nproc_per_node", "2", str(script),
-               str(tiny_data), str(out), str(tmp_path / "cache")]  # fmt: skip
-    proc = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+    proc = torchrun_two_ranks(SCRIPT, [str(tiny_data), str(out), str(tmp_path / "cache")], tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     seen = [json.loads((out / f"seen{r}.json").read_text()) for r in (0, 1)]
     n_train = torch.load(out / "model.pt", weights_only=False)["provenance"]["split_sizes"]
