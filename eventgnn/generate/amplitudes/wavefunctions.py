@@ -61,31 +61,30 @@ def ixxxxx(p, mass, nhel: int, nsf: int) -> np.ndarray:
     ``v(p, nhel)`` (``nsf = -1``, outgoing antifermion); ``p`` ``[..., 4]``, ``mass`` a scalar or
     ``[...]``; returns ``[..., 4]`` complex. One formula serves massive and massless fermions (the
     massive one at ``m = 0``)."""
-    p = _check(p)
-    nh = nhel * nsf
-    pp, chi0, chi1 = _two_component(p, nh, conjugate=False)
-    sf = ((1 + nsf + (1 - nsf) * nh) * 0.5, (1 + nsf - (1 - nsf) * nh) * 0.5)
-    root = np.sqrt(p[..., 0] + pp)
-    omega = (root, np.asarray(mass) / root)
-    ip, im = (1 + nh) // 2, (1 - nh) // 2
-    chi = (chi0, chi1)
-    a, b = sf[0] * omega[ip], sf[1] * omega[im]
-    return np.stack([a * chi[im], a * chi[ip], b * chi[im], b * chi[ip]], axis=-1)
+    a, b, lower, upper = _spinor_parts(p, mass, nhel, nsf, conjugate=False)
+    return np.stack([a * lower, a * upper, b * lower, b * upper], axis=-1)
 
 
 def oxxxxx(p, mass, nhel: int, nsf: int) -> np.ndarray:
     """HELAS ``oxxxxx``: the flowing-out row spinor ``ubar(p, nhel)`` (``nsf = +1``, outgoing
     fermion) or ``vbar(p, nhel)`` (``nsf = -1``, incoming antifermion), ``[..., 4]`` complex."""
+    a, b, lower, upper = _spinor_parts(p, mass, nhel, nsf, conjugate=True)
+    return np.stack([b * lower, b * upper, a * lower, a * upper], axis=-1)
+
+
+def _spinor_parts(p, mass, nhel: int, nsf: int, conjugate: bool) -> tuple:
+    """``(a, b, chi_lower, chi_upper)`` of HELAS's ``ixxxxx``/``oxxxxx``: the weights
+    ``sf omega`` of the two chiral halves and the two-component spinor ``chi`` (conjugated for
+    ``oxxxxx``), ordered by helicity, from which both stack their four components."""
     p = _check(p)
     nh = nhel * nsf
-    pp, chi0, chi1 = _two_component(p, nh, conjugate=True)
+    pp, chi0, chi1 = _two_component(p, nh, conjugate=conjugate)
     sf = ((1 + nsf + (1 - nsf) * nh) * 0.5, (1 + nsf - (1 - nsf) * nh) * 0.5)
     root = np.sqrt(p[..., 0] + pp)
     omega = (root, np.asarray(mass) / root)
     ip, im = (1 + nh) // 2, (1 - nh) // 2
     chi = (chi0, chi1)
-    a, b = sf[0] * omega[ip], sf[1] * omega[im]
-    return np.stack([b * chi[im], b * chi[ip], a * chi[im], a * chi[ip]], axis=-1)
+    return sf[0] * omega[ip], sf[1] * omega[im], chi[im], chi[ip]
 
 
 def vxxxxx(p, mass, nhel: int, nsv: int) -> np.ndarray:
