@@ -385,12 +385,18 @@ def training_files(ckpt: dict) -> set[Path]:
 
 
 def _warn_training_files(files: Sequence[Path], ckpt: dict, log) -> None:
-    seen = training_files(ckpt)
+    # by (device, inode), as os.path.samefile compares: the same file by any path or hard link
+    seen = {_inode(t) for t in training_files(ckpt)}
     for f in files:
-        if f.resolve() in seen or any(os.path.samefile(f, t) for t in seen if t.exists()):
+        if _inode(f) in seen:
             log(f"warning: {f} was part of the model's training data: its training events get "
                 "optimistic scores (a k-fold run scores each event with the model that did not "
                 "see it; --allow-training-files leaves this unsaid)")  # fmt: skip
+
+
+def _inode(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_dev, st.st_ino
 
 
 def _score_all(plan: list, models: list, ckpt: dict, n_folds, chunk_size, device, log) -> dict:
