@@ -38,7 +38,7 @@ class TaskSpec:
 
     @property
     def in_catalog(self) -> bool:
-        return self.samples is None and self.task.description != CUSTOM
+        return self.samples is None and self.task.name in list_tasks()
 
     def builtin_processes(self) -> list[str]:
         """The processes this task takes from the built-in downstream data (generated when
@@ -61,9 +61,6 @@ class TaskSpec:
                 f"(tasks with built-in data: {', '.join(builtin)})"
             )
         return list(self.task.processes)
-
-
-CUSTOM = "custom: A_vs_B"
 
 
 def resolve_task(
@@ -102,4 +99,4 @@ def resolve_task(
             f"unknown task '{name}'; known: {', '.join(list_tasks())} (or SIGNAL_vs_BACKGROUND "
             "with two process names of your data, or a task file NAME.yaml)"
         )
-    return TaskSpec(Task(name, (sig,), (bkg,), builtin=False, description=CUSTOM))
+    return TaskSpec(Task(name, (sig,), (bkg,), builtin=False, description="custom: A_vs_B"))
